@@ -1,0 +1,1 @@
+//! TinyKV: fast local application memory.
