@@ -1,0 +1,139 @@
+//! Eviction: approximate LRU by sampling, with an eviction pool, as Redis does. Each step reads
+//! a few entries from a random spot of a random shard, keeps the oldest candidates seen so far
+//! in a small pool, and removes the oldest candidate whose access stamp is still what was
+//! sampled (one touched since is no longer a good victim). Expired entries score as oldest.
+//! Lock order: pool mutex, then one shard lock at a time; never a shard lock while evicting.
+
+use super::config::EvictionPolicy;
+use super::shared::{Removal, Shared};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Candidates kept between steps (Redis's EVPOOL_SIZE).
+const POOL_SIZE: usize = 16;
+
+/// One eviction candidate.
+#[derive(Debug)]
+struct Candidate {
+    /// Stored key (namespace prefix + key).
+    key: Box<[u8]>,
+    /// Access stamp when sampled; the entry is only evicted if it still has it.
+    stamp: u64,
+    /// Lower goes first.
+    score: u64,
+}
+
+/// The eviction pool and the sampler's random source.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    /// Sorted by score, best victim last.
+    candidates: Vec<Candidate>,
+    rng: SmallRng,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            candidates: Vec::with_capacity(POOL_SIZE + 1),
+            rng: SmallRng::from_entropy(),
+        }
+    }
+}
+
+impl Pool {
+    fn offer(&mut self, key: &[u8], stamp: u64, score: u64) {
+        if self.candidates.len() == POOL_SIZE
+            && self
+                .candidates
+                .first()
+                .is_some_and(|worst| worst.score <= score)
+        {
+            return;
+        }
+        if let Some(c) = self.candidates.iter_mut().find(|c| &*c.key == key) {
+            c.stamp = stamp;
+            c.score = score;
+        } else {
+            self.candidates.push(Candidate {
+                key: key.into(),
+                stamp,
+                score,
+            });
+        }
+        // Highest score first, so the best victim pops off the end.
+        self.candidates
+            .sort_unstable_by_key(|c| std::cmp::Reverse(c.score));
+        if self.candidates.len() > POOL_SIZE {
+            self.candidates.remove(0);
+        }
+    }
+}
+
+impl Shared {
+    /// Remove one entry to make room; false when nothing can be evicted.
+    pub(crate) fn evict_one(&self) -> bool {
+        if self.config.eviction_policy == EvictionPolicy::NoEviction {
+            return false;
+        }
+        let mut pool = self.pool.lock();
+        // A few rounds: candidates can go stale when other threads touch or remove them.
+        for _ in 0..8 {
+            self.sample(&mut pool);
+            while let Some(c) = pool.candidates.pop() {
+                let removed = self
+                    .map
+                    .remove_if(&c.key[..], |_, e| e.access.load(Relaxed) == c.stamp);
+                if let Some((k, e)) = removed {
+                    let why = if e.is_expired(self.now()) {
+                        Removal::Expired
+                    } else {
+                        Removal::Evicted
+                    };
+                    self.on_removed(&k, &e, why);
+                    return true;
+                }
+            }
+            if self.map.is_empty() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Offer `eviction_samples` entries from a random spot to the pool.
+    fn sample(&self, pool: &mut Pool) {
+        let shards = self.map.shards();
+        let wanted = self.config.eviction_samples;
+        let now = self.now();
+        let mut taken = 0;
+        let first = pool.rng.gen_range(0..shards.len());
+        for s in 0..shards.len() {
+            let guard = shards[(first + s) % shards.len()].read();
+            if guard.is_empty() {
+                continue;
+            }
+            let buckets = guard.buckets();
+            let start = pool.rng.gen_range(0..buckets);
+            for i in 0..buckets {
+                let idx = (start + i) & (buckets - 1);
+                // SAFETY: idx < buckets(), and the shard's read lock is held for the whole
+                // walk, so the table cannot be resized or the bucket freed underneath us.
+                let (key, value) = unsafe {
+                    if !guard.is_bucket_full(idx) {
+                        continue;
+                    }
+                    guard.bucket(idx).as_ref()
+                };
+                let e = value.get();
+                let stamp = e.access.load(Relaxed);
+                let score = if e.is_expired(now) { 0 } else { stamp };
+                pool.offer(key, stamp, score);
+                taken += 1;
+                if taken >= wanted {
+                    return;
+                }
+            }
+        }
+    }
+}

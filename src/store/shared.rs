@@ -1,0 +1,209 @@
+//! The state every handle and the reaper share, and the accounting rules that keep the caps
+//! exact. Invariant: `used_entries` and `used_bytes` are reserved *before* an entry is inserted
+//! and released after it is removed, so they never fall below the live totals and never rise
+//! above the caps, even with many writers racing. Eviction runs with no shard lock held.
+
+use super::clock::Clock;
+use super::config::Config;
+use super::entry::{entry_size, key_ns, Entry};
+use super::evict::Pool;
+use super::namespaces::Registry;
+use crate::error::{Error, Result};
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// The map type: stored key (namespace prefix + key bytes) to entry.
+pub(crate) type Map = DashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>;
+
+/// Why an entry left the map; each cause feeds its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Its TTL passed.
+    Expired,
+    /// A cap needed room.
+    Evicted,
+    /// A caller deleted it.
+    Deleted,
+    /// A flush cleared its namespace.
+    Flushed,
+}
+
+/// Monotonic event counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) sets: AtomicU64,
+    pub(crate) deletes: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+}
+
+/// Everything behind a store handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The entries.
+    pub(crate) map: Map,
+    /// Caps and limits, fixed at construction.
+    pub(crate) config: Config,
+    /// The injected time source for TTLs.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Logical time for LRU: advanced by every write, read by every access.
+    pub(crate) tick: AtomicU64,
+    /// Entries live or reserved; never above `max_entries`.
+    pub(crate) used_entries: AtomicU64,
+    /// Bytes live or reserved; never above `max_memory`.
+    pub(crate) used_bytes: AtomicU64,
+    /// Entries carrying a TTL; lets the reaper sleep when there are none.
+    pub(crate) volatile: AtomicU64,
+    /// Event counters for stats.
+    pub(crate) counters: Counters,
+    /// Namespace names and per-namespace counts.
+    pub(crate) namespaces: Registry,
+    /// Eviction candidates carried between eviction steps.
+    pub(crate) pool: Mutex<Pool>,
+    /// Next shard the reaper visits.
+    pub(crate) reap_cursor: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
+        let shards = config.shards.max(2).next_power_of_two();
+        let map =
+            DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), shards);
+        Self {
+            map,
+            config,
+            clock,
+            tick: AtomicU64::new(1),
+            used_entries: AtomicU64::new(0),
+            used_bytes: AtomicU64::new(0),
+            volatile: AtomicU64::new(0),
+            counters: Counters::default(),
+            namespaces: Registry::new(),
+            pool: Mutex::new(Pool::default()),
+            reap_cursor: AtomicUsize::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Current logical time, for reads.
+    #[inline]
+    pub(crate) fn stamp(&self) -> u64 {
+        self.tick.load(Relaxed)
+    }
+
+    /// Advance logical time, for writes.
+    #[inline]
+    pub(crate) fn bump(&self) -> u64 {
+        self.tick.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Reserve room for `entries` more entries and `bytes` more bytes, evicting as needed.
+    pub(crate) fn reserve(&self, entries: u64, bytes: u64) -> Result<()> {
+        if let Some(max) = self.config.max_memory {
+            if bytes > max {
+                return Err(Error::OutOfMemory);
+            }
+        }
+        loop {
+            if self.try_reserve(entries, bytes) {
+                return Ok(());
+            }
+            if !self.evict_one() {
+                return Err(Error::OutOfMemory);
+            }
+        }
+    }
+
+    /// Reserve without evicting; false if a cap would be passed.
+    pub(crate) fn try_reserve(&self, entries: u64, bytes: u64) -> bool {
+        let max_e = self.config.max_entries.map(|m| m as u64);
+        if !add_within(&self.used_entries, entries, max_e) {
+            return false;
+        }
+        if !add_within(&self.used_bytes, bytes, self.config.max_memory) {
+            self.used_entries.fetch_sub(entries, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Give back a reservation that was not used.
+    pub(crate) fn release(&self, entries: u64, bytes: u64) {
+        self.used_entries.fetch_sub(entries, Relaxed);
+        self.used_bytes.fetch_sub(bytes, Relaxed);
+    }
+
+    /// Account for an entry that has just been inserted (its room was reserved).
+    pub(crate) fn on_inserted(&self, key: &[u8], entry: &Entry) {
+        let size = entry_size(key.len(), entry.value.heap_len());
+        self.namespaces.add(key_ns(key), 1, size as i64);
+        if entry.expires_at != 0 {
+            self.volatile.fetch_add(1, Relaxed);
+        }
+        self.counters.sets.fetch_add(1, Relaxed);
+    }
+
+    /// Account for an entry that has left the map.
+    pub(crate) fn on_removed(&self, key: &[u8], entry: &Entry, why: Removal) {
+        let size = entry_size(key.len(), entry.value.heap_len());
+        self.release(1, size);
+        self.namespaces.add(key_ns(key), -1, -(size as i64));
+        if entry.expires_at != 0 {
+            self.volatile.fetch_sub(1, Relaxed);
+        }
+        let counter = match why {
+            Removal::Expired => &self.counters.expired,
+            Removal::Evicted => &self.counters.evicted,
+            Removal::Deleted => &self.counters.deletes,
+            Removal::Flushed => return,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// Track an entry's TTL changing from `old` to `new` (0 = none).
+    #[inline]
+    pub(crate) fn on_ttl_change(&self, old: u64, new: u64) {
+        match (old != 0, new != 0) {
+            (false, true) => {
+                self.volatile.fetch_add(1, Relaxed);
+            }
+            (true, false) => {
+                self.volatile.fetch_sub(1, Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Remove `key` if it is still expired at `now`; true if this call removed it.
+    pub(crate) fn remove_expired(&self, key: &[u8], now: u64) -> bool {
+        match self.map.remove_if(key, |_, e| e.is_expired(now)) {
+            Some((k, e)) => {
+                self.on_removed(&k, &e, Removal::Expired);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Add `delta` to `counter` unless that passes `max`; lock-free.
+fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
+    let Some(max) = max else {
+        counter.fetch_add(delta, Relaxed);
+        return true;
+    };
+    counter
+        .fetch_update(Relaxed, Relaxed, |cur| {
+            let next = cur.checked_add(delta)?;
+            (next <= max).then_some(next)
+        })
+        .is_ok()
+}
