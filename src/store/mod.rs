@@ -390,6 +390,107 @@ impl Store {
         }
     }
 
+    /// Remove `key` and return its value (GETDEL).
+    pub fn take(&self, ns: Ns, key: &str) -> Option<Value> {
+        let s = &*self.shared;
+        let k = make_key(ns, key);
+        let (k, e) = s.map.remove(&k[..])?;
+        let live = !e.is_expired(s.now());
+        s.on_removed(
+            &k,
+            &e,
+            if live {
+                Removal::Deleted
+            } else {
+                Removal::Expired
+            },
+        );
+        live.then(|| e.value.as_ref().to_owned())
+    }
+
+    /// Append `suffix` to the value at `key` (absent counts as empty); returns the new length.
+    pub fn append(&self, ns: Ns, key: &str, suffix: &[u8]) -> Result<usize> {
+        self.check_key(key)?;
+        let s = &*self.shared;
+        let k = make_key(ns, key);
+        loop {
+            let Some(mut e) = s.map.get_mut(&k[..]) else {
+                let opts = SetOptions {
+                    nx: true,
+                    ..SetOptions::default()
+                };
+                if self
+                    .set(ns, key, Value::Bytes(suffix.to_vec()), &opts)?
+                    .written
+                {
+                    return Ok(suffix.len());
+                }
+                continue;
+            };
+            if e.expires_at != 0 && e.is_expired(s.now()) {
+                let at = e.expires_at;
+                drop(e);
+                s.remove_expired(&k, at);
+                continue;
+            }
+            let mut bytes = match &e.value {
+                Stored::Bytes(b) => b.to_vec(),
+                Stored::Int(n) => n.to_string().into_bytes(),
+            };
+            bytes.extend_from_slice(suffix);
+            let max = s.config.max_value_len;
+            if bytes.len() > max {
+                return Err(Error::ValueTooLarge {
+                    len: bytes.len(),
+                    max,
+                });
+            }
+            let grow = (bytes.len() - e.value.heap_len()) as u64;
+            if !s.try_reserve(0, grow) {
+                drop(e);
+                if !s.evict_one() {
+                    return Err(Error::OutOfMemory);
+                }
+                continue;
+            }
+            s.namespaces.add(ns, 0, grow as i64);
+            let len = bytes.len();
+            e.value = Stored::Bytes(bytes.into_boxed_slice());
+            e.touch(s.bump());
+            s.counters.sets.fetch_add(1, Relaxed);
+            return Ok(len);
+        }
+    }
+
+    /// Move `from` to `to`, keeping its TTL and replacing any value at `to`. False if `from`
+    /// is missing.
+    pub fn rename(&self, ns: Ns, from: &str, to: &str) -> Result<bool> {
+        self.check_key(to)?;
+        if from == to {
+            return Ok(self.exists(ns, from));
+        }
+        let ttl = self.ttl(ns, from);
+        let Some(value) = self.take(ns, from) else {
+            return Ok(false);
+        };
+        let expire_at_ms = match ttl {
+            Ttl::Remaining(ms) => Some(self.now_ms() + ms),
+            _ => None,
+        };
+        let opts = SetOptions {
+            expire_at_ms,
+            ..SetOptions::default()
+        };
+        if expire_at_ms.is_none() {
+            // A plain set would apply the default TTL; RENAME keeps "no TTL".
+            self.set(ns, to, value, &opts)?;
+            self.persist(ns, to);
+        } else {
+            self.set(ns, to, value, &opts)?;
+        }
+        Ok(true)
+    }
+
     /// Values for many keys, in order.
     pub fn mget(&self, ns: Ns, keys: &[&str]) -> Vec<Option<Value>> {
         keys.iter().map(|k| self.get(ns, k)).collect()

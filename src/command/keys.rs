@@ -1,0 +1,188 @@
+//! Key and expiry commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, EXPIRE family, TTL, PERSIST.
+
+use super::{syntax_error, Args, CmdError, CmdResult, Reply};
+use crate::store::{Ns, Store, Ttl};
+
+pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    match a.name {
+        "del" | "unlink" => {
+            a.at_least(1)?;
+            let mut n = 0;
+            for i in 0..a.len() {
+                n += store.delete(ns, a.str(i)?) as i64;
+            }
+            Ok(Reply::Int(n))
+        }
+        "exists" => {
+            a.at_least(1)?;
+            let mut n = 0;
+            for i in 0..a.len() {
+                n += store.exists(ns, a.str(i)?) as i64;
+            }
+            Ok(Reply::Int(n))
+        }
+        "type" => {
+            a.exactly(1)?;
+            let t = if store.exists(ns, a.str(0)?) {
+                "string"
+            } else {
+                "none"
+            };
+            Ok(Reply::Simple(t.into()))
+        }
+        "keys" => {
+            a.exactly(1)?;
+            let keys = store.keys(ns, a.str(0)?);
+            Ok(Reply::Array(keys.into_iter().map(Reply::text).collect()))
+        }
+        "scan" => scan(store, ns, a),
+        "rename" | "renamenx" => {
+            a.exactly(2)?;
+            let (from, to) = (a.str(0)?, a.str(1)?);
+            if a.name == "renamenx" {
+                if !store.exists(ns, from) {
+                    return Err(CmdError("ERR no such key".into()));
+                }
+                if store.exists(ns, to) {
+                    return Ok(Reply::Int(0));
+                }
+            }
+            if !store.rename(ns, from, to)? {
+                return Err(CmdError("ERR no such key".into()));
+            }
+            Ok(if a.name == "renamenx" {
+                Reply::Int(1)
+            } else {
+                Reply::ok()
+            })
+        }
+        "expire" | "pexpire" | "expireat" | "pexpireat" => expire(store, ns, a),
+        "ttl" | "pttl" => {
+            a.exactly(1)?;
+            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+                Ttl::Missing => -2,
+                Ttl::Persistent => -1,
+                Ttl::Remaining(ms) if a.name == "ttl" => ms.div_ceil(1000) as i64,
+                Ttl::Remaining(ms) => ms as i64,
+            }))
+        }
+        "expiretime" | "pexpiretime" => {
+            a.exactly(1)?;
+            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+                Ttl::Missing => -2,
+                Ttl::Persistent => -1,
+                Ttl::Remaining(ms) => {
+                    let at = store.now_ms() + ms;
+                    (if a.name == "expiretime" {
+                        at.div_ceil(1000)
+                    } else {
+                        at
+                    }) as i64
+                }
+            }))
+        }
+        "persist" => {
+            a.exactly(1)?;
+            Ok(Reply::Int(store.persist(ns, a.str(0)?) as i64))
+        }
+        _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
+    }
+}
+
+fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    a.at_least(1)?;
+    let cursor: u64 = std::str::from_utf8(a.bytes(0))
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
+    let (mut pattern, mut count, mut wrong_type) = (None, 10usize, false);
+    let mut i = 1;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            return Err(syntax_error());
+        }
+        if a.is(i, "match") {
+            pattern = Some(a.str(i + 1)?);
+        } else if a.is(i, "count") {
+            let n = a.int(i + 1)?;
+            if n < 1 {
+                return Err(syntax_error());
+            }
+            count = n.min(1 << 20) as usize;
+        } else if a.is(i, "type") {
+            wrong_type = !a.is(i + 1, "string");
+        } else {
+            return Err(syntax_error());
+        }
+        i += 2;
+    }
+    let (next, keys) = store.scan(ns, cursor, pattern.filter(|p| *p != "*"), count);
+    let keys = if wrong_type { Vec::new() } else { keys };
+    Ok(Reply::Array(vec![
+        Reply::text(next.to_string()),
+        Reply::Array(keys.into_iter().map(Reply::text).collect()),
+    ]))
+}
+
+fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    a.at_least(2)?;
+    let key = a.str(0)?;
+    let n = a.int(1)?;
+    let seconds = a.name == "expire" || a.name == "expireat";
+    let absolute = a.name.ends_with("at");
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for i in 2..a.len() {
+        match a.bytes(i).to_ascii_lowercase().as_slice() {
+            b"nx" => nx = true,
+            b"xx" => xx = true,
+            b"gt" => gt = true,
+            b"lt" => lt = true,
+            _ => {
+                return Err(CmdError(format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(a.bytes(i))
+                )))
+            }
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError(
+            "ERR NX and XX, GT or LT options at the same time are not compatible".into(),
+        ));
+    }
+    if gt && lt {
+        return Err(CmdError(
+            "ERR GT and LT options at the same time are not compatible".into(),
+        ));
+    }
+    let invalid = || CmdError(format!("ERR invalid expire time in '{}' command", a.name));
+    let ms = if seconds {
+        n.checked_mul(1000).ok_or_else(invalid)?
+    } else {
+        n
+    };
+    let now = store.now_ms() as i64;
+    let at = if absolute {
+        ms
+    } else {
+        now.checked_add(ms).ok_or_else(invalid)?
+    };
+    let current = match store.ttl(ns, key) {
+        Ttl::Missing => return Ok(Reply::Int(0)),
+        Ttl::Persistent => None,
+        Ttl::Remaining(r) => Some(now + r as i64),
+    };
+    let allowed = match current {
+        None => !xx && !gt,
+        Some(cur) => !nx && (!gt || at > cur) && (!lt || at < cur),
+    };
+    if !allowed {
+        return Ok(Reply::Int(0));
+    }
+    let done = if at <= now {
+        store.delete(ns, key)
+    } else {
+        store.expire_at(ns, key, at as u64)
+    };
+    Ok(Reply::Int(done as i64))
+}

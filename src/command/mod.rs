@@ -1,0 +1,212 @@
+//! Commands: a Redis-style argument vector in, a [`Reply`] out, with Redis's semantics and
+//! error wording. Shared by the REPL, the daemon and the client. Invariant: this module depends
+//! only on `store`; it never touches sockets, terminals or napi.
+
+mod keys;
+mod reply;
+mod server;
+mod strings;
+
+pub use reply::Reply;
+
+use crate::store::{Error, Ns, Store};
+
+/// Per-connection (or per-REPL) state: the selected namespace.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The namespace commands act on.
+    pub ns: Ns,
+    /// Its name, for prompts and INFO.
+    pub ns_name: String,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            ns: Ns::DEFAULT,
+            ns_name: "default".into(),
+        }
+    }
+}
+
+/// An error reply's text; converts from store errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub String);
+
+impl From<Error> for CmdError {
+    fn from(e: Error) -> Self {
+        CmdError(e.to_string())
+    }
+}
+
+/// The result of one command.
+pub type CmdResult = Result<Reply, CmdError>;
+
+/// The arguments of one command, with typed accessors that produce Redis's error replies.
+pub(crate) struct Args<'a, A> {
+    /// Lowercase command name, for error messages.
+    pub(crate) name: &'a str,
+    /// Arguments after the command name.
+    pub(crate) rest: &'a [A],
+}
+
+impl<A: AsRef<[u8]>> Args<'_, A> {
+    pub(crate) fn len(&self) -> usize {
+        self.rest.len()
+    }
+
+    pub(crate) fn bytes(&self, i: usize) -> &[u8] {
+        self.rest.get(i).map(|a| a.as_ref()).unwrap_or_default()
+    }
+
+    /// Argument `i` as UTF-8 text (keys, patterns, names).
+    pub(crate) fn str(&self, i: usize) -> Result<&str, CmdError> {
+        std::str::from_utf8(self.bytes(i))
+            .map_err(|_| CmdError("ERR keys and names must be valid UTF-8".into()))
+    }
+
+    /// Argument `i` as an integer.
+    pub(crate) fn int(&self, i: usize) -> Result<i64, CmdError> {
+        std::str::from_utf8(self.bytes(i))
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| CmdError(Error::NotInteger.to_string()))
+    }
+
+    /// Is argument `i` the keyword `word` (any case)?
+    pub(crate) fn is(&self, i: usize, word: &str) -> bool {
+        self.bytes(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    pub(crate) fn arity_error(&self) -> CmdError {
+        CmdError(format!(
+            "ERR wrong number of arguments for '{}' command",
+            self.name
+        ))
+    }
+
+    /// Require exactly `n` arguments.
+    pub(crate) fn exactly(&self, n: usize) -> Result<(), CmdError> {
+        if self.len() == n {
+            Ok(())
+        } else {
+            Err(self.arity_error())
+        }
+    }
+
+    /// Require at least `n` arguments.
+    pub(crate) fn at_least(&self, n: usize) -> Result<(), CmdError> {
+        if self.len() >= n {
+            Ok(())
+        } else {
+            Err(self.arity_error())
+        }
+    }
+}
+
+pub(crate) fn syntax_error() -> CmdError {
+    CmdError("ERR syntax error".into())
+}
+
+/// Run one command. `argv[0]` is the command name, in any case. Never panics on any input.
+pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A]) -> Reply {
+    let Some(first) = argv.first() else {
+        return Reply::Error("ERR empty command".into());
+    };
+    let mut buf = [0u8; 16];
+    let raw = first.as_ref();
+    let name = if raw.len() <= buf.len() {
+        let lower = &mut buf[..raw.len()];
+        lower.copy_from_slice(raw);
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(lower).unwrap_or("")
+    } else {
+        ""
+    };
+    let args = Args {
+        name,
+        rest: &argv[1..],
+    };
+    let result = match name {
+        "get" | "set" | "setnx" | "setex" | "psetex" | "getdel" | "getex" | "mget" | "mset"
+        | "msetnx" | "append" | "strlen" | "incr" | "decr" | "incrby" | "decrby" | "getset" => {
+            strings::run(store, session.ns, &args)
+        }
+        "del" | "unlink" | "exists" | "type" | "keys" | "scan" | "rename" | "renamenx"
+        | "expire" | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist"
+        | "expiretime" | "pexpiretime" => keys::run(store, session.ns, &args),
+        "ping" | "echo" | "select" | "dbsize" | "flushdb" | "flushall" => {
+            server::run(store, session, &args)
+        }
+        _ => Err(unknown(raw, &argv[1..])),
+    };
+    result.unwrap_or_else(|e| Reply::Error(e.0))
+}
+
+/// Does `execute` know this command name (any case)?
+pub fn is_known(name: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "get",
+        "set",
+        "setnx",
+        "setex",
+        "psetex",
+        "getdel",
+        "getex",
+        "mget",
+        "mset",
+        "msetnx",
+        "append",
+        "strlen",
+        "incr",
+        "decr",
+        "incrby",
+        "decrby",
+        "getset",
+        "del",
+        "unlink",
+        "exists",
+        "type",
+        "keys",
+        "scan",
+        "rename",
+        "renamenx",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat",
+        "ttl",
+        "pttl",
+        "persist",
+        "expiretime",
+        "pexpiretime",
+        "ping",
+        "echo",
+        "select",
+        "dbsize",
+        "flushdb",
+        "flushall",
+    ];
+    KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// Redis's unknown-command error, quoting the first few arguments.
+pub fn unknown<A: AsRef<[u8]>>(name: &[u8], rest: &[A]) -> CmdError {
+    let quoted: String = rest
+        .iter()
+        .take(4)
+        .map(|a| {
+            format!(
+                "'{}' ",
+                String::from_utf8_lossy(&a.as_ref()[..a.as_ref().len().min(128)])
+            )
+        })
+        .collect();
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]);
+    CmdError(format!(
+        "ERR unknown command '{name}', with args beginning with: {quoted}"
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! Data-driven command tests: one line in, the exact reply out, on a manual clock.
+
+use super::*;
+use crate::store::{Clock, Config, ManualClock};
+use std::sync::Arc;
+
+struct T {
+    store: Store,
+    session: Session,
+    clock: Arc<ManualClock>,
+}
+
+impl T {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let config = Config {
+            reaper_interval_ms: 0,
+            ..Config::default()
+        };
+        let store = Store::with_clock(config, clock.clone()).unwrap();
+        T {
+            store,
+            session: Session::default(),
+            clock,
+        }
+    }
+
+    fn run(&mut self, line: &str) -> Reply {
+        let argv: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+        execute(&self.store, &mut self.session, &argv)
+    }
+
+    fn check(&mut self, line: &str, expected: Reply) {
+        assert_eq!(self.run(line), expected, "command: {line}");
+    }
+}
+
+fn ok() -> Reply {
+    Reply::ok()
+}
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+fn int(n: i64) -> Reply {
+    Reply::Int(n)
+}
+fn err(s: &str) -> Reply {
+    Reply::Error(s.into())
+}
+
+#[test]
+fn strings() {
+    let mut t = T::new();
+    t.check("GET a", Reply::Nil);
+    t.check("SET a 1", ok());
+    t.check("get a", bulk("1"));
+    t.check("SET a 2 NX", Reply::Nil);
+    t.check("SET b 2 XX", Reply::Nil);
+    t.check("SET a 3 XX GET", bulk("1"));
+    t.check("SET a 4 GET", bulk("3"));
+    t.check("SET a 5 NX XX", err("ERR syntax error"));
+    t.check("SET a 5 EX", err("ERR syntax error"));
+    t.check(
+        "SET a 5 EX 0",
+        err("ERR invalid expire time in 'set' command"),
+    );
+    t.check(
+        "SET a 5 EX ten",
+        err("ERR value is not an integer or out of range"),
+    );
+    t.check(
+        "SET a",
+        err("ERR wrong number of arguments for 'set' command"),
+    );
+    t.check("SETNX a 9", int(0));
+    t.check("SETNX c 9", int(1));
+    t.check("GETSET c 10", bulk("9"));
+    t.check("GETDEL c", bulk("10"));
+    t.check("GETDEL c", Reply::Nil);
+    t.check("MSET x 1 y 2", ok());
+    t.check(
+        "MSET x 1 y",
+        err("ERR wrong number of arguments for 'mset' command"),
+    );
+    t.check(
+        "MGET x nope y",
+        Reply::Array(vec![bulk("1"), Reply::Nil, bulk("2")]),
+    );
+    t.check("MSETNX x 5 z 6", int(0));
+    t.check("MSETNX z 6 w 7", int(1));
+    t.check("APPEND x 23", int(3));
+    t.check("GET x", bulk("123"));
+    t.check("STRLEN x", int(3));
+    t.check("STRLEN missing", int(0));
+    t.check("APPEND fresh hi", int(2));
+}
+
+#[test]
+fn counters() {
+    let mut t = T::new();
+    t.check("INCR n", int(1));
+    t.check("INCRBY n 10", int(11));
+    t.check("DECR n", int(10));
+    t.check("DECRBY n 4", int(6));
+    t.check("GET n", bulk("6"));
+    t.check("APPEND n 0", int(2));
+    t.check("INCR n", int(61));
+    t.check("SET s hello", ok());
+    t.check("INCR s", err("ERR value is not an integer or out of range"));
+    t.check("GET s", bulk("hello"));
+    t.check(
+        "INCRBY n x",
+        err("ERR value is not an integer or out of range"),
+    );
+    t.check("SET big 9223372036854775807", ok());
+    t.check("INCR big", err("ERR increment or decrement would overflow"));
+    t.check("GET big", bulk("9223372036854775807"));
+    t.check(
+        "DECRBY n -9223372036854775808",
+        err("ERR decrement would overflow"),
+    );
+}
+
+#[test]
+fn expiry() {
+    let mut t = T::new();
+    t.check("SET a 1 PX 1500", ok());
+    t.check("PTTL a", int(1500));
+    t.check("TTL a", int(2));
+    t.check("TTL missing", int(-2));
+    t.check("SET p 1", ok());
+    t.check("TTL p", int(-1));
+    t.clock.advance(1000);
+    t.check("PTTL a", int(500));
+    t.check("SET a 2 KEEPTTL", ok());
+    t.check("PTTL a", int(500));
+    t.clock.advance(500);
+    t.check("GET a", Reply::Nil);
+    t.check("EXISTS a", int(0));
+    t.check("EXPIRE p 10", int(1));
+    t.check("TTL p", int(10));
+    t.check("EXPIRE p 20 NX", int(0));
+    t.check("EXPIRE p 5 GT", int(0));
+    t.check("EXPIRE p 5 LT", int(1));
+    t.check("PERSIST p", int(1));
+    t.check("PERSIST p", int(0));
+    t.check("EXPIRE p 5 XX", int(0));
+    t.check("EXPIRE missing 5", int(0));
+    t.check("PEXPIRE p 250", int(1));
+    t.check("PTTL p", int(250));
+    let at = (t.clock.now_ms() + 3000) / 1000 * 1000 + 1000;
+    t.check(&format!("PEXPIREAT p {at}"), int(1));
+    t.check("PEXPIRETIME p", int(at as i64));
+    t.check("EXPIRE p -1", int(1));
+    t.check("EXISTS p", int(0));
+    t.check("SETEX e 10 v", ok());
+    t.check("TTL e", int(10));
+    t.check(
+        "PSETEX e 0 v",
+        err("ERR invalid expire time in 'psetex' command"),
+    );
+    t.check("GETEX e PERSIST", bulk("v"));
+    t.check("TTL e", int(-1));
+    t.check("GETEX e PX 100", bulk("v"));
+    t.check("PTTL e", int(100));
+    t.check("GETEX e BOGUS", err("ERR syntax error"));
+}
+
+#[test]
+fn keyspace_and_namespaces() {
+    let mut t = T::new();
+    t.check("MSET user:1 a user:2 b order:1 c", ok());
+    let Reply::Array(mut keys) = t.run("KEYS user:*") else {
+        panic!("not an array")
+    };
+    keys.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(keys, vec![bulk("user:1"), bulk("user:2")]);
+    t.check("EXISTS user:1 user:2 nope user:1", int(3));
+    t.check("TYPE user:1", Reply::Simple("string".into()));
+    t.check("TYPE nope", Reply::Simple("none".into()));
+    t.check("DEL user:1 nope", int(1));
+    t.check("RENAME order:1 order:2", ok());
+    t.check("GET order:2", bulk("c"));
+    t.check("RENAME nope x", err("ERR no such key"));
+    t.check("DBSIZE", int(2));
+    t.check("SELECT 1", ok());
+    assert_eq!(t.session.ns_name, "1");
+    t.check("DBSIZE", int(0));
+    t.check("GET order:2", Reply::Nil);
+    t.check("SET only-here 1", ok());
+    t.check("SELECT default", ok());
+    t.check("FLUSHDB", ok());
+    t.check("DBSIZE", int(0));
+    t.check("SELECT 1", ok());
+    t.check("DBSIZE", int(1));
+    t.check("FLUSHALL", ok());
+    t.check("DBSIZE", int(0));
+}
+
+#[test]
+fn scan_visits_every_key_once() {
+    let mut t = T::new();
+    for i in 0..500 {
+        t.run(&format!("SET k:{i} v"));
+    }
+    t.run("SET other x");
+    let mut cursor = "0".to_string();
+    let mut seen = Vec::new();
+    loop {
+        let Reply::Array(parts) = t.run(&format!("SCAN {cursor} MATCH k:* COUNT 37")) else {
+            panic!("bad scan reply")
+        };
+        let (Reply::Bulk(c), Reply::Array(keys)) = (&parts[0], &parts[1]) else {
+            panic!()
+        };
+        seen.extend(keys.iter().cloned());
+        cursor = String::from_utf8(c.clone()).unwrap();
+        if cursor == "0" {
+            break;
+        }
+    }
+    seen.sort_by_key(|r| format!("{r:?}"));
+    seen.dedup();
+    assert_eq!(seen.len(), 500);
+    t.check("SCAN abc", err("ERR invalid cursor"));
+    t.check("SCAN 0 COUNT 0", err("ERR syntax error"));
+}
+
+#[test]
+fn errors_and_unknown_commands() {
+    let mut t = T::new();
+    t.check(
+        "FOO bar",
+        err("ERR unknown command 'FOO', with args beginning with: 'bar' "),
+    );
+    t.check(
+        "GET",
+        err("ERR wrong number of arguments for 'get' command"),
+    );
+    t.check("PING", Reply::Simple("PONG".into()));
+    t.check("PING hi", bulk("hi"));
+    t.check("ECHO hey", bulk("hey"));
+    t.check("FLUSHDB now", err("ERR syntax error"));
+    let empty: [&[u8]; 0] = [];
+    assert_eq!(
+        execute(&t.store, &mut t.session, &empty),
+        err("ERR empty command")
+    );
+    let bad_key: [&[u8]; 2] = [b"GET", b"\xff\xfe"];
+    assert!(execute(&t.store, &mut t.session, &bad_key).is_error());
+}
+
+#[test]
+fn cli_rendering() {
+    assert_eq!(Reply::Int(3).to_cli_string(), "(integer) 3");
+    assert_eq!(bulk("a\"b").to_cli_string(), "\"a\\\"b\"");
+    assert_eq!(Reply::Nil.to_cli_string(), "(nil)");
+    assert_eq!(Reply::Array(vec![]).to_cli_string(), "(empty array)");
+    assert_eq!(
+        Reply::Array(vec![bulk("a"), Reply::Array(vec![int(1), int(2)])]).to_cli_string(),
+        "1) \"a\"\n2) 1) (integer) 1\n   2) (integer) 2"
+    );
+}
