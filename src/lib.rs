@@ -5,6 +5,7 @@
 //! napi binding lives in `node` (feature `node`) and is the only module that knows of Node.
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod command;
 pub mod error;
 pub mod store;

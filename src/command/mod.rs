@@ -7,7 +7,8 @@ mod reply;
 mod server;
 mod strings;
 
-pub use reply::Reply;
+pub use reply::{quote, Reply};
+pub use server::stats_reply;
 
 use crate::store::{Error, Ns, Store};
 
@@ -135,7 +136,7 @@ pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A])
         "del" | "unlink" | "exists" | "type" | "keys" | "scan" | "rename" | "renamenx"
         | "expire" | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist"
         | "expiretime" | "pexpiretime" => keys::run(store, session.ns, &args),
-        "ping" | "echo" | "select" | "dbsize" | "flushdb" | "flushall" => {
+        "ping" | "echo" | "select" | "dbsize" | "flushdb" | "flushall" | "stats" | "namespaces" => {
             server::run(store, session, &args)
         }
         _ => Err(unknown(raw, &argv[1..])),
@@ -186,6 +187,8 @@ pub fn is_known(name: &str) -> bool {
         "dbsize",
         "flushdb",
         "flushall",
+        "stats",
+        "namespaces",
     ];
     KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name))
 }

@@ -1,0 +1,250 @@
+//! The REPL: a pure evaluator ([`Repl::eval_line`]) over a [`Backend`], and the two drivers
+//! around it: rustyline with history when stdin is a terminal, and a plain line reader with no
+//! banner and no prompts when it is not. The same evaluator runs against an in-process store
+//! and against a daemon, so the friendly commands behave the same in both.
+
+use super::help;
+use super::split::split_args;
+use crate::command::{execute, Reply, Session};
+use crate::store::Store;
+use std::io::{BufRead, Write};
+
+/// Where commands go: anything that turns an argument vector into a reply.
+pub trait Backend {
+    /// Run one command.
+    fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply;
+}
+
+/// An in-process store with its session.
+#[derive(Debug)]
+pub struct Local {
+    /// The store commands act on.
+    pub store: Store,
+    /// The selected namespace.
+    pub session: Session,
+}
+
+impl Backend for Local {
+    fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        execute(&self.store, &mut self.session, &argv)
+    }
+}
+
+/// What one line produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Text to print (without a trailing newline); empty for a blank line.
+    pub text: String,
+    /// True when the REPL should exit after printing.
+    pub quit: bool,
+}
+
+/// REPL state: the backend and the namespace shown in the prompt.
+pub struct Repl<B: Backend> {
+    /// Where commands go.
+    pub backend: B,
+    /// Selected namespace name.
+    pub namespace: String,
+}
+
+impl<B: Backend> Repl<B> {
+    /// A REPL in namespace `default`.
+    pub fn new(backend: B) -> Self {
+        Repl {
+            backend,
+            namespace: "default".into(),
+        }
+    }
+
+    /// The prompt: `> ` in the default namespace, `name> ` elsewhere.
+    pub fn prompt(&self) -> String {
+        if self.namespace == "default" {
+            "> ".into()
+        } else {
+            format!("{}> ", self.namespace)
+        }
+    }
+
+    /// Evaluate one line. Never panics; errors become one `(error) ...` line.
+    pub fn eval_line(&mut self, line: &str) -> Output {
+        let said = |text: String| Output { text, quit: false };
+        let args = match split_args(line) {
+            Ok(a) if a.is_empty() => return said(String::new()),
+            Ok(a) => a,
+            Err(e) => return said(format!("(error) ERR {e}")),
+        };
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+        let rest = &args[1..];
+        let text = match name.as_str() {
+            "EXIT" | "QUIT" => {
+                return Output {
+                    text: "bye".into(),
+                    quit: true,
+                }
+            }
+            "HELP" => help::help(
+                rest.first()
+                    .map(|a| String::from_utf8_lossy(a).into_owned()),
+            ),
+            "LIST" if rest.is_empty() => self.list(),
+            "EXISTS" if rest.len() == 1 => match self.call_named("EXISTS", rest) {
+                Reply::Int(n) => (n > 0).to_string(),
+                other => friendly(&other),
+            },
+            "DEL" => match self.call_named("DEL", rest) {
+                Reply::Int(0) if rest.len() == 1 => "not found".into(),
+                Reply::Int(1) if rest.len() == 1 => "deleted".into(),
+                Reply::Int(n) => format!("deleted {n}"),
+                other => friendly(&other),
+            },
+            "USE" | "SELECT" => match self.call_named("SELECT", rest) {
+                Reply::Simple(s) => {
+                    self.namespace = String::from_utf8_lossy(&rest[0]).into_owned();
+                    s
+                }
+                other => friendly(&other),
+            },
+            "FLUSH" => match rest {
+                [] => friendly(&self.call_named("FLUSHDB", rest)),
+                [all] if all.eq_ignore_ascii_case(b"all") => {
+                    friendly(&self.call_named("FLUSHALL", &[]))
+                }
+                _ => "(error) ERR usage: FLUSH [ALL]".into(),
+            },
+            "KEYS" => match self.call_named("KEYS", rest) {
+                Reply::Array(mut items) => {
+                    items.sort_by(|a, b| bulk_bytes(a).cmp(bulk_bytes(b)));
+                    friendly(&Reply::Array(items))
+                }
+                other => friendly(&other),
+            },
+            _ => friendly(&self.backend.call(args)),
+        };
+        said(text)
+    }
+
+    fn call_named(&mut self, name: &str, rest: &[Vec<u8>]) -> Reply {
+        let mut argv = Vec::with_capacity(rest.len() + 1);
+        argv.push(name.as_bytes().to_vec());
+        argv.extend(rest.iter().cloned());
+        self.backend.call(argv)
+    }
+
+    /// `LIST`: every key in the namespace with its value, sorted by key.
+    fn list(&mut self) -> String {
+        let keys = match self.call_named("KEYS", &[b"*".to_vec()]) {
+            Reply::Array(items) => items,
+            other => return friendly(&other),
+        };
+        let mut keys: Vec<Vec<u8>> = keys.iter().map(|k| bulk_bytes(k).to_vec()).collect();
+        if keys.is_empty() {
+            return "(empty)".into();
+        }
+        keys.sort();
+        let values = match self.call_named("MGET", &keys) {
+            Reply::Array(items) => items,
+            other => return friendly(&other),
+        };
+        keys.iter()
+            .zip(values.iter())
+            .filter(|(_, v)| !matches!(v, Reply::Nil))
+            .map(|(k, v)| format!("{} = {}", String::from_utf8_lossy(k), friendly(v)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn bulk_bytes(r: &Reply) -> &[u8] {
+    match r {
+        Reply::Bulk(b) => b,
+        _ => &[],
+    }
+}
+
+/// Render a reply for people: raw text, plain numbers, `(nil)`, `(error) ...`, numbered lists.
+pub fn friendly(r: &Reply) -> String {
+    match r {
+        Reply::Simple(s) => s.clone(),
+        Reply::Error(e) => format!("(error) {e}"),
+        Reply::Int(n) => n.to_string(),
+        Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Reply::Nil | Reply::NilArray => "(nil)".into(),
+        Reply::Double(d) => d.to_string(),
+        Reply::Array(items) if items.is_empty() => "(empty)".into(),
+        Reply::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| format!("{}) {}", i + 1, friendly(it).replace('\n', "\n   ")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Reply::Map(pairs) if pairs.is_empty() => "(empty)".into(),
+        Reply::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| format!("{}: {}", friendly(k), friendly(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// Drive a REPL from a non-terminal reader: no banner, no prompts, one reply per command.
+pub fn run_piped<B: Backend>(
+    repl: &mut Repl<B>,
+    input: impl BufRead,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    for line in input.lines() {
+        let o = repl.eval_line(&line?);
+        if !o.text.is_empty() {
+            writeln!(out, "{}", o.text)?;
+        }
+        if o.quit {
+            break;
+        }
+    }
+    out.flush()
+}
+
+/// Drive a REPL on a terminal with rustyline: banner, prompt, line editing and history.
+pub fn run_terminal<B: Backend>(repl: &mut Repl<B>) -> Result<(), String> {
+    use rustyline::error::ReadlineError;
+    let mut editor = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
+    let history = history_path();
+    if let Some(p) = &history {
+        let _ = editor.load_history(p);
+    }
+    println!("TinyKV CLI\nType HELP for commands\n");
+    loop {
+        match editor.readline(&repl.prompt()) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                let o = repl.eval_line(&line);
+                if !o.text.is_empty() {
+                    println!("{}", o.text);
+                }
+                if o.quit {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => {
+                println!("bye");
+                break;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if let Some(p) = &history {
+        let _ = editor.save_history(p);
+    }
+    Ok(())
+}
+
+/// `$TINYKV_HISTORY`, else `~/.tinykv_history`.
+fn history_path() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("TINYKV_HISTORY") {
+        return Some(p.into());
+    }
+    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".tinykv_history"))
+}
