@@ -175,13 +175,10 @@ impl Entry {
         self.expires_at != 0 && self.expires_at <= now
     }
 
-    /// Record an access. Skips the store when unchanged so hot read-only entries stay clean in
-    /// other cores' caches.
+    /// Record an access at logical time `stamp`.
     #[inline]
     pub(crate) fn touch(&self, stamp: u64) {
-        if self.access.load(Ordering::Relaxed) != stamp {
-            self.access.store(stamp, Ordering::Relaxed);
-        }
+        self.access.store(stamp, Ordering::Relaxed);
     }
 }
 

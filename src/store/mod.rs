@@ -148,7 +148,7 @@ impl Store {
         let expired_at = match s.map.get(&k[..]) {
             Some(e) => {
                 if e.expires_at == 0 || !e.is_expired(s.now()) {
-                    e.touch(s.stamp());
+                    e.touch(s.bump());
                     s.counters.hits.fetch_add(1, Relaxed);
                     return Some(f(e.value.as_ref()));
                 }

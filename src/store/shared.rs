@@ -50,7 +50,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The injected time source for TTLs.
     pub(crate) clock: Arc<dyn Clock>,
-    /// Logical time for LRU: advanced by every write, read by every access.
+    /// Logical time for LRU: advanced by every access.
     pub(crate) tick: AtomicU64,
     /// Entries live or reserved; never above `max_entries`.
     pub(crate) used_entries: AtomicU64,
@@ -93,13 +93,7 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    /// Current logical time, for reads.
-    #[inline]
-    pub(crate) fn stamp(&self) -> u64 {
-        self.tick.load(Relaxed)
-    }
-
-    /// Advance logical time, for writes.
+    /// Advance logical time; every access gets a distinct stamp, so recency is a total order.
     #[inline]
     pub(crate) fn bump(&self) -> u64 {
         self.tick.fetch_add(1, Relaxed) + 1

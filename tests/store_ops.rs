@@ -1,0 +1,353 @@
+//! The store's public API on a manual clock: values, options, TTLs, namespaces, limits, stats.
+
+use std::sync::Arc;
+use tinykv::store::*;
+
+fn store() -> (Store, Arc<ManualClock>) {
+    store_with(Config::default())
+}
+
+fn store_with(config: Config) -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let config = Config {
+        reaper_interval_ms: 0,
+        ..config
+    };
+    (Store::with_clock(config, clock.clone()).unwrap(), clock)
+}
+
+fn b(s: &str) -> Value {
+    Value::Bytes(s.as_bytes().to_vec())
+}
+
+const D: Ns = Ns::DEFAULT;
+
+#[test]
+fn set_get_delete_and_binary_values() {
+    let (s, _) = store();
+    assert_eq!(s.get(D, "k"), None);
+    assert!(
+        s.set(D, "k", b("v"), &SetOptions::default())
+            .unwrap()
+            .written
+    );
+    assert_eq!(s.get(D, "k"), Some(b("v")));
+    let bin = Value::Bytes(vec![0, 255, 10, 13]);
+    s.set(D, "bin", bin.clone(), &SetOptions::default())
+        .unwrap();
+    assert_eq!(s.get(D, "bin"), Some(bin));
+    assert!(s.delete(D, "k"));
+    assert!(!s.delete(D, "k"));
+    assert_eq!(s.get(D, "k"), None);
+    assert_eq!(s.total_len(), 1);
+}
+
+#[test]
+fn nx_xx_get_and_keepttl() {
+    let (s, clock) = store();
+    let nx = SetOptions {
+        nx: true,
+        get: true,
+        ..SetOptions::default()
+    };
+    let xx = SetOptions {
+        xx: true,
+        ..SetOptions::default()
+    };
+    assert!(!s.set(D, "a", b("1"), &xx).unwrap().written);
+    assert_eq!(s.get(D, "a"), None);
+    assert_eq!(
+        s.set(D, "a", b("1"), &nx).unwrap(),
+        SetOutcome {
+            written: true,
+            previous: None
+        }
+    );
+    assert_eq!(
+        s.set(D, "a", b("2"), &nx).unwrap(),
+        SetOutcome {
+            written: false,
+            previous: Some(b("1"))
+        }
+    );
+    assert!(s.set(D, "a", b("3"), &xx).unwrap().written);
+    assert_eq!(s.get(D, "a"), Some(b("3")));
+    let ttl = SetOptions {
+        ttl_ms: Some(1000),
+        ..SetOptions::default()
+    };
+    s.set(D, "a", b("4"), &ttl).unwrap();
+    clock.advance(400);
+    let keep = SetOptions {
+        keep_ttl: true,
+        ..SetOptions::default()
+    };
+    s.set(D, "a", b("5"), &keep).unwrap();
+    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(600));
+    s.set(D, "a", b("6"), &SetOptions::default()).unwrap();
+    assert_eq!(s.ttl(D, "a"), Ttl::Persistent);
+    let zero = SetOptions {
+        ttl_ms: Some(0),
+        ..SetOptions::default()
+    };
+    let err = s.set(D, "a", b("7"), &zero).unwrap_err();
+    assert!(err
+        .to_string()
+        .contains("ttl must be a positive number of milliseconds"));
+    assert_eq!(
+        s.get(D, "a"),
+        Some(b("6")),
+        "a rejected write changes nothing"
+    );
+}
+
+#[test]
+fn ttls_on_a_manual_clock() {
+    let (s, clock) = store();
+    let ttl = SetOptions {
+        ttl_ms: Some(1000),
+        ..SetOptions::default()
+    };
+    s.set(D, "t", b("v"), &ttl).unwrap();
+    assert_eq!(s.ttl(D, "t"), Ttl::Remaining(1000));
+    assert_eq!(s.ttl(D, "nope"), Ttl::Missing);
+    clock.advance(999);
+    assert_eq!(s.get(D, "t"), Some(b("v")));
+    clock.advance(1);
+    assert_eq!(s.get(D, "t"), None, "expired exactly at its expiry time");
+    assert!(!s.exists(D, "t"));
+    assert_eq!(s.stats().expired, 1);
+    s.set(D, "p", b("v"), &SetOptions::default()).unwrap();
+    assert!(s.expire(D, "p", 50));
+    assert_eq!(s.ttl(D, "p"), Ttl::Remaining(50));
+    assert!(s.persist(D, "p"));
+    assert!(!s.persist(D, "p"));
+    clock.advance(100);
+    assert_eq!(s.get(D, "p"), Some(b("v")));
+    assert!(!s.expire(D, "missing", 10));
+    let at = s.now_ms() + 10;
+    assert!(s.expire_at(D, "p", at));
+    assert!(s.expire_at(D, "p", s.now_ms()), "a past time deletes");
+    assert!(!s.exists(D, "p"));
+}
+
+#[test]
+fn default_ttl_applies_to_new_entries() {
+    let (s, clock) = store_with(Config {
+        default_ttl_ms: Some(100),
+        ..Config::default()
+    });
+    s.set(D, "a", b("1"), &SetOptions::default()).unwrap();
+    s.incr_by(D, "n", 1).unwrap();
+    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(100));
+    assert_eq!(s.ttl(D, "n"), Ttl::Remaining(100));
+    clock.advance(100);
+    assert_eq!(s.get(D, "a"), None);
+    assert_eq!(
+        s.incr_by(D, "n", 5).unwrap(),
+        5,
+        "an expired counter restarts"
+    );
+}
+
+#[test]
+fn counters() {
+    let (s, _) = store();
+    assert_eq!(s.incr_by(D, "c", 1).unwrap(), 1);
+    assert_eq!(s.incr_by(D, "c", -3).unwrap(), -2);
+    s.set(D, "text", b("12"), &SetOptions::default()).unwrap();
+    assert_eq!(s.incr_by(D, "text", 1).unwrap(), 13);
+    assert_eq!(s.get(D, "text"), Some(Value::Int(13)));
+    s.set(D, "bad", b("1x"), &SetOptions::default()).unwrap();
+    assert_eq!(s.incr_by(D, "bad", 1).unwrap_err(), Error::NotInteger);
+    s.set(D, "max", Value::Int(i64::MAX), &SetOptions::default())
+        .unwrap();
+    assert_eq!(s.incr_by(D, "max", 1).unwrap_err(), Error::Overflow);
+    assert_eq!(s.get(D, "max"), Some(Value::Int(i64::MAX)));
+}
+
+#[test]
+fn batches_keys_and_scan() {
+    let (s, _) = store();
+    let entries: Vec<(String, Value)> = (0..50).map(|i| (format!("user:{i}"), b("x"))).collect();
+    let refs: Vec<(&str, Value)> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    s.mset(D, &refs, &SetOptions::default()).unwrap();
+    s.set(D, "other", b("y"), &SetOptions::default()).unwrap();
+    assert_eq!(
+        s.mget(D, &["user:1", "nope", "other"]),
+        vec![Some(b("x")), None, Some(b("y"))]
+    );
+    let mut keys = s.keys(D, "user:1*");
+    keys.sort();
+    assert_eq!(keys.len(), 11);
+    assert_eq!(keys[0], "user:1");
+    let (mut cursor, mut seen) = (0, Vec::new());
+    loop {
+        let (next, batch) = s.scan(D, cursor, Some("user:*"), 7);
+        assert!(batch.len() <= 7);
+        seen.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 50);
+}
+
+#[test]
+fn namespaces_are_isolated() {
+    let (s, _) = store();
+    let a = s.namespace("a").unwrap();
+    let bns = s.namespace("b").unwrap();
+    assert_eq!(s.namespace("a").unwrap(), a);
+    assert_eq!(s.namespace_name(bns), "b");
+    s.set(a, "k", b("in a"), &SetOptions::default()).unwrap();
+    s.set(bns, "k", b("in b"), &SetOptions::default()).unwrap();
+    s.set(bns, "k2", b("in b"), &SetOptions::default()).unwrap();
+    assert_eq!(s.get(a, "k"), Some(b("in a")));
+    assert_eq!(s.get(D, "k"), None);
+    assert_eq!((s.len(a), s.len(bns), s.total_len()), (1, 2, 3));
+    assert_eq!(s.keys(a, "*"), vec!["k".to_string()]);
+    let names: Vec<(String, u64)> = s
+        .stats()
+        .namespaces
+        .into_iter()
+        .map(|n| (n.name, n.keys))
+        .collect();
+    assert_eq!(names, vec![("a".into(), 1), ("b".into(), 2)]);
+    assert_eq!(s.flush(bns), 2);
+    assert_eq!((s.len(a), s.len(bns)), (1, 0));
+    assert_eq!(s.flush_all(), 1);
+    assert_eq!(s.total_len(), 0);
+    assert!(s.namespace("").is_err());
+}
+
+#[test]
+fn size_limits_are_enforced_with_clear_errors() {
+    let (s, _) = store_with(Config {
+        max_key_len: 8,
+        max_value_len: 4,
+        ..Config::default()
+    });
+    let e = s
+        .set(D, "123456789", b("v"), &SetOptions::default())
+        .unwrap_err();
+    assert_eq!(e, Error::KeyTooLarge { len: 9, max: 8 });
+    assert!(e.to_string().contains("larger than the limit of 8 bytes"));
+    let e = s
+        .set(D, "k", b("12345"), &SetOptions::default())
+        .unwrap_err();
+    assert_eq!(e, Error::ValueTooLarge { len: 5, max: 4 });
+    s.set(D, "k", b("1234"), &SetOptions::default()).unwrap();
+    assert!(matches!(
+        s.append(D, "k", b"5"),
+        Err(Error::ValueTooLarge { .. })
+    ));
+    assert_eq!(s.get(D, "k"), Some(b("1234")));
+    assert!(Store::new(Config {
+        max_entries: Some(0),
+        ..Config::default()
+    })
+    .is_err());
+}
+
+#[test]
+fn entry_cap_evicts_least_recently_used() {
+    let config = Config {
+        max_entries: Some(3),
+        eviction_samples: 64,
+        ..Config::default()
+    };
+    let (s, _) = store_with(config);
+    for k in ["a", "b", "c"] {
+        s.set(D, k, b(k), &SetOptions::default()).unwrap();
+    }
+    s.get(D, "a");
+    s.set(D, "d", b("d"), &SetOptions::default()).unwrap();
+    assert_eq!(s.total_len(), 3);
+    assert_eq!(s.get(D, "b"), None, "b was least recently used");
+    assert!(s.exists(D, "a") && s.exists(D, "c") && s.exists(D, "d"));
+    assert_eq!(s.stats().evicted, 1);
+}
+
+#[test]
+fn noeviction_refuses_writes_but_serves_reads() {
+    let config = Config {
+        max_entries: Some(2),
+        eviction_policy: EvictionPolicy::NoEviction,
+        ..Config::default()
+    };
+    let (s, _) = store_with(config);
+    s.set(D, "a", b("1"), &SetOptions::default()).unwrap();
+    s.set(D, "b", b("2"), &SetOptions::default()).unwrap();
+    let e = s.set(D, "c", b("3"), &SetOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "OOM command not allowed when used memory > 'maxmemory'."
+    );
+    assert_eq!(s.get(D, "a"), Some(b("1")));
+    s.set(D, "a", b("updated"), &SetOptions::default()).unwrap();
+    assert_eq!(s.total_len(), 2);
+}
+
+#[test]
+fn stats_count_every_event() {
+    let (s, clock) = store();
+    s.set(D, "a", b("12345"), &SetOptions::default()).unwrap();
+    s.set(
+        D,
+        "t",
+        b("x"),
+        &SetOptions {
+            ttl_ms: Some(10),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.get(D, "a");
+    s.get(D, "a");
+    s.get(D, "nope");
+    s.delete(D, "a");
+    clock.advance(10);
+    assert_eq!(s.reap_expired(), 1);
+    let st = s.stats();
+    assert_eq!(
+        (st.hits, st.misses, st.sets, st.deletes, st.expired),
+        (2, 1, 2, 1, 1)
+    );
+    assert_eq!((st.keys, st.bytes), (0, 0));
+    s.set(D, "k", b("value"), &SetOptions::default()).unwrap();
+    assert_eq!(s.stats().bytes, (4 + 1 + 5 + ENTRY_OVERHEAD) as u64);
+    assert!((s.stats().hit_ratio() - 2.0 / 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn byte_cap_holds() {
+    let per = (4 + 4 + 10 + ENTRY_OVERHEAD) as u64;
+    let config = Config {
+        max_memory: Some(per * 10),
+        ..Config::default()
+    };
+    let (s, _) = store_with(config);
+    for i in 0..100 {
+        s.set(
+            D,
+            &format!("k{i:03}"),
+            Value::Bytes(vec![b'x'; 10]),
+            &SetOptions::default(),
+        )
+        .unwrap();
+        assert!(s.stats().bytes <= per * 10);
+    }
+    assert_eq!(s.total_len(), 10);
+    let huge = Value::Bytes(vec![0; (per * 11) as usize]);
+    assert_eq!(
+        s.set(D, "huge", huge, &SetOptions::default()).unwrap_err(),
+        Error::OutOfMemory
+    );
+}
