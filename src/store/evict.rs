@@ -1,7 +1,7 @@
 //! Eviction: approximate LRU by sampling, with an eviction pool, as Redis does. Each step reads
 //! a few entries from a random spot of a random shard, keeps the oldest candidates seen so far
 //! in a small pool, and removes the oldest candidate whose access stamp is still what was
-//! sampled (one touched since is no longer a good victim). Expired entries score as oldest.
+//! sampled (one touched since is no longer a good victim). Expired entries go before live ones.
 //! Lock order: pool mutex, then one shard lock at a time; never a shard lock while evicting.
 
 use super::config::EvictionPolicy;
@@ -9,6 +9,9 @@ use super::shared::{Removal, Shared};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::sync::atomic::Ordering::Relaxed;
+
+/// Score bit that puts live entries after every expired one.
+const LIVE: u64 = 1 << 63;
 
 /// Candidates kept between steps (Redis's EVPOOL_SIZE).
 const POOL_SIZE: usize = 16;
@@ -127,7 +130,12 @@ impl Shared {
                 };
                 let e = value.get();
                 let stamp = e.access.load(Relaxed);
-                let score = if e.is_expired(now) { 0 } else { stamp };
+                // Expired entries go first, then live ones; least recently used first in each.
+                let score = if e.is_expired(now) {
+                    stamp
+                } else {
+                    stamp | LIVE
+                };
                 pool.offer(key, stamp, score);
                 taken += 1;
                 if taken >= wanted {
