@@ -320,20 +320,27 @@ fn stats_count_every_event() {
         (st.hits, st.misses, st.sets, st.deletes, st.expired),
         (2, 1, 2, 1, 1)
     );
-    assert_eq!((st.keys, st.bytes), (0, 0));
+    assert_eq!(st.keys, 0);
+    assert_eq!(st.bytes, st.table_bytes, "only the table is left");
     s.set(D, "k", b("value"), &SetOptions::default()).unwrap();
-    assert_eq!(s.stats().bytes, (4 + 1 + 5 + ENTRY_OVERHEAD) as u64);
+    let st = s.stats();
+    assert_eq!(
+        st.bytes - st.table_bytes,
+        (alloc_size(4 + 1) + alloc_size(5)) as u64
+    );
+    let info = s.info(D, "k").unwrap();
+    assert_eq!(info.size, (alloc_size(5) + alloc_size(5)) as u64);
     assert!((s.stats().hit_ratio() - 2.0 / 3.0).abs() < 1e-9);
 }
 
 #[test]
-fn byte_cap_holds() {
-    let per = (4 + 4 + 10 + ENTRY_OVERHEAD) as u64;
-    let config = Config {
-        max_memory: Some(per * 10),
+fn byte_cap_holds_and_counts_the_table() {
+    let cap = 4_096;
+    let (s, _) = store_with(Config {
+        max_memory: Some(cap),
+        shards: 2,
         ..Config::default()
-    };
-    let (s, _) = store_with(config);
+    });
     for i in 0..100 {
         s.set(
             D,
@@ -342,12 +349,142 @@ fn byte_cap_holds() {
             &SetOptions::default(),
         )
         .unwrap();
-        assert!(s.stats().bytes <= per * 10);
+        let st = s.stats();
+        assert!(st.bytes <= cap, "{} > {cap}", st.bytes);
+        let entries = st.keys * (alloc_size(4 + 4) + alloc_size(10)) as u64;
+        assert_eq!(
+            st.bytes,
+            st.table_bytes + entries,
+            "bytes = table + allocations"
+        );
     }
-    assert_eq!(s.total_len(), 10);
-    let huge = Value::Bytes(vec![0; (per * 11) as usize]);
+    assert!(s.total_len() > 10 && s.stats().evicted > 0);
+    let huge = Value::Bytes(vec![0; cap as usize]);
     assert_eq!(
         s.set(D, "huge", huge, &SetOptions::default()).unwrap_err(),
         Error::OutOfMemory
     );
+}
+
+#[test]
+fn info_reports_idle_time_frequency_and_ttl() {
+    let (s, clock) = store();
+    s.set(
+        D,
+        "k",
+        b("v"),
+        &SetOptions {
+            ttl_ms: Some(10_000),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.set(D, "n", Value::Int(7), &SetOptions::default())
+        .unwrap();
+    clock.advance(1_500);
+    let i = s.info(D, "k").unwrap();
+    assert_eq!(
+        (i.idle_ms, i.ttl, i.is_int),
+        (1_500, Ttl::Remaining(8_500), false)
+    );
+    assert_eq!(i.frequency, 5, "new entries start at Redis's LFU_INIT_VAL");
+    assert!(s.info(D, "n").unwrap().is_int);
+    for _ in 0..200 {
+        s.get(D, "k");
+    }
+    let i = s.info(D, "k").unwrap();
+    assert_eq!(i.idle_ms, 0);
+    assert!(i.frequency > 5, "reads raise the counter: {}", i.frequency);
+    clock.advance(10 * 60_000);
+    assert_eq!(s.info(D, "k"), None, "expired");
+    assert!(
+        s.info(D, "n").unwrap().frequency < 5,
+        "the counter decays with idle minutes"
+    );
+    assert_eq!(s.info(D, "missing"), None);
+}
+
+#[test]
+fn lfu_keeps_frequent_entries_over_recent_ones() {
+    let config = Config {
+        max_entries: Some(3),
+        eviction_samples: 64,
+        eviction_policy: EvictionPolicy::Lfu,
+        ..Config::default()
+    };
+    let (s, _) = store_with(config);
+    for k in ["hot", "warm", "cold"] {
+        s.set(D, k, b(k), &SetOptions::default()).unwrap();
+    }
+    for _ in 0..500 {
+        s.get(D, "hot");
+        s.get(D, "warm");
+    }
+    s.get(D, "cold");
+    s.set(D, "new", b("n"), &SetOptions::default()).unwrap();
+    assert_eq!(
+        s.get(D, "cold"),
+        None,
+        "least frequently used goes first even though recent"
+    );
+    assert!(s.exists(D, "hot") && s.exists(D, "warm") && s.exists(D, "new"));
+}
+
+#[test]
+fn volatile_ttl_evicts_the_soonest_expiry_and_spares_persistent_keys() {
+    let config = Config {
+        max_entries: Some(3),
+        eviction_samples: 64,
+        eviction_policy: EvictionPolicy::VolatileTtl,
+        ..Config::default()
+    };
+    let (s, _) = store_with(config);
+    s.set(D, "forever", b("1"), &SetOptions::default()).unwrap();
+    s.set(
+        D,
+        "late",
+        b("2"),
+        &SetOptions {
+            ttl_ms: Some(60_000),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.set(
+        D,
+        "soon",
+        b("3"),
+        &SetOptions {
+            ttl_ms: Some(1_000),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.set(D, "x", b("4"), &SetOptions::default()).unwrap();
+    assert_eq!(s.get(D, "soon"), None);
+    s.set(D, "y", b("5"), &SetOptions::default()).unwrap();
+    assert_eq!(s.get(D, "late"), None);
+    assert_eq!(
+        s.set(D, "z", b("6"), &SetOptions::default()).unwrap_err(),
+        Error::OutOfMemory,
+        "no entry has a TTL"
+    );
+    assert!(s.exists(D, "forever") && s.exists(D, "x") && s.exists(D, "y"));
+}
+
+#[test]
+fn policies_parse_by_short_and_redis_names() {
+    for (name, p) in [
+        ("lru", EvictionPolicy::Lru),
+        ("allkeys-lfu", EvictionPolicy::Lfu),
+        ("volatile-ttl", EvictionPolicy::VolatileTtl),
+        ("NOEVICTION", EvictionPolicy::NoEviction),
+    ] {
+        assert_eq!(name.parse::<EvictionPolicy>().unwrap(), p);
+    }
+    assert!("random"
+        .parse::<EvictionPolicy>()
+        .unwrap_err()
+        .to_string()
+        .contains("expected lru, lfu"));
 }

@@ -9,8 +9,37 @@ pub enum EvictionPolicy {
     /// Approximate least-recently-used, by sampling into an eviction pool (Redis's method).
     #[default]
     Lru,
-    /// Never evict: writes that need room fail with an OOM error; reads keep working.
+    /// Least-frequently-used: a logarithmic access counter that decays with idle time, as in
+    /// Redis; ties go to the least recently used.
+    Lfu,
+    /// Among entries with a TTL, the soonest expiry goes first; entries without one are kept,
+    /// and a write that needs room fails when no entry has a TTL.
+    VolatileTtl,
+    /// Never evict live entries: writes that need room fail with an OOM error; reads keep
+    /// working. Expired entries may still be reclaimed to make room.
     NoEviction,
+}
+
+impl EvictionPolicy {
+    /// The Redis name (`allkeys-lru`, `allkeys-lfu`, `volatile-ttl`, `noeviction`).
+    pub fn redis_name(self) -> &'static str {
+        match self {
+            EvictionPolicy::Lru => "allkeys-lru",
+            EvictionPolicy::Lfu => "allkeys-lfu",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::NoEviction => "noeviction",
+        }
+    }
+
+    /// The short name (`lru`, `lfu`, `volatile-ttl`, `noeviction`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionPolicy::Lru => "lru",
+            EvictionPolicy::Lfu => "lfu",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::NoEviction => "noeviction",
+        }
+    }
 }
 
 impl std::str::FromStr for EvictionPolicy {
@@ -18,9 +47,11 @@ impl std::str::FromStr for EvictionPolicy {
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "lru" | "allkeys-lru" => Ok(EvictionPolicy::Lru),
+            "lfu" | "allkeys-lfu" => Ok(EvictionPolicy::Lfu),
+            "volatile-ttl" => Ok(EvictionPolicy::VolatileTtl),
             "noeviction" => Ok(EvictionPolicy::NoEviction),
             other => Err(Error::InvalidArgument(format!(
-                "unknown eviction policy '{other}' (expected lru or noeviction)"
+                "unknown eviction policy '{other}' (expected lru, lfu, volatile-ttl or noeviction)"
             ))),
         }
     }

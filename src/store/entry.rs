@@ -149,24 +149,91 @@ pub(crate) fn value_heap_len(v: &Value) -> usize {
     }
 }
 
-/// One entry: the value, its absolute expiry, and its last access stamp for LRU.
+/// One entry: the value, its absolute expiry, and what eviction needs to know about its use.
+/// With the boxed key this makes a 56-byte map slot.
 #[derive(Debug)]
 pub(crate) struct Entry {
     /// The value.
     pub(crate) value: Stored,
     /// Absolute expiry in clock ms; 0 means no TTL.
     pub(crate) expires_at: u64,
-    /// Logical time of the last access. Atomic so reads can update it under a shared lock.
+    /// Logical time of the last access (a store-wide counter, so recency is a total order).
+    /// Atomic so reads can update it under a shared lock.
     pub(crate) access: AtomicU64,
+    /// Last access time in clock ms (high 56 bits) and the LFU counter (low 8 bits).
+    pub(crate) meta: AtomicU64,
+}
+
+/// LFU counter of a new entry (Redis's LFU_INIT_VAL), so newcomers are not evicted at once.
+pub(crate) const LFU_INIT: u8 = 5;
+/// Redis's lfu-log-factor: how fast the counter saturates (255 after about 1M hits).
+const LFU_LOG_FACTOR: f64 = 10.0;
+/// Redis's lfu-decay-time in ms: the counter drops by one per idle minute.
+pub(crate) const LFU_DECAY_MS: u64 = 60_000;
+
+#[inline]
+fn pack(now_ms: u64, counter: u8) -> u64 {
+    (now_ms << 8) | u64::from(counter)
+}
+
+/// The LFU counter after decaying one step per idle `LFU_DECAY_MS`.
+#[inline]
+pub(crate) fn lfu_decayed(meta: u64, now_ms: u64) -> u8 {
+    let (last, counter) = (meta >> 8, meta as u8);
+    let periods = now_ms.saturating_sub(last) / LFU_DECAY_MS;
+    counter.saturating_sub(periods.min(255) as u8)
+}
+
+/// Redis's logarithmic increment: the higher the counter, the less likely it grows.
+#[inline]
+fn lfu_incr(counter: u8) -> u8 {
+    if counter == u8::MAX {
+        return counter;
+    }
+    let base = f64::from(counter.saturating_sub(LFU_INIT));
+    let p = 1.0 / (base * LFU_LOG_FACTOR + 1.0);
+    if fast_random() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+/// A uniform number in [0, 1) from a per-thread xorshift generator: cheap enough for every read.
+fn fast_random() -> f64 {
+    use std::cell::Cell;
+    thread_local!(static STATE: Cell<u64> = const { Cell::new(0) });
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            x = 0x2545_F491_4F6C_DD1D ^ (s as *const Cell<u64> as u64);
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
 }
 
 impl Entry {
-    pub(crate) fn new(value: Stored, expires_at: u64, stamp: u64) -> Self {
+    pub(crate) fn new(value: Stored, expires_at: u64, stamp: u64, now_ms: u64) -> Self {
         Self {
             value,
             expires_at,
             access: AtomicU64::new(stamp),
+            meta: AtomicU64::new(pack(now_ms, LFU_INIT)),
         }
+    }
+
+    /// Last access time in clock ms.
+    pub(crate) fn last_access_ms(&self) -> u64 {
+        self.meta.load(Ordering::Relaxed) >> 8
+    }
+
+    /// The LFU counter, decayed to `now_ms`.
+    pub(crate) fn frequency(&self, now_ms: u64) -> u8 {
+        lfu_decayed(self.meta.load(Ordering::Relaxed), now_ms)
     }
 
     /// Has this entry expired at `now`?
@@ -175,26 +242,55 @@ impl Entry {
         self.expires_at != 0 && self.expires_at <= now
     }
 
-    /// Record an access at logical time `stamp`.
+    /// Record an access at logical time `stamp` and clock time `now_ms`: LRU stamp, last
+    /// access time, and the decayed-then-incremented LFU counter. Racing readers may lose an
+    /// increment; the counter is a statistic, as in Redis.
     #[inline]
-    pub(crate) fn touch(&self, stamp: u64) {
+    pub(crate) fn touch(&self, stamp: u64, now_ms: u64) {
         self.access.store(stamp, Ordering::Relaxed);
+        let meta = self.meta.load(Ordering::Relaxed);
+        let counter = lfu_incr(lfu_decayed(meta, now_ms));
+        self.meta.store(pack(now_ms, counter), Ordering::Relaxed);
     }
 }
 
-/// Fixed bytes charged per entry on top of key and value bytes: the map slot (key pointer,
-/// entry, control byte, amortised over hashbrown's 7/8 load factor) plus the allocator's
-/// per-allocation overhead for the key and value boxes. See ARCHITECTURE.md, "Memory accounting".
-pub const ENTRY_OVERHEAD: usize = {
-    let slot = std::mem::size_of::<(Box<[u8]>, Entry)>() + 1;
-    slot * 8 / 7 + 2 * 16
-};
+/// Bytes the allocator really uses for an allocation of `n` bytes: glibc malloc's chunk size
+/// on 64-bit targets, `max(32, round_up(n + 8, 16))`; 0 for an empty box, which allocates
+/// nothing. `tests/memory.rs` checks this against `malloc_usable_size`.
+#[inline]
+pub const fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let chunk = (n + 8 + 15) & !15;
+    if chunk < 32 {
+        32
+    } else {
+        chunk
+    }
+}
 
-/// Bytes charged for an entry with a stored key of `key_len` and a value owning `value_len`.
+/// The map's element type; its size is a table slot.
+pub(crate) type Slot = (Box<[u8]>, dashmap::SharedValue<Entry>);
+
+/// Bytes of a hashbrown table with `buckets` buckets: the slots (padded to the control-byte
+/// alignment), one control byte per bucket and one trailing SIMD group.
+pub(crate) const fn table_size(buckets: usize) -> usize {
+    let data = (buckets * std::mem::size_of::<Slot>() + 15) & !15;
+    data + buckets + 16
+}
+
+/// Bytes charged for an entry with a stored key of `key_len` and a value owning `value_len`
+/// heap bytes: the two allocations as the allocator sizes them. Its slot is charged with the
+/// table (see `Shared::table_bytes`).
 #[inline]
 pub(crate) fn entry_size(key_len: usize, value_len: usize) -> u64 {
-    (key_len + value_len + ENTRY_OVERHEAD) as u64
+    (alloc_size(key_len) + alloc_size(value_len)) as u64
 }
+
+/// Bytes a lone entry would add to a store whose table has room: its allocations plus one
+/// slot at full load. For docs and rough sizing only; the store charges table growth exactly.
+pub const ENTRY_OVERHEAD: usize = (std::mem::size_of::<Slot>() + 1) * 8 / 7;
 
 /// Number of bytes in the decimal form of `n`.
 pub(crate) fn decimal_len(n: i64) -> usize {
@@ -270,6 +366,33 @@ mod tests {
         for n in [0, 9, 10, -1, -10, 12345, i64::MAX, i64::MIN] {
             assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
         }
+    }
+
+    #[test]
+    fn alloc_size_follows_glibc_chunks() {
+        assert_eq!(alloc_size(0), 0);
+        assert_eq!(alloc_size(1), 32);
+        assert_eq!(alloc_size(24), 32);
+        assert_eq!(alloc_size(25), 48);
+        assert_eq!(alloc_size(100), 112);
+        assert_eq!(
+            std::mem::size_of::<Slot>(),
+            56,
+            "key box 16 + value 16 + expiry, stamp, meta 24"
+        );
+    }
+
+    #[test]
+    fn lfu_counter_grows_logarithmically_and_decays() {
+        let mut c = LFU_INIT;
+        for _ in 0..1_000 {
+            c = lfu_incr(c);
+        }
+        assert!(c > LFU_INIT + 5 && c < 60, "1000 hits gave {c}");
+        let meta = pack(0, 20);
+        assert_eq!(lfu_decayed(meta, LFU_DECAY_MS - 1), 20);
+        assert_eq!(lfu_decayed(meta, 3 * LFU_DECAY_MS), 17);
+        assert_eq!(lfu_decayed(meta, 1_000 * LFU_DECAY_MS), 0);
     }
 
     #[test]

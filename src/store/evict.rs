@@ -1,7 +1,8 @@
 //! Eviction: approximate LRU by sampling, with an eviction pool, as Redis does. Each step reads
 //! a few entries from a random spot of a random shard, keeps the oldest candidates seen so far
 //! in a small pool, and removes the oldest candidate whose access stamp is still what was
-//! sampled (one touched since is no longer a good victim). Expired entries go before live ones.
+//! sampled (one touched since is no longer a good victim). The policy sets the score (LRU
+//! stamp, LFU counter, or expiry time); expired entries go before live ones under every policy.
 //! Lock order: pool mutex, then one shard lock at a time; never a shard lock while evicting.
 
 use super::config::EvictionPolicy;
@@ -76,9 +77,6 @@ impl Pool {
 impl Shared {
     /// Remove one entry to make room; false when nothing can be evicted.
     pub(crate) fn evict_one(&self) -> bool {
-        if self.config.eviction_policy == EvictionPolicy::NoEviction {
-            return false;
-        }
         let mut pool = self.pool.lock();
         // A few rounds: candidates can go stale when other threads touch or remove them.
         for _ in 0..8 {
@@ -102,6 +100,22 @@ impl Shared {
             }
         }
         false
+    }
+
+    /// Eviction score under the store's policy: lower goes first; `None` = never evict.
+    /// Expired entries come before every live one, least recently used first.
+    fn score(&self, e: &super::entry::Entry, stamp: u64, now: u64) -> Option<u64> {
+        const STAMP: u64 = (1 << 55) - 1;
+        if e.is_expired(now) {
+            return Some(stamp & !LIVE);
+        }
+        let live = match self.config.eviction_policy {
+            EvictionPolicy::Lru => stamp & !LIVE,
+            EvictionPolicy::Lfu => (u64::from(e.frequency(now)) << 55) | (stamp & STAMP),
+            EvictionPolicy::VolatileTtl if e.expires_at != 0 => e.expires_at & !LIVE,
+            EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,
+        };
+        Some(live | LIVE)
     }
 
     /// Offer `eviction_samples` entries from a random spot to the pool.
@@ -130,14 +144,10 @@ impl Shared {
                 };
                 let e = value.get();
                 let stamp = e.access.load(Relaxed);
-                // Expired entries go first, then live ones; least recently used first in each.
-                let score = if e.is_expired(now) {
-                    stamp
-                } else {
-                    stamp | LIVE
-                };
-                pool.offer(key, stamp, score);
                 taken += 1;
+                if let Some(score) = self.score(e, stamp, now) {
+                    pool.offer(key, stamp, score);
+                }
                 if taken >= wanted {
                     return;
                 }

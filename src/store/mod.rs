@@ -17,15 +17,14 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
-pub use self::entry::{Ns, Value, ValueRef, ENTRY_OVERHEAD};
+pub use self::entry::{alloc_size, Ns, Value, ValueRef, ENTRY_OVERHEAD};
 pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
-use self::entry::{entry_size, make_key, parse_i64, value_heap_len, Entry, Stored};
+use self::entry::{make_key, parse_i64, value_heap_len, Entry, Stored};
 use self::reaper::Reaper;
 use self::shared::{Removal, Shared};
-use dashmap::mapref::entry::Entry as Slot;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +64,23 @@ pub enum Ttl {
     Persistent,
     /// The key expires in this many ms.
     Remaining(u64),
+}
+
+/// What [`Store::info`] knows about one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// Milliseconds since the entry was last read or written.
+    pub idle_ms: u64,
+    /// The LFU access counter (logarithmic, 0..=255, new entries start at 5, decays one step
+    /// per idle minute), as Redis's OBJECT FREQ reports it.
+    pub frequency: u8,
+    /// Remaining time to live.
+    pub ttl: Ttl,
+    /// Bytes charged for the entry's key and value allocations (its table slot is charged with
+    /// the table).
+    pub size: u64,
+    /// True when the value is stored as a 64-bit integer.
+    pub is_int: bool,
 }
 
 /// A TinyKV store. Share it between threads as `Arc<Store>`; dropping the last owner stops and
@@ -148,7 +164,7 @@ impl Store {
         let expired_at = match s.map.get(&k[..]) {
             Some(e) => {
                 if e.expires_at == 0 || !e.is_expired(s.now()) {
-                    e.touch(s.bump());
+                    s.touch(&e);
                     s.counters.hits.fetch_add(1, Relaxed);
                     return Some(f(e.value.as_ref()));
                 }
@@ -229,7 +245,7 @@ impl Store {
                 s.on_ttl_change(e.expires_at, new_exp);
                 e.expires_at = new_exp;
                 e.value = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
-                e.touch(s.bump());
+                s.touch(&e);
                 s.counters.sets.fetch_add(1, Relaxed);
                 return Ok(SetOutcome {
                     written: true,
@@ -242,20 +258,16 @@ impl Store {
                     previous: None,
                 });
             }
-            let size = entry_size(k.len(), new_heap);
-            s.reserve(1, size)?;
-            match s.map.entry(Box::from(&k[..])) {
-                Slot::Occupied(_) => s.release(1, size),
-                Slot::Vacant(slot) => {
-                    let v = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
-                    let entry = Entry::new(v, expires_at, s.bump());
-                    let r = slot.insert(entry);
-                    s.on_inserted(r.key(), r.value());
+            let v = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
+            match s.insert_new(&k, Entry::new(v, expires_at, s.bump(), s.now()))? {
+                None => {
                     return Ok(SetOutcome {
                         written: true,
                         previous: None,
-                    });
+                    })
                 }
+                // Another writer inserted the key first: take our value back and retry.
+                Some(lost) => value = Some(lost.value.as_ref().to_owned()),
             }
         }
     }
@@ -333,6 +345,28 @@ impl Store {
         true
     }
 
+    /// Access statistics for `key`, without counting as an access. `None` if missing or expired.
+    pub fn info(&self, ns: Ns, key: &str) -> Option<EntryInfo> {
+        let s = &*self.shared;
+        let k = make_key(ns, key);
+        let e = s.map.get(&k[..])?;
+        let now = s.now();
+        if e.is_expired(now) {
+            return None;
+        }
+        Some(EntryInfo {
+            idle_ms: now.saturating_sub(e.last_access_ms()),
+            frequency: e.frequency(now),
+            ttl: if e.expires_at == 0 {
+                Ttl::Persistent
+            } else {
+                Ttl::Remaining(e.expires_at - now)
+            },
+            size: entry::entry_size(k.len(), e.value.heap_len()),
+            is_int: matches!(e.value, Stored::Int(_)),
+        })
+    }
+
     /// Remove `key`'s TTL; true if it had one.
     pub fn persist(&self, ns: Ns, key: &str) -> bool {
         let s = &*self.shared;
@@ -372,20 +406,14 @@ impl Store {
                     s.namespaces.add(ns, 0, -(old_heap as i64));
                 }
                 e.value = Stored::Int(next);
-                e.touch(s.bump());
+                s.touch(&e);
                 s.counters.sets.fetch_add(1, Relaxed);
                 return Ok(next);
             }
             let expires_at = self.expiry_for(&SetOptions::default())?;
-            let size = entry_size(k.len(), 0);
-            s.reserve(1, size)?;
-            match s.map.entry(Box::from(&k[..])) {
-                Slot::Occupied(_) => s.release(1, size),
-                Slot::Vacant(slot) => {
-                    let r = slot.insert(Entry::new(Stored::Int(delta), expires_at, s.bump()));
-                    s.on_inserted(r.key(), r.value());
-                    return Ok(delta);
-                }
+            let entry = Entry::new(Stored::Int(delta), expires_at, s.bump(), s.now());
+            if s.insert_new(&k, entry)?.is_none() {
+                return Ok(delta);
             }
         }
     }
@@ -456,7 +484,7 @@ impl Store {
             s.namespaces.add(ns, 0, grow as i64);
             let len = bytes.len();
             e.value = Stored::Bytes(bytes.into_boxed_slice());
-            e.touch(s.bump());
+            s.touch(&e);
             s.counters.sets.fetch_add(1, Relaxed);
             return Ok(len);
         }
@@ -536,7 +564,7 @@ impl Store {
 
     /// Number of entries in every namespace.
     pub fn total_len(&self) -> usize {
-        self.shared.map.len()
+        self.shared.keys.load(Relaxed) as usize
     }
 
     /// Remove every entry of `ns`; returns how many.

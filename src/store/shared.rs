@@ -5,7 +5,7 @@
 
 use super::clock::Clock;
 use super::config::Config;
-use super::entry::{entry_size, key_ns, Entry};
+use super::entry::{entry_size, key_ns, table_size, Entry, Slot};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
@@ -52,10 +52,15 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     /// Logical time for LRU: advanced by every access.
     pub(crate) tick: AtomicU64,
+    /// Entries in the map. Incremented after an insert and decremented before the room is
+    /// released, so it never exceeds `used_entries`.
+    pub(crate) keys: AtomicU64,
     /// Entries live or reserved; never above `max_entries`.
     pub(crate) used_entries: AtomicU64,
     /// Bytes live or reserved; never above `max_memory`.
     pub(crate) used_bytes: AtomicU64,
+    /// Bytes of the map's tables (slots and control bytes), included in `used_bytes`.
+    pub(crate) table_bytes: AtomicU64,
     /// Entries carrying a TTL; lets the reaper sleep when there are none.
     pub(crate) volatile: AtomicU64,
     /// Event counters for stats.
@@ -78,8 +83,10 @@ impl Shared {
             config,
             clock,
             tick: AtomicU64::new(1),
+            keys: AtomicU64::new(0),
             used_entries: AtomicU64::new(0),
             used_bytes: AtomicU64::new(0),
+            table_bytes: AtomicU64::new(0),
             volatile: AtomicU64::new(0),
             counters: Counters::default(),
             namespaces: Registry::new(),
@@ -97,6 +104,68 @@ impl Shared {
     #[inline]
     pub(crate) fn bump(&self) -> u64 {
         self.tick.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Record an access to `e`.
+    #[inline]
+    pub(crate) fn touch(&self, e: &Entry) {
+        e.touch(self.bump(), self.now());
+    }
+
+    /// Insert a new entry at `key`, which the caller saw absent. Room for the entry, and for
+    /// the table's growth when the shard's table is full, is reserved before anything is
+    /// written, so `used_bytes` covers the real allocations at every instant. Hands the
+    /// entry back if another writer inserted the key first; the caller then retries.
+    pub(crate) fn insert_new(&self, key: &[u8], entry: Entry) -> Result<Option<Entry>> {
+        let size = entry_size(key.len(), entry.value.heap_len());
+        self.reserve(1, size)?;
+        let hash = self.map.hash_usize(&key) as u64;
+        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
+        let rehash = |slot: &Slot| self.map.hash_usize(&slot.0) as u64;
+        loop {
+            let mut table = shard.write();
+            if table.find(hash, |slot| &*slot.0 == key).is_some() {
+                drop(table);
+                self.release(1, size);
+                return Ok(Some(entry));
+            }
+            let allocated = table.capacity() > 0;
+            let before = if allocated {
+                table_size(table.buckets())
+            } else {
+                0
+            };
+            if table.len() == table.capacity() || !allocated {
+                // The insert will grow the table: to twice the buckets, or 4 for a new table.
+                let next = if allocated { table.buckets() * 2 } else { 4 };
+                let estimate = (table_size(next) - before) as u64;
+                if !self.try_reserve(0, estimate) {
+                    drop(table);
+                    if !self.evict_one() {
+                        self.release(1, size);
+                        return Err(Error::OutOfMemory);
+                    }
+                    continue;
+                }
+                table.reserve(1, rehash);
+                let actual = (table_size(table.buckets()) - before) as u64;
+                self.table_bytes.fetch_add(actual, Relaxed);
+                if actual < estimate {
+                    self.release(0, estimate - actual);
+                } else {
+                    self.used_bytes.fetch_add(actual - estimate, Relaxed);
+                }
+            }
+            let bucket = table.insert(
+                hash,
+                (Box::from(key), dashmap::SharedValue::new(entry)),
+                rehash,
+            );
+            // SAFETY: the bucket was just returned by insert and the write lock is still held.
+            let (k, v) = unsafe { bucket.as_ref() };
+            self.on_inserted(k, v.get());
+            return Ok(None);
+        }
     }
 
     /// Reserve room for `entries` more entries and `bytes` more bytes, evicting as needed.
@@ -138,6 +207,7 @@ impl Shared {
     /// Account for an entry that has just been inserted (its room was reserved).
     pub(crate) fn on_inserted(&self, key: &[u8], entry: &Entry) {
         let size = entry_size(key.len(), entry.value.heap_len());
+        self.keys.fetch_add(1, Relaxed);
         self.namespaces.add(key_ns(key), 1, size as i64);
         if entry.expires_at != 0 {
             self.volatile.fetch_add(1, Relaxed);
@@ -148,6 +218,7 @@ impl Shared {
     /// Account for an entry that has left the map.
     pub(crate) fn on_removed(&self, key: &[u8], entry: &Entry, why: Removal) {
         let size = entry_size(key.len(), entry.value.heap_len());
+        self.keys.fetch_sub(1, Relaxed);
         self.release(1, size);
         self.namespaces.add(key_ns(key), -1, -(size as i64));
         if entry.expires_at != 0 {

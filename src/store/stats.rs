@@ -10,7 +10,7 @@ pub struct NsStats {
     pub name: String,
     /// Entries in it.
     pub keys: u64,
-    /// Bytes charged to it (key + value + per-entry overhead).
+    /// Bytes charged to its keys and values (tables are shared, so not included).
     pub bytes: u64,
 }
 
@@ -31,8 +31,13 @@ pub struct Stats {
     pub evicted: u64,
     /// Entries now in the store.
     pub keys: u64,
-    /// Bytes now charged: key + value + per-entry overhead.
+    /// Bytes now charged: every key and value allocation as the allocator sizes it, plus the
+    /// map's tables. This is what `max_memory` caps.
     pub bytes: u64,
+    /// The part of `bytes` taken by the map's tables (slots and control bytes).
+    pub table_bytes: u64,
+    /// The eviction policy's name (`lru`, `lfu`, `volatile-ttl`, `noeviction`).
+    pub eviction_policy: &'static str,
     /// The entry cap, if any.
     pub max_entries: Option<usize>,
     /// The byte cap, if any.
@@ -72,8 +77,10 @@ impl Shared {
             deletes: c.deletes.load(Relaxed),
             expired: c.expired.load(Relaxed),
             evicted: c.evicted.load(Relaxed),
-            keys: self.map.len() as u64,
+            keys: self.keys.load(Relaxed),
             bytes: self.used_bytes.load(Relaxed),
+            table_bytes: self.table_bytes.load(Relaxed),
+            eviction_policy: self.config.eviction_policy.name(),
             max_entries: self.config.max_entries,
             max_memory: self.config.max_memory,
             namespaces,
