@@ -81,6 +81,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 }
             }))
         }
+        "object" => object(store, ns, a),
         "persist" => {
             a.exactly(1)?;
             Ok(Reply::Int(store.persist(ns, a.str(0)?) as i64))
@@ -185,4 +186,42 @@ fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         store.expire_at(ns, key, at as u64)
     };
     Ok(Reply::Int(done as i64))
+}
+
+/// OBJECT IDLETIME | FREQ | ENCODING | REFCOUNT key: access tracking, as Redis reports it.
+fn object<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    a.at_least(1)?;
+    let sub = String::from_utf8_lossy(a.bytes(0)).to_ascii_lowercase();
+    if sub == "help" {
+        let lines = [
+            "OBJECT <subcommand> [<arg> ...]",
+            "ENCODING <key>",
+            "FREQ <key>",
+            "IDLETIME <key>",
+            "REFCOUNT <key>",
+        ];
+        return Ok(Reply::Array(
+            lines.iter().map(|l| Reply::Simple((*l).into())).collect(),
+        ));
+    }
+    if !matches!(sub.as_str(), "idletime" | "freq" | "encoding" | "refcount") {
+        return Err(CmdError(format!(
+            "ERR unknown subcommand '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(a.bytes(0))
+        )));
+    }
+    if a.len() != 2 {
+        return Err(CmdError(format!(
+            "ERR wrong number of arguments for 'object|{sub}' command"
+        )));
+    }
+    let Some(info) = store.info(ns, a.str(1)?) else {
+        return Ok(Reply::Nil);
+    };
+    Ok(match sub.as_str() {
+        "idletime" => Reply::Int((info.idle_ms / 1000) as i64),
+        "freq" => Reply::Int(i64::from(info.frequency)),
+        "encoding" => Reply::text(if info.is_int { "int" } else { "raw" }),
+        _ => Reply::Int(1),
+    })
 }

@@ -135,7 +135,7 @@ pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A])
         }
         "del" | "unlink" | "exists" | "type" | "keys" | "scan" | "rename" | "renamenx"
         | "expire" | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist"
-        | "expiretime" | "pexpiretime" => keys::run(store, session.ns, &args),
+        | "expiretime" | "pexpiretime" | "object" => keys::run(store, session.ns, &args),
         "ping" | "echo" | "select" | "dbsize" | "flushdb" | "flushall" | "stats" | "namespaces" => {
             server::run(store, session, &args)
         }
@@ -181,6 +181,7 @@ pub fn is_known(name: &str) -> bool {
         "persist",
         "expiretime",
         "pexpiretime",
+        "object",
         "ping",
         "echo",
         "select",

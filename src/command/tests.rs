@@ -251,6 +251,30 @@ fn errors_and_unknown_commands() {
 }
 
 #[test]
+fn object_reports_access_tracking() {
+    let mut t = T::new();
+    t.check("SET k v", ok());
+    t.check("SET n 12", ok());
+    t.check("INCR n", int(13));
+    t.clock.advance(3_500);
+    t.check("OBJECT IDLETIME k", int(3));
+    t.check("OBJECT FREQ k", int(5));
+    t.check("OBJECT ENCODING n", bulk("int"));
+    t.check("OBJECT ENCODING k", bulk("raw"));
+    t.check("OBJECT FREQ missing", Reply::Nil);
+    t.check("GET k", bulk("v"));
+    t.check("OBJECT IDLETIME k", int(0));
+    t.check(
+        "OBJECT BOGUS k",
+        err("ERR unknown subcommand 'BOGUS'. Try OBJECT HELP."),
+    );
+    t.check(
+        "OBJECT FREQ",
+        err("ERR wrong number of arguments for 'object|freq' command"),
+    );
+}
+
+#[test]
 fn cli_rendering() {
     assert_eq!(Reply::Int(3).to_cli_string(), "(integer) 3");
     assert_eq!(bulk("a\"b").to_cli_string(), "\"a\\\"b\"");
