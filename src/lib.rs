@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod command;
 pub mod error;
+pub mod metrics;
 pub mod store;
 
 pub use error::{Error, Result};
