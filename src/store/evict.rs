@@ -111,7 +111,9 @@ impl Shared {
         }
         let live = match self.config.eviction_policy {
             EvictionPolicy::Lru => stamp & !LIVE,
-            EvictionPolicy::Lfu => (u64::from(e.frequency(now)) << 55) | (stamp & STAMP),
+            EvictionPolicy::Lfu => {
+                (u64::from(e.frequency(self.access_now())) << 55) | (stamp & STAMP)
+            }
             EvictionPolicy::VolatileTtl if e.expires_at != 0 => e.expires_at & !LIVE,
             EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,
         };

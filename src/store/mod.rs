@@ -69,7 +69,8 @@ pub enum Ttl {
 /// What [`Store::info`] knows about one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryInfo {
-    /// Milliseconds since the entry was last read or written.
+    /// Milliseconds since the entry was last read or written (to the reaper's clock
+    /// resolution, 100 ms by default, when the store runs a reaper).
     pub idle_ms: u64,
     /// The LFU access counter (logarithmic, 0..=255, new entries start at 5, decays one step
     /// per idle minute), as Redis's OBJECT FREQ reports it.
@@ -259,7 +260,7 @@ impl Store {
                 });
             }
             let v = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
-            match s.insert_new(&k, Entry::new(v, expires_at, s.bump(), s.now()))? {
+            match s.insert_new(&k, Entry::new(v, expires_at, s.bump(), s.access_now()))? {
                 None => {
                     return Ok(SetOutcome {
                         written: true,
@@ -354,9 +355,10 @@ impl Store {
         if e.is_expired(now) {
             return None;
         }
+        let access_now = s.access_now();
         Some(EntryInfo {
-            idle_ms: now.saturating_sub(e.last_access_ms()),
-            frequency: e.frequency(now),
+            idle_ms: access_now.saturating_sub(e.last_access_ms()),
+            frequency: e.frequency(access_now),
             ttl: if e.expires_at == 0 {
                 Ttl::Persistent
             } else {
@@ -411,7 +413,7 @@ impl Store {
                 return Ok(next);
             }
             let expires_at = self.expiry_for(&SetOptions::default())?;
-            let entry = Entry::new(Stored::Int(delta), expires_at, s.bump(), s.now());
+            let entry = Entry::new(Stored::Int(delta), expires_at, s.bump(), s.access_now());
             if s.insert_new(&k, entry)?.is_none() {
                 return Ok(delta);
             }

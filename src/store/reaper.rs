@@ -1,6 +1,7 @@
 //! Active expiry: reclaims expired entries that nobody reads. A background thread wakes every
 //! `reaper_interval_ms`, and while any entry has a TTL it walks shards (one lock at a time,
 //! read lock to find, write lock per removal) within a time budget, resuming where it stopped.
+//! Each wake-up also refreshes the cached clock used for access tracking.
 //! `Store::reap_expired` runs a full pass by hand, for tests on a manual clock.
 
 use super::shared::Shared;
@@ -74,6 +75,7 @@ impl Reaper {
                             return;
                         }
                     }
+                    shared.coarse_now.store(shared.now(), Relaxed);
                     if shared.volatile.load(Relaxed) > 0 {
                         shared.reap_some(BUDGET);
                     }
