@@ -153,11 +153,53 @@ impl Collector for StatsCollector {
     }
 }
 
-/// Encode a registry in the Prometheus text format (with the trailing `# EOF`).
-pub fn encode(registry: &Registry) -> String {
+/// Content type of [`encode`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content type of [`encode_openmetrics`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Encode a registry in OpenMetrics text, as prometheus-client writes it (counter families
+/// named without `_total`, samples with it, a trailing `# EOF`).
+pub fn encode_openmetrics(registry: &Registry) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, registry);
+    out
+}
+
+/// Encode a registry in the classic Prometheus text format (0.0.4), which every scraper and
+/// `promtool check metrics` read: counter families take their `_total` sample name in HELP and
+/// TYPE, and there is no `# EOF`.
+pub fn encode(registry: &Registry) -> String {
+    to_prometheus_text(&encode_openmetrics(registry))
+}
+
+/// Convert prometheus-client's OpenMetrics text to the classic format (see [`encode`]).
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 64);
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|tag| {
+            let rest = line.strip_prefix(tag)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{tag}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -221,7 +263,7 @@ mod tests {
             "tinykv_max_entries 10",
             "tinykv_namespace_keys{namespace=\"sessions\"} 1",
             "tinykv_namespace_keys{namespace=\"default\"} 1",
-            "# TYPE tinykv_evicted_keys counter",
+            "# TYPE tinykv_evicted_keys_total counter",
             "# TYPE tinykv_used_memory_bytes gauge",
         ] {
             assert!(
@@ -231,6 +273,10 @@ mod tests {
         }
         let used = format!("tinykv_used_memory_bytes {}", s.stats().bytes);
         assert!(text.contains(&used), "{text}");
-        assert!(text.trim_end().ends_with("# EOF"));
+        assert!(
+            text.contains("# TYPE tinykv_keyspace_hits_total counter"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"));
     }
 }
