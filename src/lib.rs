@@ -9,6 +9,7 @@ pub mod cli;
 pub mod command;
 pub mod error;
 pub mod metrics;
+pub mod protocol;
 pub mod store;
 
 pub use error::{Error, Result};

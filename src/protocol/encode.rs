@@ -1,0 +1,189 @@
+//! Encoding: replies to RESP2/RESP3 bytes (server side), argv to multibulk bytes (client side).
+//!
+//! RESP2 has no map, double or null types: maps become flat arrays, doubles become bulk strings,
+//! nulls become `$-1`/`*-1`. Simple strings and errors cannot carry CR or LF, so those bytes are
+//! replaced by spaces: a reply can never inject a second reply into the stream.
+
+use bytes::{BufMut, BytesMut};
+
+use super::Resp;
+use crate::command::Reply;
+
+/// Appends `reply` to `out` in the given protocol version.
+pub fn encode_reply(reply: &Reply, proto: Resp, out: &mut BytesMut) {
+    match reply {
+        Reply::Simple(s) => write_line(b'+', s.as_bytes(), out),
+        Reply::Error(s) => write_line(b'-', s.as_bytes(), out),
+        Reply::Int(n) => write_int_line(b':', *n, out),
+        Reply::Bulk(b) => write_bulk(b, out),
+        Reply::Nil => out.put_slice(if proto == Resp::V3 {
+            b"_\r\n"
+        } else {
+            b"$-1\r\n"
+        }),
+        Reply::NilArray => out.put_slice(if proto == Resp::V3 {
+            b"_\r\n"
+        } else {
+            b"*-1\r\n"
+        }),
+        Reply::Array(items) => {
+            write_int_line(b'*', items.len() as i64, out);
+            for item in items {
+                encode_reply(item, proto, out);
+            }
+        }
+        Reply::Double(d) => {
+            let text = format_double(*d);
+            if proto == Resp::V3 {
+                write_line(b',', text.as_bytes(), out);
+            } else {
+                write_bulk(text.as_bytes(), out);
+            }
+        }
+        Reply::Map(pairs) => {
+            if proto == Resp::V3 {
+                write_int_line(b'%', pairs.len() as i64, out);
+            } else {
+                write_int_line(b'*', pairs.len() as i64 * 2, out);
+            }
+            for (k, v) in pairs {
+                encode_reply(k, proto, out);
+                encode_reply(v, proto, out);
+            }
+        }
+    }
+}
+
+/// Appends `argv` as a multibulk request (what clients send).
+pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut BytesMut) {
+    write_int_line(b'*', argv.len() as i64, out);
+    for arg in argv {
+        write_bulk(arg.as_ref(), out);
+    }
+}
+
+/// Appends `<prefix><n>\r\n` without going through `fmt`.
+pub fn write_int_line(prefix: u8, n: i64, out: &mut BytesMut) {
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    i -= 1;
+    buf[i] = prefix;
+    out.reserve(buf.len() - i + 2);
+    out.put_slice(&buf[i..]);
+    out.put_slice(b"\r\n");
+}
+
+fn write_bulk(data: &[u8], out: &mut BytesMut) {
+    write_int_line(b'$', data.len() as i64, out);
+    out.reserve(data.len() + 2);
+    out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+fn write_line(prefix: u8, text: &[u8], out: &mut BytesMut) {
+    out.reserve(text.len() + 3);
+    out.put_u8(prefix);
+    if text.iter().any(|&b| b == b'\r' || b == b'\n') {
+        out.extend(
+            text.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+    } else {
+        out.put_slice(text);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Redis's double formatting: `inf`, `-inf`, `nan`, integers without a fraction, otherwise the
+/// shortest text that reads back to the same double.
+fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        "nan".to_string()
+    } else if d.is_infinite() {
+        if d > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if d.fract() == 0.0 && d.abs() < 1e17 {
+        format!("{d:.0}")
+    } else {
+        format!("{d:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(reply: Reply, v2: &str, v3: &str) {
+        for (proto, want) in [(Resp::V2, v2), (Resp::V3, v3)] {
+            let mut out = BytesMut::new();
+            encode_reply(&reply, proto, &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                want,
+                "{reply:?} in {proto:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn encodes_every_reply_kind() {
+        check(Reply::Simple("OK".into()), "+OK\r\n", "+OK\r\n");
+        check(Reply::Simple("a\r\nb".into()), "+a  b\r\n", "+a  b\r\n");
+        check(Reply::Error("ERR x".into()), "-ERR x\r\n", "-ERR x\r\n");
+        check(Reply::Int(0), ":0\r\n", ":0\r\n");
+        check(Reply::Int(-42), ":-42\r\n", ":-42\r\n");
+        check(
+            Reply::Int(i64::MIN),
+            ":-9223372036854775808\r\n",
+            ":-9223372036854775808\r\n",
+        );
+        check(
+            Reply::Int(i64::MAX),
+            ":9223372036854775807\r\n",
+            ":9223372036854775807\r\n",
+        );
+        check(Reply::Bulk(b"hi".to_vec()), "$2\r\nhi\r\n", "$2\r\nhi\r\n");
+        check(Reply::Bulk(Vec::new()), "$0\r\n\r\n", "$0\r\n\r\n");
+        check(Reply::Nil, "$-1\r\n", "_\r\n");
+        check(Reply::NilArray, "*-1\r\n", "_\r\n");
+        check(Reply::Array(vec![]), "*0\r\n", "*0\r\n");
+        check(
+            Reply::Array(vec![Reply::Int(1), Reply::Nil]),
+            "*2\r\n:1\r\n$-1\r\n",
+            "*2\r\n:1\r\n_\r\n",
+        );
+        check(Reply::Double(1.5), "$3\r\n1.5\r\n", ",1.5\r\n");
+        check(Reply::Double(3.0), "$1\r\n3\r\n", ",3\r\n");
+        check(Reply::Double(f64::INFINITY), "$3\r\ninf\r\n", ",inf\r\n");
+        check(
+            Reply::Double(f64::NEG_INFINITY),
+            "$4\r\n-inf\r\n",
+            ",-inf\r\n",
+        );
+        check(
+            Reply::Map(vec![(Reply::Bulk(b"k".to_vec()), Reply::Int(1))]),
+            "*2\r\n$1\r\nk\r\n:1\r\n",
+            "%1\r\n$1\r\nk\r\n:1\r\n",
+        );
+    }
+
+    #[test]
+    fn encodes_commands_as_multibulk() {
+        let mut out = BytesMut::new();
+        encode_command(&["SET", "k", ""], &mut out);
+        assert_eq!(&out[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+    }
+}
