@@ -10,6 +10,7 @@ pub mod command;
 pub mod error;
 pub mod metrics;
 pub mod protocol;
+pub mod server;
 pub mod store;
 
 pub use error::{Error, Result};

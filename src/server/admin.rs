@@ -1,0 +1,267 @@
+//! Connection- and server-level commands the daemon answers itself (AUTH, HELLO, CLIENT, QUIT,
+//! SHUTDOWN, INFO, COMMAND, CONFIG), the authentication gate, and delegation of everything else
+//! to [`crate::command::execute`].
+//!
+//! Invariant: these commands never touch the store directly except through `Store::stats` (INFO)
+//! and `Store::config` (CONFIG GET); data commands go through `execute` only.
+
+use bytes::BytesMut;
+
+use super::clients::lock;
+use super::connection::ConnState;
+use super::info;
+use crate::command::{execute, Reply};
+use crate::protocol::{encode_reply, Resp};
+
+/// What the connection does after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Keep serving.
+    Continue,
+    /// Flush replies and close (QUIT, protocol error).
+    Close,
+    /// Flush, close, and shut the server down (SHUTDOWN).
+    Shutdown,
+}
+
+/// Commands handled here rather than by `execute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admin {
+    Auth,
+    Hello,
+    Client,
+    Quit,
+    Shutdown,
+    Info,
+    Command,
+    Config,
+}
+
+/// Recognises an admin command name, any case. Cheap: a length check before comparing.
+fn classify(name: &[u8]) -> Option<Admin> {
+    let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
+    match name.len() {
+        4 if is("AUTH") => Some(Admin::Auth),
+        4 if is("QUIT") => Some(Admin::Quit),
+        4 if is("INFO") => Some(Admin::Info),
+        5 if is("HELLO") => Some(Admin::Hello),
+        6 if is("CLIENT") => Some(Admin::Client),
+        6 if is("CONFIG") => Some(Admin::Config),
+        7 if is("COMMAND") => Some(Admin::Command),
+        8 if is("SHUTDOWN") => Some(Admin::Shutdown),
+        _ => None,
+    }
+}
+
+/// Runs one request and appends its reply (if any) to `out`.
+pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut BytesMut) -> Flow {
+    let name = &argv[0];
+    st.last_cmd.clear();
+    st.last_cmd.extend_from_slice(name);
+    let kind = classify(name);
+    if !st.authenticated && !matches!(kind, Some(Admin::Auth | Admin::Hello | Admin::Quit)) {
+        encode_reply(
+            &Reply::Error("NOAUTH Authentication required.".into()),
+            st.resp,
+            out,
+        );
+        return Flow::Continue;
+    }
+    let (reply, flow) = match kind {
+        None => {
+            let reply = execute(&st.shared.store, &mut st.session, argv);
+            if name.eq_ignore_ascii_case(b"SELECT") {
+                *lock(&st.info.db) = st.session.ns_name.clone();
+            }
+            (Some(reply), Flow::Continue)
+        }
+        Some(Admin::Quit) => (Some(ok()), Flow::Close),
+        Some(Admin::Shutdown) => shutdown(argv),
+        Some(Admin::Auth) => (Some(auth(st, argv)), Flow::Continue),
+        Some(Admin::Hello) => (Some(hello(st, argv)), Flow::Continue),
+        Some(Admin::Client) => (Some(client(st, argv)), Flow::Continue),
+        Some(Admin::Info) => (Some(info::info(st, argv)), Flow::Continue),
+        Some(Admin::Command) => (Some(info::command(argv)), Flow::Continue),
+        Some(Admin::Config) => (Some(info::config(st, argv)), Flow::Continue),
+    };
+    if let Some(reply) = reply {
+        encode_reply(&reply, st.resp, out);
+    }
+    flow
+}
+
+pub(crate) fn ok() -> Reply {
+    Reply::Simple("OK".into())
+}
+
+pub(crate) fn err(msg: impl Into<String>) -> Reply {
+    Reply::Error(msg.into())
+}
+
+/// Redis's arity error for `argv[0]`.
+pub(crate) fn arity(argv: &[Vec<u8>]) -> Reply {
+    err(format!(
+        "ERR wrong number of arguments for '{}' command",
+        String::from_utf8_lossy(&argv[0]).to_lowercase()
+    ))
+}
+
+/// Lossy text of an argument, for messages and names.
+pub(crate) fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+fn shutdown(argv: &[Vec<u8>]) -> (Option<Reply>, Flow) {
+    for a in &argv[1..] {
+        let known = ["NOSAVE", "SAVE", "NOW", "FORCE"];
+        if !known.iter().any(|k| a.eq_ignore_ascii_case(k.as_bytes())) {
+            return (Some(err("ERR syntax error")), Flow::Continue);
+        }
+    }
+    // Nothing to save: TinyKV keeps no files. Like Redis, no reply; the connection closes.
+    (None, Flow::Shutdown)
+}
+
+/// Checks a password (and optional user, which must be `default`).
+fn check_password(st: &ConnState<'_>, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Reply> {
+    let Some(expected) = st.shared.config.requirepass.as_deref() else {
+        return Err(err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+    };
+    let user_ok = matches!(user, None | Some(b"default"));
+    if user_ok && constant_time_eq(expected.as_bytes(), pass) {
+        Ok(())
+    } else {
+        Err(err(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
+    }
+}
+
+/// Compares without an early exit, so response time does not leak how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, &x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+fn auth(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    let res = match argv.len() {
+        2 => check_password(st, None, &argv[1]),
+        3 => check_password(st, Some(&argv[1]), &argv[2]),
+        _ => return arity(argv),
+    };
+    match res {
+        Ok(()) => {
+            st.authenticated = true;
+            ok()
+        }
+        Err(e) => e,
+    }
+}
+
+/// HELLO [protover [AUTH user pass] [SETNAME name]]
+fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    let mut resp = st.resp;
+    let mut i = 1;
+    if let Some(v) = argv.get(1) {
+        resp = match v.as_slice() {
+            b"2" => Resp::V2,
+            b"3" => Resp::V3,
+            _ if crate::protocol::parse_i64(v).is_some() => {
+                return err("NOPROTO unsupported protocol version")
+            }
+            _ => return err("ERR Protocol version is not an integer or out of range"),
+        };
+        i = 2;
+    }
+    let mut name = None;
+    while i < argv.len() {
+        let opt = &argv[i];
+        if opt.eq_ignore_ascii_case(b"AUTH") && i + 2 < argv.len() {
+            if let Err(e) = check_password(st, Some(&argv[i + 1]), &argv[i + 2]) {
+                return e;
+            }
+            st.authenticated = true;
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && i + 1 < argv.len() {
+            name = Some(&argv[i + 1]);
+            i += 2;
+        } else {
+            return err(format!("ERR Syntax error in HELLO option '{}'", text(opt)));
+        }
+    }
+    if !st.authenticated {
+        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(n) = name {
+        if let Err(e) = set_name(st, n) {
+            return e;
+        }
+    }
+    st.resp = resp;
+    let s = |v: &str| Reply::Bulk(v.as_bytes().to_vec());
+    Reply::Map(vec![
+        (s("server"), s("redis")),
+        (s("version"), s(info::REDIS_COMPAT_VERSION)),
+        (s("proto"), Reply::Int(if resp == Resp::V3 { 3 } else { 2 })),
+        (s("id"), Reply::Int(st.info.id as i64)),
+        (s("mode"), s("standalone")),
+        (s("role"), s("master")),
+        (s("modules"), Reply::Array(vec![])),
+    ])
+}
+
+fn set_name(st: &ConnState<'_>, name: &[u8]) -> Result<(), Reply> {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(err(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    *lock(&st.info.name) = text(name);
+    Ok(())
+}
+
+fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    let Some(sub) = argv.get(1) else {
+        return arity(argv);
+    };
+    let sub_up = text(sub).to_ascii_uppercase();
+    let resp_num = if st.resp == Resp::V3 { 3 } else { 2 };
+    match (sub_up.as_str(), argv.len()) {
+        ("ID", 2) => Reply::Int(st.info.id as i64),
+        ("GETNAME", 2) => {
+            let name = lock(&st.info.name).clone();
+            if name.is_empty() {
+                Reply::Nil
+            } else {
+                Reply::Bulk(name.into_bytes())
+            }
+        }
+        ("SETNAME", 3) => match set_name(st, &argv[2]) {
+            Ok(()) => ok(),
+            Err(e) => e,
+        },
+        ("LIST", 2) => {
+            let mut text = String::new();
+            for c in st.shared.clients.all() {
+                let resp = if c.id == st.info.id { resp_num } else { 2 };
+                text.push_str(&c.line(resp));
+                text.push('\n');
+            }
+            Reply::Bulk(text.into_bytes())
+        }
+        ("INFO", 2) => Reply::Bulk(format!("{}\n", st.info.line(resp_num)).into_bytes()),
+        // Client libraries announce themselves (ioredis, node-redis); accept and ignore.
+        ("SETINFO", 4) => ok(),
+        ("ID" | "GETNAME" | "SETNAME" | "LIST" | "INFO" | "SETINFO", _) => err(format!(
+            "ERR wrong number of arguments for 'client|{}' command",
+            sub_up.to_lowercase()
+        )),
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            text(sub)
+        )),
+    }
+}

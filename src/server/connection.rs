@@ -1,0 +1,208 @@
+//! One connection: read bytes, decode requests, dispatch them, write replies, until the client
+//! leaves, breaks the protocol, idles out, stalls past the output limit, or the server stops.
+//!
+//! The loop is a biased `select!`: pending output is written first (so replies go out as soon
+//! as a batch is processed), then more input is read. Every request that was read completely is
+//! processed before the next wait, so on shutdown "in flight" means "already executed, reply not
+//! yet flushed", and those replies are flushed before the socket closes.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{sleep_until, timeout_at, Instant};
+
+use super::admin::{self, Flow};
+use super::clients::{lock, ClientInfo};
+use super::Shared;
+use crate::command::Session;
+use crate::protocol::{Decoder, Resp};
+
+/// Read buffer growth step; also the most read in one syscall when the buffer is empty.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What a connection task needs from the server.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// Store, config, registry, counters.
+    pub shared: Arc<Shared>,
+    /// Flips to `true` when the server shuts down.
+    pub stop: watch::Receiver<bool>,
+    /// Dropped when the task ends; `run` waits until every clone is gone.
+    pub _done: mpsc::Sender<()>,
+}
+
+/// An accepted socket with its peer and local addresses.
+#[derive(Debug)]
+pub(crate) enum Accepted {
+    /// TCP: stream, peer address, local address.
+    Tcp(TcpStream, String, String),
+    /// Unix socket: stream, `path:0`.
+    Unix(UnixStream, String),
+}
+
+/// Tells a client it cannot be served, and closes.
+pub(crate) async fn reject(conn: Accepted, msg: &'static str) {
+    let line = format!("-{msg}\r\n");
+    let _ = match conn {
+        Accepted::Tcp(mut s, ..) => s.write_all(line.as_bytes()).await,
+        Accepted::Unix(mut s, _) => s.write_all(line.as_bytes()).await,
+    };
+}
+
+/// Serves one connection to its end.
+pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
+    match conn {
+        Accepted::Tcp(mut s, peer, local) => {
+            let (r, w) = s.split();
+            run(r, w, peer, local, ctx).await
+        }
+        Accepted::Unix(mut s, path) => {
+            let (r, w) = s.split();
+            run(r, w, path.clone(), path, ctx).await
+        }
+    }
+}
+
+/// Per-connection protocol state (everything except the byte buffers and the decoder, so
+/// requests borrowed from the decoder can be dispatched against it).
+pub(crate) struct ConnState<'a> {
+    /// Server-wide state.
+    pub shared: &'a Shared,
+    /// This client's registry entry.
+    pub info: &'a ClientInfo,
+    /// Namespace selection.
+    pub session: Session,
+    /// Protocol version (HELLO).
+    pub resp: Resp,
+    /// False until AUTH succeeds when a password is set.
+    pub authenticated: bool,
+    /// Name of the last command, reused buffer (for CLIENT LIST's `cmd=`).
+    pub last_cmd: Vec<u8>,
+}
+
+async fn run<R, W>(mut r: R, mut w: W, peer: String, local: String, ctx: Ctx)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let shared = &*ctx.shared;
+    let mut stop = ctx.stop.clone();
+    let session = Session::new(&shared.store);
+    let guard = shared.clients.register(peer, local, &session.ns_name);
+    let mut st = ConnState {
+        shared,
+        info: &guard.info,
+        session,
+        resp: Resp::V2,
+        authenticated: shared.config.requirepass.is_none(),
+        last_cmd: Vec::new(),
+    };
+    let mut decoder = Decoder::new(shared.config.limits);
+    decoder.set_authenticated(st.authenticated);
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let limit = match shared.config.max_output_buffer {
+        0 => usize::MAX,
+        n => n,
+    };
+    let idle = shared.config.idle_timeout;
+    let far = Instant::now() + std::time::Duration::from_secs(86400 * 365);
+    let idle_sleep = sleep_until(idle.map_or(far, |t| Instant::now() + t));
+    let stall_sleep = sleep_until(far);
+    tokio::pin!(idle_sleep, stall_sleep);
+    let mut stalled = false;
+    let mut eof = false;
+    let mut flow = Flow::Continue;
+    while flow == Flow::Continue {
+        // Process every complete request already read (unless the output is at its limit).
+        let mut processed = 0u64;
+        while out.len() < limit {
+            let was_authed = st.authenticated;
+            let argv = match decoder.decode(&mut inbuf) {
+                Ok(Some(argv)) => argv,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(client = st.info.id, "closing: {e}");
+                    out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
+                    flow = Flow::Close;
+                    break;
+                }
+            };
+            processed += 1;
+            flow = admin::dispatch(&mut st, argv, &mut out);
+            if st.authenticated != was_authed {
+                decoder.set_authenticated(st.authenticated);
+            }
+            if flow != Flow::Continue {
+                break;
+            }
+        }
+        if processed > 0 {
+            shared
+                .total_commands
+                .fetch_add(processed, Ordering::Relaxed);
+            st.info.touch();
+            *lock(&st.info.last_cmd) = String::from_utf8_lossy(&st.last_cmd).to_lowercase();
+        }
+        if flow != Flow::Continue || eof {
+            break;
+        }
+        let at_limit = out.len() >= limit;
+        if at_limit != stalled {
+            stalled = at_limit;
+            let until = if stalled {
+                Instant::now() + shared.config.output_stall_timeout
+            } else {
+                far
+            };
+            stall_sleep.as_mut().reset(until);
+        }
+        if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
+            inbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            res = w.write(&out), if !out.is_empty() => match res {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    out.advance(n);
+                    if stalled {
+                        stall_sleep.as_mut().reset(Instant::now() + shared.config.output_stall_timeout);
+                    }
+                }
+            },
+            res = r.read_buf(&mut inbuf), if !stalled => match res {
+                Ok(0) => eof = true,
+                Ok(_) => {
+                    if let Some(t) = idle {
+                        idle_sleep.as_mut().reset(Instant::now() + t);
+                    }
+                }
+                Err(_) => return,
+            },
+            _ = &mut idle_sleep, if idle.is_some() => {
+                tracing::debug!(client = st.info.id, "closing idle connection");
+                return;
+            }
+            _ = &mut stall_sleep, if stalled => {
+                tracing::info!(client = st.info.id, "closing client that stopped reading its replies");
+                return;
+            }
+        }
+    }
+    // Flush what was processed: within the grace period on shutdown, otherwise until written.
+    let deadline = Instant::now() + shared.config.shutdown_grace;
+    if !out.is_empty() {
+        let _ = timeout_at(deadline, w.write_all(&out)).await;
+    }
+    let _ = timeout_at(deadline, w.shutdown()).await;
+    if flow == Flow::Shutdown {
+        shared.shutdown_request.notify_one();
+    }
+    drop(guard);
+}

@@ -1,0 +1,274 @@
+//! INFO, COMMAND and CONFIG: the introspection Redis tools expect before they do real work.
+//!
+//! redis-cli asks `COMMAND DOCS` for hints, redis-benchmark asks `CONFIG GET save` and
+//! `appendonly`, ioredis's ready check reads `loading:` from INFO. The answers describe TinyKV
+//! truthfully where a field has a meaning here, and use Redis's neutral value ("", "no", 0) where
+//! it does not.
+
+use std::sync::atomic::Ordering;
+
+use super::admin::{arity, err, text};
+use super::connection::ConnState;
+use crate::command::Reply;
+use crate::store::{glob, EvictionPolicy};
+
+/// The Redis version TinyKV reports to clients that gate features on it (its command set is a
+/// subset of this version's).
+pub(crate) const REDIS_COMPAT_VERSION: &str = "7.2.0";
+
+/// Commands the daemon answers (data commands via `execute`), for COMMAND COUNT/LIST.
+const COMMANDS: &[&str] = &[
+    "ping",
+    "echo",
+    "quit",
+    "hello",
+    "auth",
+    "client",
+    "command",
+    "config",
+    "info",
+    "dbsize",
+    "flushdb",
+    "flushall",
+    "shutdown",
+    "select",
+    "get",
+    "set",
+    "setnx",
+    "setex",
+    "psetex",
+    "getdel",
+    "getex",
+    "mget",
+    "mset",
+    "msetnx",
+    "append",
+    "strlen",
+    "incr",
+    "decr",
+    "incrby",
+    "decrby",
+    "del",
+    "unlink",
+    "exists",
+    "type",
+    "keys",
+    "scan",
+    "rename",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "ttl",
+    "pttl",
+    "persist",
+];
+
+/// INFO [section ...]
+pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    let all = ["server", "clients", "memory", "stats", "keyspace"];
+    let mut wanted: Vec<&str> = Vec::new();
+    if argv.len() == 1 {
+        wanted.extend(all);
+    }
+    for a in &argv[1..] {
+        let a = text(a).to_ascii_lowercase();
+        match a.as_str() {
+            "all" | "everything" | "default" => wanted.extend(all),
+            s => {
+                if let Some(known) = all.iter().find(|k| **k == s) {
+                    wanted.push(known);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    for section in all.iter().filter(|s| wanted.contains(s)) {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section_text(st, section, &mut out);
+    }
+    Reply::Bulk(out.into_bytes())
+}
+
+fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
+    let sh = st.shared;
+    let stats = sh.store.stats();
+    match section {
+        "server" => {
+            out.push_str("# Server\r\n");
+            let uptime = sh.started.elapsed().as_secs();
+            kv(out, "redis_version", REDIS_COMPAT_VERSION);
+            kv(out, "tinykv_version", env!("CARGO_PKG_VERSION"));
+            kv(out, "redis_mode", "standalone");
+            kv(out, "os", std::env::consts::OS);
+            kv(out, "arch_bits", usize::BITS);
+            kv(out, "process_id", std::process::id());
+            kv(out, "tcp_port", sh.endpoints.port);
+            kv(out, "unixsocket", &sh.endpoints.unixsocket);
+            kv(out, "uptime_in_seconds", uptime);
+            kv(out, "uptime_in_days", uptime / 86400);
+        }
+        "clients" => {
+            out.push_str("# Clients\r\n");
+            kv(out, "connected_clients", sh.clients.len());
+            kv(out, "maxclients", sh.config.max_clients);
+            kv(out, "blocked_clients", 0);
+        }
+        "memory" => {
+            out.push_str("# Memory\r\n");
+            kv(out, "used_memory", stats.bytes);
+            kv(out, "used_memory_human", human(stats.bytes));
+            kv(out, "maxmemory", stats.max_memory.unwrap_or(0));
+            kv(out, "maxmemory_human", human(stats.max_memory.unwrap_or(0)));
+            kv(
+                out,
+                "maxmemory_policy",
+                policy_name(sh.store.config().eviction_policy),
+            );
+            kv(out, "max_entries", stats.max_entries.unwrap_or(0));
+        }
+        "stats" => {
+            out.push_str("# Stats\r\n");
+            kv(
+                out,
+                "total_connections_received",
+                sh.total_connections.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "total_commands_processed",
+                sh.total_commands.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "rejected_connections",
+                sh.rejected_connections.load(Ordering::Relaxed),
+            );
+            kv(out, "expired_keys", stats.expired);
+            kv(out, "evicted_keys", stats.evicted);
+            kv(out, "keyspace_hits", stats.hits);
+            kv(out, "keyspace_misses", stats.misses);
+            kv(out, "loading", 0);
+        }
+        _ => {
+            out.push_str("# Keyspace\r\n");
+            for ns in &stats.namespaces {
+                kv(
+                    out,
+                    &ns.name,
+                    format_args!("keys={},bytes={}", ns.keys, ns.bytes),
+                );
+            }
+        }
+    }
+}
+
+/// Appends one `key:value` INFO line.
+fn kv(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    use std::fmt::Write;
+    let _ = write!(out, "{key}:{value}\r\n");
+}
+
+fn policy_name(p: EvictionPolicy) -> &'static str {
+    match p {
+        EvictionPolicy::NoEviction => "noeviction",
+        _ => "allkeys-lru",
+    }
+}
+
+/// Bytes in Redis's human form (`1.50M`).
+fn human(n: u64) -> String {
+    let units = [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (u, size) in units {
+        if n >= size {
+            return format!("{:.2}{u}", n as f64 / size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+/// COMMAND [COUNT | LIST | DOCS ... | INFO ...]
+pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
+    let Some(sub) = argv.get(1) else {
+        return Reply::Array(vec![]);
+    };
+    match text(sub).to_ascii_uppercase().as_str() {
+        "COUNT" => Reply::Int(COMMANDS.len() as i64),
+        "LIST" => Reply::Array(
+            COMMANDS
+                .iter()
+                .map(|c| Reply::Bulk(c.as_bytes().to_vec()))
+                .collect(),
+        ),
+        // No docs or per-command info: tools treat an empty answer as "no hints".
+        "DOCS" => Reply::Array(vec![]),
+        "INFO" => Reply::Array(argv[2..].iter().map(|_| Reply::Nil).collect()),
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            text(sub)
+        )),
+    }
+}
+
+/// CONFIG GET pattern [pattern ...] | CONFIG SET (refused) | CONFIG RESETSTAT
+pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    let Some(sub) = argv.get(1) else {
+        return arity(argv);
+    };
+    let sh = st.shared;
+    match text(sub).to_ascii_uppercase().as_str() {
+        "GET" if argv.len() >= 3 => {
+            let c = sh.store.config();
+            let params: Vec<(&str, String)> = vec![
+                ("save", String::new()),
+                ("appendonly", "no".into()),
+                ("databases", "16".into()),
+                ("maxmemory", c.max_memory.unwrap_or(0).to_string()),
+                ("maxmemory-policy", policy_name(c.eviction_policy).into()),
+                ("maxclients", sh.config.max_clients.to_string()),
+                (
+                    "timeout",
+                    sh.config
+                        .idle_timeout
+                        .map_or(0, |t| t.as_secs())
+                        .to_string(),
+                ),
+                ("port", sh.endpoints.port.to_string()),
+                ("unixsocket", sh.endpoints.unixsocket.clone()),
+                ("proto-max-bulk-len", sh.config.limits.max_bulk.to_string()),
+                (
+                    "client-query-buffer-limit",
+                    sh.config.limits.max_bulk.to_string(),
+                ),
+            ];
+            let mut pairs = Vec::new();
+            for (k, v) in params {
+                let hit = argv[2..]
+                    .iter()
+                    .any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()));
+                if hit {
+                    pairs.push((
+                        Reply::Bulk(k.as_bytes().to_vec()),
+                        Reply::Bulk(v.into_bytes()),
+                    ));
+                }
+            }
+            Reply::Map(pairs)
+        }
+        "SET" if argv.len() >= 4 => err(format!(
+            "ERR Unsupported CONFIG parameter: {}",
+            text(&argv[2])
+        )),
+        "RESETSTAT" if argv.len() == 2 => super::admin::ok(),
+        "GET" | "SET" | "RESETSTAT" => err(format!(
+            "ERR wrong number of arguments for 'config|{}' command",
+            text(sub).to_lowercase()
+        )),
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            text(sub)
+        )),
+    }
+}

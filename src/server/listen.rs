@@ -1,0 +1,227 @@
+//! Binding listeners: the Unix socket (private from its first instant, stale files replaced,
+//! live servers never displaced) and TCP.
+//!
+//! How the socket is never briefly wider than its final mode: it is bound inside a fresh
+//! directory of mode 0700 next to the target path, so no other user can reach it there whatever
+//! the umask made of the socket's own bits; it is then chmod-ed to the wanted mode and `rename`d
+//! onto the target, which is atomic and replaces a stale socket in one step. The process umask is
+//! never touched (it is process-wide, and other threads may be creating files).
+//!
+//! Two servers starting on the same path at once are serialised by an `flock` on the parent
+//! directory held across probe-and-rename, so the loser sees the winner's live socket.
+
+use std::fs;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio::net::{TcpListener, UnixListener};
+
+/// Longest path a Unix socket address holds (`sun_path` is 108 bytes with the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// A listening Unix socket; dropping it removes its file (if the file is still this socket).
+#[derive(Debug)]
+pub struct UnixSocket {
+    /// The tokio listener.
+    listener: UnixListener,
+    /// Where the socket file is.
+    path: PathBuf,
+    /// Device and inode of our socket file, so drop never removes a successor's socket.
+    ident: (u64, u64),
+}
+
+impl UnixSocket {
+    /// The socket file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn listener(&self) -> &UnixListener {
+        &self.listener
+    }
+}
+
+impl Drop for UnixSocket {
+    fn drop(&mut self) {
+        if let Ok(m) = fs::symlink_metadata(&self.path) {
+            if (m.dev(), m.ino()) == self.ident {
+                let _ = fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+/// The default socket path: `$XDG_RUNTIME_DIR/tinykv.sock`, else `/tmp/tinykv-$UID/tinykv.sock`.
+pub fn default_socket_path() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => Path::new(&dir).join("tinykv.sock"),
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        _ => {
+            PathBuf::from(format!("/tmp/tinykv-{}", unsafe { libc::geteuid() })).join("tinykv.sock")
+        }
+    }
+}
+
+/// Makes sure `dir` exists as a private (0700) directory owned by us; creates it if missing.
+/// Refuses a directory someone else owns or others can write, where they could swap our socket.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot create {}: {e}", dir.display()),
+            ))
+        }
+    }
+    let m = fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !m.is_dir() || m.uid() != me || m.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory owned by uid {me} and writable only by it; refusing to put the socket there",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Binds a Unix socket at `path` with permission bits `mode` (0600 by default in `serve`).
+/// Must be called inside a tokio runtime.
+pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
+    let too_long = |p: &Path| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "socket path {} is longer than {MAX_SOCKET_PATH} bytes",
+                p.display()
+            ),
+        )
+    };
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(too_long(path));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = fs::File::open(&parent)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", parent.display())))?;
+    // SAFETY: flock on a valid open descriptor; the lock is released when `dir` closes.
+    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    probe_existing(path)?;
+
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let tmp_dir = parent.join(format!(
+        ".tkv{}.{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp_sock = tmp_dir.join("s");
+    if tmp_sock.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(too_long(&tmp_sock));
+    }
+    fs::DirBuilder::new().mode(0o700).create(&tmp_dir)?;
+    let bound = (|| {
+        let l = std::os::unix::net::UnixListener::bind(&tmp_sock)?;
+        fs::set_permissions(&tmp_sock, fs::Permissions::from_mode(mode))?;
+        fs::rename(&tmp_sock, path)?;
+        Ok::<_, io::Error>(l)
+    })();
+    let _ = fs::remove_file(&tmp_sock);
+    let _ = fs::remove_dir(&tmp_dir);
+    let std_listener = bound
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", path.display())))?;
+    let m = fs::symlink_metadata(path)?;
+    drop(dir);
+    std_listener.set_nonblocking(true)?;
+    Ok(UnixSocket {
+        listener: UnixListener::from_std(std_listener)?,
+        path: path.to_path_buf(),
+        ident: (m.dev(), m.ino()),
+    })
+}
+
+/// Fails if `path` holds a live server's socket or a non-socket file; a stale socket is fine
+/// (the rename replaces it).
+fn probe_existing(path: &Path) -> io::Result<()> {
+    let m = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !m.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists and is not a socket; refusing to replace it",
+                path.display()
+            ),
+        ));
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("another server is already listening on {}", path.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!("replacing stale socket {}", path.display());
+            Ok(())
+        }
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot check existing socket {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Binds TCP on `addr`. Must be called inside a tokio runtime.
+pub fn bind_tcp(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let l = std::net::TcpListener::bind(addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    l.set_nonblocking(true)?;
+    TcpListener::from_std(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn socket_is_private_stale_replaced_live_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sock");
+        let s = bind_unix(&path, 0o600).unwrap();
+        let m = fs::metadata(&path).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o600);
+        // A second bind on a live socket fails and leaves the first alone.
+        let e = bind_unix(&path, 0o600).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse, "{e}");
+        assert!(e.to_string().contains("already listening"), "{e}");
+        drop(s);
+        assert!(!path.exists(), "socket file removed on drop");
+        // A stale socket (bound, listener gone, file left) is replaced.
+        let stale = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        drop(stale);
+        assert!(path.exists());
+        let s = bind_unix(&path, 0o660).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o660);
+        drop(s);
+        // A regular file is never replaced.
+        fs::write(&path, b"x").unwrap();
+        assert!(bind_unix(&path, 0o600).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"x");
+        // No temporary directories are left behind.
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+    }
+}

@@ -1,0 +1,199 @@
+//! Shared helpers for the daemon integration tests: an in-process server on port 0 and a
+//! temp-dir socket, and a blocking raw-bytes client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tinykv::server::{bind_tcp, bind_unix, run, Listener, ServerConfig};
+use tinykv::store::{Config, Store};
+
+/// A running in-process server.
+pub struct TestServer {
+    pub tcp: SocketAddr,
+    pub sock: PathBuf,
+    pub store: Arc<Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::with_config(ServerConfig::default())
+    }
+
+    pub fn with_config(config: ServerConfig) -> TestServer {
+        let store = Arc::new(Store::new(Config::default()).unwrap());
+        Self::with_store(config, store)
+    }
+
+    pub fn with_store(config: ServerConfig, store: Arc<Store>) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("tinykv.sock");
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&store);
+        let sock2 = sock.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let tcp = bind_tcp("127.0.0.1:0".parse().unwrap())?;
+                let unix = bind_unix(&sock2, 0o600)?;
+                addr_tx.send(tcp.local_addr()?).unwrap();
+                run(
+                    vec![Listener::Tcp(tcp), Listener::Unix(unix)],
+                    st,
+                    config,
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                )
+                .await
+            })
+        });
+        let tcp = addr_rx.recv().expect("server failed to start");
+        TestServer {
+            tcp,
+            sock,
+            store,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// A raw TCP client.
+    pub fn client(&self) -> Raw<TcpStream> {
+        let s = TcpStream::connect(self.tcp).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Raw::new(s)
+    }
+
+    /// A raw Unix-socket client.
+    pub fn unix_client(&self) -> Raw<UnixStream> {
+        let s = UnixStream::connect(&self.sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Raw::new(s)
+    }
+
+    /// Stops the server (as a signal would) and waits for `run` to return.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap().unwrap();
+        }
+    }
+
+    /// Waits for `run` to return by itself (after SHUTDOWN).
+    pub fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A blocking client that sends raw bytes and reads raw RESP replies.
+pub struct Raw<S: Read + Write> {
+    pub r: BufReader<S>,
+}
+
+pub trait Dup: Read + Write + Sized {
+    fn dup(&self) -> Self;
+}
+impl Dup for TcpStream {
+    fn dup(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+impl Dup for UnixStream {
+    fn dup(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
+impl<S: Read + Write + Dup> Raw<S> {
+    pub fn new(s: S) -> Self {
+        Raw {
+            r: BufReader::new(s),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.r.get_mut().write_all(bytes).unwrap();
+    }
+
+    /// Sends a command as multibulk.
+    pub fn cmd(&mut self, argv: &[&str]) -> String {
+        let mut b = format!("*{}\r\n", argv.len());
+        for a in argv {
+            b.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+        }
+        self.send(b.as_bytes());
+        self.reply()
+    }
+
+    /// Reads one whole reply, returned as its raw text.
+    pub fn reply(&mut self) -> String {
+        let mut out = String::new();
+        self.read_one(&mut out);
+        out
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.r.read_line(&mut l).unwrap();
+        assert!(l.ends_with("\r\n"), "short line {l:?}");
+        l
+    }
+
+    fn read_one(&mut self, out: &mut String) {
+        let l = self.line();
+        out.push_str(&l);
+        let n: i64 = l[1..l.len() - 2].parse().unwrap_or(0);
+        match l.as_bytes()[0] {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let mut buf = vec![0; n as usize + 2];
+                self.r.read_exact(&mut buf).unwrap();
+                out.push_str(&String::from_utf8_lossy(&buf));
+            }
+            b'*' | b'~' | b'>' => (0..n).for_each(|_| self.read_one(out)),
+            b'%' => (0..2 * n).for_each(|_| self.read_one(out)),
+            _ => {}
+        }
+    }
+
+    /// True when the server has closed the connection (reads EOF or a reset).
+    pub fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.r.read(&mut b), Ok(0) | Err(_))
+    }
+
+    /// Everything until EOF.
+    pub fn read_to_end(&mut self) -> String {
+        let mut s = Vec::new();
+        let _ = self.r.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    }
+}
+
+/// Bulk-string reply text for `s`.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{}\r\n", s.len(), s)
+}
