@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod client;
 pub mod command;
 pub mod error;
 pub mod metrics;

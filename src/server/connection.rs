@@ -91,7 +91,7 @@ where
 {
     let shared = &*ctx.shared;
     let mut stop = ctx.stop.clone();
-    let session = Session::new(&shared.store);
+    let session = Session::default();
     let guard = shared.clients.register(peer, local, &session.ns_name);
     let mut st = ConnState {
         shared,

@@ -52,6 +52,7 @@ impl Default for ServeOptions {
 pub fn serve(opts: ServeOptions) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TINYKV_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

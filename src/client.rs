@@ -1,0 +1,290 @@
+//! The daemon client used by the CLI (`tinykv -s PATH ...`, `-p PORT`, `-u URL`): a small
+//! blocking RESP client over a Unix socket or TCP.
+//!
+//! It is blocking on purpose: the CLI sends one command at a time and waits, so a runtime would
+//! add nothing. Requests are encoded and replies parsed by [`crate::protocol`]. Every connection
+//! error names the address it was trying, so "connection refused" is never anonymous.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use bytes::BytesMut;
+
+use crate::cli::repl::Backend;
+use crate::command::Reply;
+use crate::protocol::{encode_command, parse_reply};
+
+/// Where a daemon listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A Unix socket path.
+    Unix(PathBuf),
+    /// A TCP host and port.
+    Tcp(String, u16),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Unix(p) => write!(f, "unix:{}", p.display()),
+            Address::Tcp(h, p) if h.contains(':') => write!(f, "[{h}]:{p}"),
+            Address::Tcp(h, p) => write!(f, "{h}:{p}"),
+        }
+    }
+}
+
+/// Everything a connection URL can say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Where to connect.
+    pub address: Address,
+    /// User for AUTH (Redis's ACL user; TinyKV knows only `default`).
+    pub user: Option<String>,
+    /// Password for AUTH.
+    pub password: Option<String>,
+    /// Namespace to SELECT after connecting.
+    pub db: Option<String>,
+}
+
+impl Target {
+    /// A target at `address` with no AUTH and no SELECT.
+    pub fn new(address: Address) -> Target {
+        Target {
+            address,
+            user: None,
+            password: None,
+            db: None,
+        }
+    }
+
+    /// Parses `redis://[[user]:password@]host[:port][/db]` or `unix://[[user]:password@]/path[?db=name]`.
+    pub fn parse_url(url: &str) -> Result<Target, String> {
+        let bad = |why: &str| format!("invalid URL '{url}': {why}");
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("expected scheme://"))?;
+        let (auth, rest) = match rest.rsplit_once('@') {
+            Some((a, r)) => (Some(a), r),
+            None => (None, rest),
+        };
+        let (user, password) = match auth {
+            None => (None, None),
+            Some(a) => match a.split_once(':') {
+                Some((u, p)) => ((!u.is_empty()).then(|| u.to_string()), Some(p.to_string())),
+                None => (None, Some(a.to_string())),
+            },
+        };
+        match scheme {
+            "redis" | "tinykv" => {
+                let (hostport, db) = match rest.split_once('/') {
+                    Some((h, d)) => (h, (!d.is_empty()).then(|| d.to_string())),
+                    None => (rest, None),
+                };
+                let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+                    let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
+                    (h, p.strip_prefix(':'))
+                } else {
+                    match hostport.rsplit_once(':') {
+                        Some((h, p)) => (h, Some(p)),
+                        None => (hostport, None),
+                    }
+                };
+                let port = match port {
+                    Some(p) => p.parse().map_err(|_| bad("port is not a number"))?,
+                    None => 6379,
+                };
+                let host = if host.is_empty() { "127.0.0.1" } else { host };
+                Ok(Target {
+                    address: Address::Tcp(host.to_string(), port),
+                    user,
+                    password,
+                    db,
+                })
+            }
+            "unix" => {
+                let (path, query) = match rest.split_once('?') {
+                    Some((p, q)) => (p, Some(q)),
+                    None => (rest, None),
+                };
+                if path.is_empty() {
+                    return Err(bad("missing socket path"));
+                }
+                let db = query
+                    .into_iter()
+                    .flat_map(|q| q.split('&'))
+                    .find_map(|kv| kv.strip_prefix("db=").map(str::to_string));
+                Ok(Target {
+                    address: Address::Unix(PathBuf::from(path)),
+                    user,
+                    password,
+                    db,
+                })
+            }
+            other => Err(bad(&format!(
+                "unsupported scheme '{other}' (use redis:// or unix://)"
+            ))),
+        }
+    }
+}
+
+/// A byte stream to the daemon.
+#[derive(Debug)]
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A connection to a TinyKV (or Redis) server.
+#[derive(Debug)]
+pub struct Client {
+    /// The socket.
+    stream: Stream,
+    /// Where it goes, for error messages.
+    address: Address,
+    /// Bytes read but not yet parsed into a reply.
+    buf: BytesMut,
+}
+
+impl Client {
+    /// Connects, then AUTHs and SELECTs as `target` asks. Errors name the address.
+    pub fn connect(target: &Target) -> Result<Client, String> {
+        let address = target.address.clone();
+        let stream = match &address {
+            Address::Unix(p) => UnixStream::connect(p).map(Stream::Unix),
+            Address::Tcp(h, port) => TcpStream::connect((h.as_str(), *port)).map(|s| {
+                let _ = s.set_nodelay(true);
+                Stream::Tcp(s)
+            }),
+        }
+        .map_err(|e| format!("could not connect to {address}: {e}"))?;
+        let mut client = Client {
+            stream,
+            address,
+            buf: BytesMut::with_capacity(16 * 1024),
+        };
+        if let Some(pass) = &target.password {
+            let mut argv = vec![b"AUTH".to_vec()];
+            if let Some(user) = &target.user {
+                argv.push(user.as_bytes().to_vec());
+            }
+            argv.push(pass.as_bytes().to_vec());
+            client.expect_ok(argv)?;
+        }
+        if let Some(db) = &target.db {
+            client.expect_ok(vec![b"SELECT".to_vec(), db.as_bytes().to_vec()])?;
+        }
+        Ok(client)
+    }
+
+    fn expect_ok(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
+        match self.request(&argv) {
+            Ok(Reply::Error(e)) => Err(format!("{}: {e}", self.address)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Where this client is connected.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// Sends one command and waits for its reply.
+    pub fn request<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> io::Result<Reply> {
+        let mut out = BytesMut::new();
+        encode_command(argv, &mut out);
+        self.stream.write_all(&out)?;
+        self.read_reply()
+    }
+
+    fn read_reply(&mut self) -> io::Result<Reply> {
+        loop {
+            match parse_reply(&self.buf) {
+                Ok(Some((reply, used))) => {
+                    let _ = self.buf.split_to(used);
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} closed the connection", self.address),
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+impl Backend for Client {
+    fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        match self.request(&argv) {
+            Ok(r) => r,
+            Err(e) => Reply::Error(format!("ERR connection to {} failed: {e}", self.address)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(h: &str, p: u16) -> Address {
+        Address::Tcp(h.into(), p)
+    }
+
+    #[test]
+    fn parses_urls() {
+        let t = Target::parse_url("redis://localhost:7000/3").unwrap();
+        assert_eq!(
+            (t.address, t.db, t.password),
+            (tcp("localhost", 7000), Some("3".into()), None)
+        );
+        let t = Target::parse_url("redis://:secret@127.0.0.1").unwrap();
+        assert_eq!(
+            (t.address, t.user, t.password),
+            (tcp("127.0.0.1", 6379), None, Some("secret".into()))
+        );
+        let t = Target::parse_url("redis://default:p%@[::1]:6380").unwrap();
+        assert_eq!(
+            (t.address, t.user),
+            (tcp("::1", 6380), Some("default".into()))
+        );
+        let t = Target::parse_url("unix:///run/t.sock?db=cache").unwrap();
+        assert_eq!(
+            (t.address, t.db),
+            (Address::Unix("/run/t.sock".into()), Some("cache".into()))
+        );
+        for bad in ["localhost:6379", "http://x", "redis://h:port", "unix://"] {
+            assert!(Target::parse_url(bad).is_err(), "{bad}");
+        }
+    }
+}
