@@ -4,8 +4,10 @@
 
 pub mod help;
 pub mod repl;
+pub mod serve;
 pub mod split;
 
+use crate::client::{Address, Client, Target};
 use crate::command::Session;
 use crate::store::{parse_memory_size, Config, Store};
 use clap::Parser;
@@ -16,8 +18,27 @@ use std::process::ExitCode;
 
 /// TinyKV: fast local application memory.
 #[derive(Debug, Parser)]
-#[command(name = "tinykv", version, about)]
+#[command(name = "tinykv", version, about, disable_help_flag = true)]
+#[command(after_help = "Run `tinykv serve --help` for the daemon.")]
 struct Cli {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Talk to a daemon on this Unix socket instead of an in-process store.
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    socket: Option<std::path::PathBuf>,
+    /// Talk to a daemon on this TCP port.
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    port: Option<u16>,
+    /// Daemon host for -p [default: 127.0.0.1].
+    #[arg(short = 'h', long = "host", value_name = "HOST")]
+    host: Option<String>,
+    /// Daemon URL: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix://PATH.
+    #[arg(short = 'u', long = "url", value_name = "URL")]
+    url: Option<String>,
+    /// Password for AUTH on the daemon.
+    #[arg(short = 'a', long = "pass", value_name = "PASSWORD")]
+    pass: Option<String>,
     /// Entry cap for the in-process REPL store (LRU eviction past it).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
@@ -35,6 +56,10 @@ struct Cli {
 
 /// Run the CLI with `args` (including the program name); returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == "serve") {
+        return serve::main(args);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -55,7 +80,38 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// The daemon `cli` names with -s/-p/-h/-u/-a, if any.
+fn daemon_target(cli: &Cli) -> Result<Option<Target>, String> {
+    let tcp = cli.port.is_some() || cli.host.is_some();
+    let mut target = if let Some(url) = &cli.url {
+        if cli.socket.is_some() || tcp {
+            return Err("use only one of -s, -p/-h and -u".into());
+        }
+        Target::parse_url(url)?
+    } else if let Some(path) = &cli.socket {
+        if tcp {
+            return Err("use only one of -s, -p/-h and -u".into());
+        }
+        Target::new(Address::Unix(path.clone()))
+    } else if tcp {
+        let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        Target::new(Address::Tcp(host, cli.port.unwrap_or(6379)))
+    } else if cli.pass.is_some() {
+        Target::new(Address::Unix(crate::server::default_socket_path()))
+    } else {
+        return Ok(None);
+    };
+    if cli.pass.is_some() {
+        target.password = cli.pass.clone();
+    }
+    Ok(Some(target))
+}
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    if let Some(target) = daemon_target(&cli)? {
+        let client = Client::connect(&target)?;
+        return run_backend(Repl::new(client), cli.command);
+    }
     let max_memory = cli
         .max_memory
         .as_deref()
@@ -68,13 +124,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         ..Config::default()
     };
     let store = Store::new(config).map_err(|e| e.to_string())?;
-    let mut repl = Repl::new(Local {
+    let repl = Repl::new(Local {
         store,
         session: Session::default(),
     });
-    if !cli.command.is_empty() {
-        let line: Vec<String> = cli
-            .command
+    run_backend(repl, cli.command)
+}
+
+/// One command (when `command` is not empty) or the REPL, against any backend.
+fn run_backend<B: repl::Backend>(
+    mut repl: Repl<B>,
+    command: Vec<OsString>,
+) -> Result<ExitCode, String> {
+    if !command.is_empty() {
+        let line: Vec<String> = command
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();

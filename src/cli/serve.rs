@@ -1,0 +1,133 @@
+//! `tinykv serve [flags]`: parses the daemon's flags into [`ServeOptions`] and runs it.
+//! Parsing only; the daemon itself is `crate::server`.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::protocol::Limits;
+use crate::server::{serve, ServeOptions, ServerConfig};
+use crate::store::{parse_memory_size, Config};
+
+/// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
+/// TCP when --port is given.
+#[derive(Debug, Parser)]
+#[command(name = "tinykv serve", version)]
+struct ServeArgs {
+    /// Unix socket path [default: $XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Permission bits of the socket file, in octal.
+    #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_octal)]
+    socket_perm: u32,
+    /// Also listen on this TCP port (0 picks a free port).
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+    /// TCP address [default: 127.0.0.1]; a non-loopback address requires --requirepass.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<IpAddr>,
+    /// Entry cap (LRU eviction past it).
+    #[arg(long, value_name = "N")]
+    max_entries: Option<usize>,
+    /// Byte cap, e.g. 256mb.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
+    /// Most simultaneous clients.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_clients: usize,
+    /// Require AUTH with this password.
+    #[arg(long, value_name = "SECRET")]
+    requirepass: Option<String>,
+    /// Close clients idle for this many seconds (0 = never).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    timeout: u64,
+    /// Longest bulk argument, e.g. 512mb.
+    #[arg(long, value_name = "SIZE", default_value = "512mb")]
+    max_bulk_len: String,
+    /// Longest inline request, e.g. 64kb.
+    #[arg(long, value_name = "SIZE", default_value = "64kb")]
+    max_inline_len: String,
+    /// Most arguments in one request.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_MULTIBULK)]
+    max_multibulk_len: usize,
+    /// Pending reply bytes per client before it must read (0 = unlimited), e.g. 64mb.
+    #[arg(long, value_name = "SIZE", default_value = "64mb")]
+    max_output_buffer: String,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+fn parse_octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("'{s}' is not an octal permission mode like 600"))
+}
+
+fn size(s: &str) -> Result<usize, String> {
+    let n = parse_memory_size(s).map_err(|e| e.to_string())?;
+    usize::try_from(n).map_err(|_| format!("{s} is too large"))
+}
+
+/// Entry point for `tinykv serve ...` (`args` starts with the program name, then "serve").
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = args
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, a)| a);
+    let a = match ServeArgs::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match options(a) {
+        Ok(opts) => serve(opts),
+        Err(msg) => {
+            eprintln!("tinykv serve: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(a: ServeArgs) -> Result<ServeOptions, String> {
+    let max_memory = a.max_memory.as_deref().map(parse_memory_size).transpose();
+    let store = Config {
+        max_entries: a.max_entries,
+        max_memory: max_memory.map_err(|e| e.to_string())?,
+        ..Config::default()
+    };
+    let limits = Limits {
+        max_bulk: size(&a.max_bulk_len)?,
+        max_inline: size(&a.max_inline_len)?,
+        max_multibulk: a.max_multibulk_len,
+    };
+    let server = ServerConfig {
+        max_clients: a.max_clients,
+        limits,
+        max_output_buffer: size(&a.max_output_buffer)?,
+        idle_timeout: (a.timeout > 0).then(|| Duration::from_secs(a.timeout)),
+        requirepass: a.requirepass,
+        ..ServerConfig::default()
+    };
+    Ok(ServeOptions {
+        socket: a.socket,
+        socket_perm: a.socket_perm,
+        port: a.port,
+        bind: a.bind,
+        store,
+        server,
+        threads: a.threads,
+    })
+}
