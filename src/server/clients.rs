@@ -2,7 +2,7 @@
 //!
 //! Each connection registers a [`ClientInfo`] and holds the [`ClientGuard`] that unregisters it,
 //! so a task that ends any way at all (EOF, error, panic, shutdown) leaves the registry. The hot
-//! path touches only the connection's own entry (a relaxed atomic per batch of requests); the
+//! path touches only the connection's own entry (once per batch of requests); the
 //! registry lock is taken on connect, disconnect and CLIENT LIST.
 
 use std::collections::BTreeMap;
@@ -27,15 +27,21 @@ pub(crate) struct ClientInfo {
     pub name: Mutex<String>,
     /// Current namespace (SELECT), shown as `db=`.
     pub db: Mutex<String>,
-    /// Last command name, lower case (`cmd=`).
-    pub last_cmd: Mutex<String>,
+    /// Last command name as sent (`cmd=`, shown lower case); the buffer is reused.
+    pub last_cmd: Mutex<Vec<u8>>,
+    /// Commands this client has run; summed for INFO, so no counter is shared between threads.
+    pub commands: AtomicU64,
 }
 
 impl ClientInfo {
-    /// Records activity now.
-    pub fn touch(&self) {
+    /// Records a batch of `processed` commands, the last one named `cmd`.
+    pub fn touch(&self, processed: u64, cmd: &[u8]) {
         let ms = self.created.elapsed().as_millis() as u64;
         self.last_active_ms.store(ms, Ordering::Relaxed);
+        self.commands.fetch_add(processed, Ordering::Relaxed);
+        let mut last = lock(&self.last_cmd);
+        last.clear();
+        last.extend_from_slice(&cmd[..cmd.len().min(32)]);
     }
 
     /// One CLIENT LIST line (without the trailing newline).
@@ -52,7 +58,10 @@ impl ClientInfo {
             age.as_secs(),
             idle_ms / 1000,
             lock(&self.db),
-            lock(&self.last_cmd),
+            match String::from_utf8_lossy(&lock(&self.last_cmd)).to_lowercase() {
+                c if c.is_empty() => "NULL".to_string(),
+                c => c,
+            },
             resp
         )
     }
@@ -70,6 +79,8 @@ pub(crate) struct Registry {
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// Last id handed out.
     next_id: AtomicU64,
+    /// Commands run by clients that have disconnected.
+    closed_commands: AtomicU64,
 }
 
 impl Registry {
@@ -84,7 +95,8 @@ impl Registry {
             last_active_ms: AtomicU64::new(0),
             name: Mutex::new(String::new()),
             db: Mutex::new(db.to_string()),
-            last_cmd: Mutex::new("NULL".to_string()),
+            last_cmd: Mutex::new(Vec::new()),
+            commands: AtomicU64::new(0),
         });
         lock(&self.clients).insert(id, Arc::clone(&info));
         ClientGuard {
@@ -96,6 +108,15 @@ impl Registry {
     /// Number of connected clients.
     pub fn len(&self) -> usize {
         lock(&self.clients).len()
+    }
+
+    /// Commands processed since start, by all clients past and present.
+    pub fn total_commands(&self) -> u64 {
+        let live: u64 = lock(&self.clients)
+            .values()
+            .map(|c| c.commands.load(Ordering::Relaxed))
+            .sum();
+        live + self.closed_commands.load(Ordering::Relaxed)
     }
 
     /// A snapshot of all clients.
@@ -116,6 +137,10 @@ pub(crate) struct ClientGuard<'a> {
 impl Drop for ClientGuard<'_> {
     fn drop(&mut self) {
         lock(&self.registry.clients).remove(&self.info.id);
+        let n = self.info.commands.load(Ordering::Relaxed);
+        self.registry
+            .closed_commands
+            .fetch_add(n, Ordering::Relaxed);
     }
 }
 

@@ -6,7 +6,6 @@
 //! processed before the next wait, so on shutdown "in flight" means "already executed, reply not
 //! yet flushed", and those replies are flushed before the socket closes.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
@@ -16,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::admin::{self, Flow};
-use super::clients::{lock, ClientInfo};
+use super::clients::ClientInfo;
 use super::Shared;
 use crate::command::Session;
 use crate::protocol::{Decoder, Resp};
@@ -142,11 +141,7 @@ where
             }
         }
         if processed > 0 {
-            shared
-                .total_commands
-                .fetch_add(processed, Ordering::Relaxed);
-            st.info.touch();
-            *lock(&st.info.last_cmd) = String::from_utf8_lossy(&st.last_cmd).to_lowercase();
+            st.info.touch(processed, &st.last_cmd);
         }
         if flow != Flow::Continue || eof {
             break;

@@ -136,11 +136,7 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
                 "total_connections_received",
                 sh.total_connections.load(Ordering::Relaxed),
             );
-            kv(
-                out,
-                "total_commands_processed",
-                sh.total_commands.load(Ordering::Relaxed),
-            );
+            kv(out, "total_commands_processed", sh.clients.total_commands());
             kv(
                 out,
                 "rejected_connections",

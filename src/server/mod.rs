@@ -95,8 +95,6 @@ pub(crate) struct Shared {
     started: Instant,
     /// Connections accepted since start (INFO stats).
     total_connections: AtomicU64,
-    /// Commands processed since start (INFO stats); added per batch, not per command.
-    total_commands: AtomicU64,
     /// Connections refused at `max_clients` (INFO stats).
     rejected_connections: AtomicU64,
     /// Woken by the SHUTDOWN command.
@@ -136,7 +134,6 @@ pub async fn run(
         clients: Registry::default(),
         started: Instant::now(),
         total_connections: AtomicU64::new(0),
-        total_commands: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),
         shutdown_request: Notify::new(),
         endpoints,
