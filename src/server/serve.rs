@@ -93,6 +93,10 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
                 ensure_private_dir(dir).map_err(|e| e.to_string())?;
             }
         }
+        // Handlers go in before the socket exists: once a client or supervisor can see the
+        // daemon, a signal must mean "shut down gracefully", never the default "die".
+        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let mut listeners = Vec::new();
         let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
         println!("tinykv listening on unix:{}", socket_path.display());
@@ -103,8 +107,6 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             println!("tinykv listening on tcp:{local}");
             listeners.push(Listener::Tcp(tcp));
         }
-        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let forced_path = socket_path.clone();
         let shutdown = async move {
             tokio::select! {
