@@ -3,6 +3,8 @@
 mod daemon_support;
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use daemon_support::*;
@@ -33,14 +35,18 @@ fn graceful_shutdown_mid_pipeline_loses_no_acknowledged_write() {
     writer
         .set_write_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    // A writer that pipelines INCRs until the server closes the connection.
+    // A writer that pipelines INCRs until the server closes the connection (the reader saw EOF),
+    // then closes its side, as a client does.
+    let eof = Arc::new(AtomicBool::new(false));
+    let eof_seen = Arc::clone(&eof);
     let w = std::thread::spawn(move || {
         let frame = b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n".repeat(100);
         for _ in 0..100_000 {
-            if writer.write_all(&frame).is_err() {
-                return;
+            if eof_seen.load(Ordering::Relaxed) || writer.write_all(&frame).is_err() {
+                break;
             }
         }
+        let _ = writer.shutdown(std::net::Shutdown::Write);
     });
     // Wait until some replies have arrived, then shut the server down mid-stream.
     let mut all = Vec::new();
@@ -50,8 +56,13 @@ fn graceful_shutdown_mid_pipeline_loses_no_acknowledged_write() {
         assert!(n > 0, "server closed early");
         all.extend_from_slice(&chunk[..n]);
     }
+    let rd = std::thread::spawn(move || {
+        let counted = count_int_replies(&mut reader, all);
+        eof.store(true, Ordering::Relaxed);
+        counted
+    });
     srv.stop();
-    let (last, replies) = count_int_replies(&mut reader, all);
+    let (last, replies) = rd.join().unwrap();
     w.join().unwrap();
     let stored = match srv.store.get(Ns::DEFAULT, "n") {
         Some(Value::Int(i)) => i,

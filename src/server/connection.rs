@@ -4,7 +4,8 @@
 //! The loop is a biased `select!`: pending output is written first (so replies go out as soon
 //! as a batch is processed), then more input is read. Every request that was read completely is
 //! processed before the next wait, so on shutdown "in flight" means "already executed, reply not
-//! yet flushed", and those replies are flushed before the socket closes.
+//! yet flushed", and those replies are flushed before the socket closes. Closing is lingering
+//! (FIN, then drain input until the peer's FIN), so a RST never destroys replies in transit.
 
 use std::sync::Arc;
 
@@ -22,6 +23,10 @@ use crate::protocol::{Decoder, Resp};
 
 /// Read buffer growth step; also the most read in one syscall when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// A closing connection that receives nothing for this long is closed without waiting for the
+/// client's FIN (nothing unread is left to turn the close into a RST).
+const LINGER_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What a connection task needs from the server.
 #[derive(Debug, Clone)]
@@ -196,6 +201,19 @@ where
         let _ = timeout_at(deadline, w.write_all(&out)).await;
     }
     let _ = timeout_at(deadline, w.shutdown()).await;
+    // Lingering close: our FIN is out; now discard input until the client closes too, goes
+    // quiet, or the deadline passes. Closing with unread requests in the receive buffer would
+    // send a RST, and a RST makes the client's kernel drop replies it has not read yet.
+    let _ = timeout_at(deadline, async {
+        loop {
+            inbuf.clear();
+            match tokio::time::timeout(LINGER_QUIET, r.read_buf(&mut inbuf)).await {
+                Ok(Ok(n)) if n > 0 => continue,
+                _ => break,
+            }
+        }
+    })
+    .await;
     if flow == Flow::Shutdown {
         shared.shutdown_request.notify_one();
     }
