@@ -94,7 +94,11 @@ where
     W: AsyncWrite + Unpin,
 {
     let shared = &*ctx.shared;
-    let mut stop = ctx.stop.clone();
+    let mut stop_rx = ctx.stop.clone();
+    // Created once: re-creating `changed()` on every loop turn registers and drops a waiter
+    // per request.
+    let stop = stop_rx.changed();
+    tokio::pin!(stop);
     let session = Session::default();
     let guard = shared.clients.register(peer, local, &session.ns_name);
     let mut st = ConnState {
@@ -166,7 +170,7 @@ where
         }
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = &mut stop => break,
             res = w.write(&out), if !out.is_empty() => match res {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
