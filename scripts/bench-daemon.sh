@@ -5,7 +5,8 @@
 #
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools).
 # Env: N (requests per run, default 200000), ROUNDS (runs per cell, best kept, default 3),
-#      TINYKV_BIN (skip the build and use this binary), CARGO_TARGET_DIR.
+#      TINYKV_BIN (skip the build and use this binary), TINYKV_ARGS (extra `serve` flags),
+#      CARGO_TARGET_DIR.
 set -euo pipefail
 
 N=${N:-200000}
@@ -39,11 +40,14 @@ free_port() {
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 \
   --save "" --appendonly no --daemonize no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
+redis_pid=$!
+pids+=("$redis_pid")
 
 tinykv_port=$(free_port)
-"$TINYKV_BIN" serve --socket "$work/tinykv.sock" --port "$tinykv_port" >"$work/tinykv.out" 2>"$work/tinykv.log" &
-pids+=($!)
+# shellcheck disable=SC2086 # TINYKV_ARGS is a list of flags
+"$TINYKV_BIN" serve --socket "$work/tinykv.sock" --port "$tinykv_port" ${TINYKV_ARGS:-} >"$work/tinykv.out" 2>"$work/tinykv.log" &
+tinykv_pid=$!
+pids+=("$tinykv_pid")
 
 wait_up() { # args: redis-cli connection flags
   for _ in $(seq 1 100); do
@@ -58,20 +62,29 @@ wait_up -s "$work/redis.sock"
 wait_up -p "$tinykv_port"
 wait_up -s "$work/tinykv.sock"
 
-# Best requests/s of $ROUNDS runs for one cell. Args: test pipeline conn-flags...
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# One redis-benchmark run against server process $1; prints "requests/s cpu-ticks-used".
+# Args: pid test pipeline conn-flags...
 rps() {
-  local test=$1 pipe=$2 best=0 r
-  shift 2
-  for _ in $(seq 1 "$ROUNDS"); do
-    r=$(redis-benchmark "$@" -t "$test" -n "$N" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
-      awk -F'","' 'NR==2 { gsub(/"/, "", $2); print int($2) }')
-    [[ -n "$r" && "$r" -gt "$best" ]] && best=$r
-  done
-  echo "$best"
+  local pid=$1 test=$2 pipe=$3 before after r
+  shift 3
+  before=$(ticks "$pid")
+  r=$(redis-benchmark "$@" -t "$test" -n "$N" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
+    awk -F'","' 'NR==2 { gsub(/"/, "", $2); print int($2) }')
+  after=$(ticks "$pid")
+  echo "${r:-0} $((after - before))"
 }
 
-printf '%-5s %-5s %-3s %12s %12s %7s\n' test conn P redis tinykv ratio
-printf '%-5s %-5s %-3s %12s %12s %7s\n' ---- ---- -- ----- ------ -----
+# rps: best of the rounds. us/req: server CPU time per request over all rounds (user + system),
+# which load from other processes disturbs far less than requests/s.
+fmt='%-5s %-5s %-3s %10s %10s %7s %9s %9s\n'
+# shellcheck disable=SC2059 # the format is a constant
+printf "$fmt" test conn P redis tinykv ratio "redis us" "tinykv us"
+# shellcheck disable=SC2059
+printf "$fmt" ---- ---- -- ----- ------ ----- -------- ---------
 worst=""
 for conn in tcp unix; do
   for pipe in 1 16; do
@@ -81,12 +94,23 @@ for conn in tcp unix; do
       else
         rflags=(-s "$work/redis.sock"); tflags=(-s "$work/tinykv.sock")
       fi
-      r=$(rps "$test" "$pipe" "${rflags[@]}")
-      t=$(rps "$test" "$pipe" "${tflags[@]}")
+      # Alternate the two servers round by round, so load from elsewhere hits both alike.
+      r=0 t=0 rcpu=0 tcpu=0
+      for _ in $(seq 1 "$ROUNDS"); do
+        read -r x c < <(rps "$redis_pid" "$test" "$pipe" "${rflags[@]}")
+        (( x > r )) && r=$x
+        rcpu=$((rcpu + c))
+        read -r x c < <(rps "$tinykv_pid" "$test" "$pipe" "${tflags[@]}")
+        (( x > t )) && t=$x
+        tcpu=$((tcpu + c))
+      done
       ratio=$(awk -v t="$t" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
-      printf '%-5s %-5s %-3s %12s %12s %6sx\n' "$test" "$conn" "$pipe" "$r" "$t" "$ratio"
+      rus=$(awk -v c="$rcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" 'BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }')
+      tus=$(awk -v c="$tcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" 'BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }')
+      # shellcheck disable=SC2059
+      printf "$fmt" "$test" "$conn" "$pipe" "$r" "$t" "${ratio}x" "$rus" "$tus"
       if [[ -z "$worst" ]] || awk -v a="$ratio" -v b="$worst" 'BEGIN { exit !(a < b) }'; then worst=$ratio; fi
     done
   done
 done
-echo "N=$N per run, best of $ROUNDS, -c $CLIENTS, $(nproc) cores; lowest ratio ${worst}x"
+echo "N=$N per run, best of $ROUNDS alternating runs, -c $CLIENTS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); lowest ratio ${worst}x"

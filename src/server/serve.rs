@@ -3,6 +3,7 @@
 //! Exit codes: 0 after a graceful shutdown (SIGINT, SIGTERM or SHUTDOWN), 1 when startup fails
 //! (bad options, socket in use, address in use), 130 when a second signal forces an exit.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,10 +62,17 @@ pub fn serve(opts: ServeOptions) -> ExitCode {
     match serve_inner(opts) {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("tinykv serve: {msg}");
+            say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes one line and flushes, ignoring errors: a daemon whose stdout or stderr was closed
+/// (`tinykv serve | head -1`) must keep serving, where `println!` would panic.
+fn say(out: &mut dyn Write, line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
@@ -99,12 +107,18 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let mut listeners = Vec::new();
         let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
-        println!("tinykv listening on unix:{}", socket_path.display());
+        say(
+            &mut std::io::stdout(),
+            format_args!("tinykv listening on unix:{}", socket_path.display()),
+        );
         listeners.push(Listener::Unix(unix));
         if let Some(port) = opts.port {
             let tcp = bind_tcp(SocketAddr::new(bind_ip, port)).map_err(|e| e.to_string())?;
             let local = tcp.local_addr().map_err(|e| e.to_string())?;
-            println!("tinykv listening on tcp:{local}");
+            say(
+                &mut std::io::stdout(),
+                format_args!("tinykv listening on tcp:{local}"),
+            );
             listeners.push(Listener::Tcp(tcp));
         }
         let forced_path = socket_path.clone();
@@ -119,7 +133,10 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
                     _ = sigint.recv() => {}
                     _ = sigterm.recv() => {}
                 }
-                eprintln!("tinykv serve: second signal; exiting now");
+                say(
+                    &mut std::io::stderr(),
+                    format_args!("tinykv serve: second signal; exiting now"),
+                );
                 let _ = std::fs::remove_file(&forced_path);
                 std::process::exit(130);
             });
@@ -130,6 +147,9 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
     });
     rt.shutdown_timeout(Duration::from_millis(500));
     result?;
-    eprintln!("tinykv serve: shut down cleanly");
+    say(
+        &mut std::io::stderr(),
+        format_args!("tinykv serve: shut down cleanly"),
+    );
     Ok(ExitCode::SUCCESS)
 }
