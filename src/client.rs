@@ -194,6 +194,9 @@ impl Client {
             argv.push(pass.as_bytes().to_vec());
             client.expect_ok(argv)?;
         }
+        // RESP3 when the server has it, so maps and doubles reach the REPL as maps and doubles
+        // and print exactly as they do in-process; a RESP2-only server just says no.
+        let _ = client.request(&["HELLO", "3"]);
         if let Some(db) = &target.db {
             client.expect_ok(vec![b"SELECT".to_vec(), db.as_bytes().to_vec()])?;
         }

@@ -200,3 +200,38 @@ fn second_signal_exits_at_once() {
     assert_eq!(d.wait(), 130);
     assert!(!sock.exists());
 }
+
+/// Runs `tinykv ARGS` with `input` on stdin; returns (exit code, stdout).
+fn tinykv_stdin(args: &[&str], input: &str) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn repl_against_the_daemon_matches_the_in_process_repl() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let _d = Daemon::start(&sock, &["--requirepass", "pw"]);
+    let s = sock.to_str().unwrap();
+    let script = "SET a 1\nGET a\nEXISTS a\nDEL a\nGET a\nINCR n\nINCR a b\nMGET n zz\nSELECT cache\nSET k \"x y\"\nLIST\nSTATS\n";
+    let (code, remote) = tinykv_stdin(&["-s", s, "-a", "pw"], script);
+    assert_eq!(code, 0);
+    let (_, local) = tinykv_stdin(&[], script);
+    assert_eq!(remote, local);
+    assert!(remote.contains("true\ndeleted\n"), "{remote}");
+    // Without the password every command is refused, and one-shot mode exits non-zero.
+    let (code, out, _) = tinykv(&["-s", s, "GET", "a"]);
+    assert_eq!((code, out.as_str()), (1, "(error) NOAUTH Authentication required.\n"));
+    let (code, _, err) = tinykv(&["-s", s, "-a", "wrong", "GET", "a"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("WRONGPASS"), "{err}");
+    let url = format!("unix://:pw@{s}?db=cache");
+    assert_eq!(tinykv(&["-u", &url, "GET", "k"]).1, "\"x y\"\n");
+}
