@@ -209,9 +209,17 @@ fn tinykv_stdin(args: &[&str], input: &str) -> (i32, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -228,7 +236,10 @@ fn repl_against_the_daemon_matches_the_in_process_repl() {
     assert!(remote.contains("true\ndeleted\n"), "{remote}");
     // Without the password every command is refused, and one-shot mode exits non-zero.
     let (code, out, _) = tinykv(&["-s", s, "GET", "a"]);
-    assert_eq!((code, out.as_str()), (1, "(error) NOAUTH Authentication required.\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "(error) NOAUTH Authentication required.\n")
+    );
     let (code, _, err) = tinykv(&["-s", s, "-a", "wrong", "GET", "a"]);
     assert_eq!(code, 1);
     assert!(err.contains("WRONGPASS"), "{err}");
