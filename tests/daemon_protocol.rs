@@ -180,3 +180,17 @@ fn random_frames_never_take_the_server_down() {
     }
     assert_eq!(srv.client().cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn large_values_round_trip_over_both_transports() {
+    let srv = TestServer::start();
+    let big = "v".repeat(3 * 1024 * 1024 + 7);
+    let mut c = srv.client();
+    assert_eq!(c.cmd(&["SET", "big", &big]), "+OK\r\n");
+    let mut u = srv.unix_client();
+    assert_eq!(u.cmd(&["GET", "big"]), bulk(&big));
+    assert_eq!(u.cmd(&["STRLEN", "big"]), format!(":{}\r\n", big.len()));
+    // After the large exchange the connection keeps working with small requests.
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(u.cmd(&["PING"]), "+PONG\r\n");
+}

@@ -24,6 +24,10 @@ use crate::protocol::{Decoder, Resp};
 /// Read buffer growth step; also the most read in one syscall when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// An empty buffer larger than this is replaced by a small one, so one large request or reply
+/// does not pin its memory for the life of the connection.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
 /// A closing connection that receives nothing for this long is closed without waiting for the
 /// client's FIN (nothing unread is left to turn the close into a RST).
 const LINGER_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
@@ -164,6 +168,13 @@ where
                 far
             };
             stall_sleep.as_mut().reset(until);
+        }
+        // Give back the memory of one-off large requests and replies once they are done.
+        if inbuf.is_empty() && inbuf.capacity() > KEEP_BUFFER {
+            inbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+        if out.is_empty() && out.capacity() > KEEP_BUFFER {
+            out = BytesMut::with_capacity(READ_CHUNK);
         }
         if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
             inbuf.reserve(READ_CHUNK);
