@@ -16,7 +16,7 @@ use crate::store::{parse_memory_size, Config};
 /// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
 /// TCP when --port is given.
 #[derive(Debug, Parser)]
-#[command(name = "tinykv serve", version)]
+#[command(name = "tinykv serve", bin_name = "tinykv serve", version)]
 struct ServeArgs {
     /// Unix socket path [default: $XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock].
     #[arg(long, value_name = "PATH")]

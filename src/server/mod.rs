@@ -141,7 +141,9 @@ pub async fn run(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let permits = Arc::new(Semaphore::new(shared.config.max_clients));
+    let permits = Arc::new(Semaphore::new(
+        shared.config.max_clients.min(Semaphore::MAX_PERMITS),
+    ));
     let mut acceptors = Vec::new();
     for listener in listeners {
         let ctx = connection::Ctx {
