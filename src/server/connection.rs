@@ -189,6 +189,10 @@ where
                     if stalled {
                         stall_sleep.as_mut().reset(Instant::now() + shared.config.output_stall_timeout);
                     }
+                    // A client still receiving a large reply is not idle (Redis counts writes too).
+                    if let Some(t) = idle {
+                        idle_sleep.as_mut().reset(Instant::now() + t);
+                    }
                 }
             },
             res = r.read_buf(&mut inbuf), if !stalled => match res {
@@ -210,7 +214,7 @@ where
             }
         }
     }
-    // Flush what was processed: within the grace period on shutdown, otherwise until written.
+    // Flush the replies of everything processed, within `shutdown_grace`.
     let deadline = Instant::now() + shared.config.shutdown_grace;
     if !out.is_empty() {
         let _ = timeout_at(deadline, w.write_all(&out)).await;
