@@ -249,8 +249,13 @@ impl Client {
 
 impl Backend for Client {
     fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+        let shutdown = argv
+            .first()
+            .is_some_and(|c| c.eq_ignore_ascii_case(b"SHUTDOWN"));
         match self.request(&argv) {
             Ok(r) => r,
+            // SHUTDOWN succeeds by closing the connection without a reply (as redis-cli knows).
+            Err(e) if shutdown && e.kind() == io::ErrorKind::UnexpectedEof => Reply::ok(),
             Err(e) => Reply::Error(format!("ERR connection to {} failed: {e}", self.address)),
         }
     }

@@ -155,7 +155,9 @@ fn stale_socket_is_replaced_and_socket_perm_applies() {
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
     let mut c = UnixStream::connect(&sock).unwrap();
-    c.write_all(b"SHUTDOWN\r\n").unwrap();
+    c.write_all(b"PING\r\n").unwrap();
+    let (code, out, _) = tinykv(&["-s", sock.to_str().unwrap(), "SHUTDOWN"]);
+    assert_eq!((code, out.as_str()), (0, "OK\n"));
     assert_eq!(d.wait(), 0);
     assert!(!d.sock.exists());
 }
