@@ -220,6 +220,10 @@ mod tests {
         fs::write(&path, b"x").unwrap();
         assert!(bind_unix(&path, 0o600).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"x");
+        // A path too long for sun_path is refused with a message, not truncated.
+        let long = dir.path().join("x".repeat(120));
+        let e = bind_unix(&long, 0o600).unwrap_err();
+        assert!(e.to_string().contains("longer than 107 bytes"), "{e}");
         // No temporary directories are left behind.
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1);
