@@ -13,3 +13,6 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use store::{Config, Ns, SetOptions, Store, Ttl, Value};
+
+#[cfg(feature = "node")]
+mod node;

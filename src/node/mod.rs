@@ -1,0 +1,3 @@
+//! The Node.js addon (feature `node`): the only module that imports napi.
+mod proto;
+mod raw;
