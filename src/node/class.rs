@@ -111,12 +111,12 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
     if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
         return Ok((config, ns));
     }
-    let fail = |kind, msg: String| {
+    unsafe fn fail<T>(env: sys::napi_env, kind: Kind, msg: String) -> std::result::Result<T, ()> {
         raw::throw(env, kind, &format!("new TinyKV: {msg}"));
         Err(())
-    };
+    }
     if t != sys::ValueType::napi_object {
-        return fail(Kind::Type, format!("options must be an object, got {}", raw::type_name(t)));
+        return fail(env, Kind::Type, format!("options must be an object, got {}", raw::type_name(t)));
     }
     // Reject unknown keys: a misspelt `maxEntires` would otherwise silently leave a cache unbounded.
     let mut names = std::ptr::null_mut();
@@ -129,7 +129,7 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
         sys::napi_get_element(env, names, i, &mut k);
         let name = sb.read(env, k).unwrap_or_default();
         if !matches!(name, "maxEntries" | "maxMemory" | "defaultTtl" | "namespace") {
-            return fail(
+            return fail(env, 
                 Kind::Type,
                 format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl or namespace)"),
             );
@@ -138,8 +138,8 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
     let positive_int = |name: &str, x: Js| -> std::result::Result<u64, ()> {
         match raw::double(env, x) {
             Some(d) if d >= 1.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 => Ok(d as u64),
-            Some(d) => fail(Kind::Range, format!("options.{name} must be a positive integer, got {d}")),
-            None => fail(
+            Some(d) => fail(env, Kind::Range, format!("options.{name} must be a positive integer, got {d}")),
+            None => fail(env, 
                 Kind::Type,
                 format!("options.{name} must be a number, got {}", raw::type_name(raw::type_of(env, x))),
             ),
@@ -152,10 +152,10 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
         let mut mb = StrBuf::<64>::new();
         config.max_memory = Some(if let Some(s) = mb.read(env, x) {
             match parse_memory_size(s) {
-                Ok(0) => return fail(Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
+                Ok(0) => return fail(env, Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
                 Ok(b) => b,
                 Err(_) => {
-                    return fail(
+                    return fail(env, 
                         Kind::Range,
                         format!("options.maxMemory '{s}' is not a size (use bytes, or a number with kb, mb or gb)"),
                     )
@@ -165,7 +165,7 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
             positive_int("maxMemory", x)?
         } else {
             let t = raw::type_name(raw::type_of(env, x));
-            return fail(Kind::Type, format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"));
+            return fail(env, Kind::Type, format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"));
         });
     }
     if let Some(x) = raw::prop(env, v, c"defaultTtl") {
@@ -174,11 +174,11 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
     if let Some(x) = raw::prop(env, v, c"namespace") {
         let mut nb = StrBuf::<256>::new();
         match nb.read(env, x) {
-            Some("") => return fail(Kind::Range, "options.namespace must not be empty".into()),
+            Some("") => return fail(env, Kind::Range, "options.namespace must not be empty".into()),
             Some(s) => ns = s.to_string(),
             None => {
                 let t = raw::type_name(raw::type_of(env, x));
-                return fail(Kind::Type, format!("options.namespace must be a string, got {t}"));
+                return fail(env, Kind::Type, format!("options.namespace must be a string, got {t}"));
             }
         }
     }
@@ -332,7 +332,7 @@ impl JsTinyKv {
 
     /// `JSON.parse` of the value at `key`, or `undefined` if missing. Throws the SyntaxError of
     /// `JSON.parse` if the stored value is not JSON.
-    #[napi(catch_unwind, ts_generic_types = "T = unknown", ts_args_type = "key: string", ts_return_type = "T | undefined")]
+    #[napi(js_name = "getJSON", catch_unwind, ts_generic_types = "T = unknown", ts_args_type = "key: string", ts_return_type = "T | undefined")]
     pub fn get_json<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::get_json, &[key.raw()]) }
     }
@@ -340,6 +340,7 @@ impl JsTinyKv {
     /// Stores `JSON.stringify(value)` at `key`; options and result as in `set`. Throws a
     /// TypeError for values with no JSON form (undefined, functions, symbols).
     #[napi(
+        js_name = "setJSON",
         catch_unwind,
         ts_generic_types = "T = unknown",
         ts_args_type = "key: string, value: T, options?: SetOptions",
@@ -351,7 +352,7 @@ impl JsTinyKv {
 
     /// A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
     /// separate keys. `close()` on any handle closes the store for all of them.
-    #[napi(catch_unwind, ts_return_type = "TinyKV")]
+    #[napi(catch_unwind, ts_args_type = "name: string", ts_return_type = "TinyKV")]
     pub fn namespace<'e>(&self, env: &'e Env, name: Unknown) -> Result<Unknown<'e>> {
         unsafe {
             let env_raw = env.raw();

@@ -11,6 +11,7 @@
 //! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a store is touched
 //! only on the JS thread, through a `View`; a closed store throws instead of crashing.
 mod class;
+mod cli;
 mod error;
 mod hot;
 mod ops;

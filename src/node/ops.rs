@@ -343,12 +343,12 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             values.push(value);
         }
     } else if raw::type_of(env, a[0]) == sys::ValueType::napi_object {
-        let mut names = null_mut();
-        sys::napi_get_property_names(env, a[0], &mut names);
-        let n = array_len(env, names).unwrap_or(0);
+        let mut props = null_mut();
+        sys::napi_get_property_names(env, a[0], &mut props);
+        let n = array_len(env, props).unwrap_or(0);
         for i in 0..n {
             let (mut k, mut v) = (null_mut(), null_mut());
-            sys::napi_get_element(env, names, i, &mut k);
+            sys::napi_get_element(env, props, i, &mut k);
             sys::napi_get_property(env, a[0], k, &mut v);
             names.push(kb.read(env, k).unwrap_or_default().to_string());
             let Ok(value) = read_value(env, v, "mset") else { return null_mut() };

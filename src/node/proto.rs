@@ -46,9 +46,9 @@ unsafe extern "C" fn p_noop(env: sys::napi_env, _info: sys::napi_callback_info) 
 }
 
 unsafe extern "C" fn p_get(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let (_argc, argv, data) = raw::args::<1>(env, info);
+    let (argv, data) = raw::args::<1>(env, info);
     let mut kb = StrBuf::<{ raw::STACK_KEY }>::new();
-    let Some(key) = kb.read(env, argv[0]) else { return raw::throw_type_error(env, "key must be a string") };
+    let Some(key) = kb.read(env, argv[0]) else { return raw::throw(env, raw::Kind::Type, "key must be a string") };
     match &*(data as *const Map) {
         Map::Split(m) => match m.get(key.as_bytes()) {
             Some(v) => raw::string(env, &v),
@@ -62,11 +62,11 @@ unsafe extern "C" fn p_get(env: sys::napi_env, info: sys::napi_callback_info) ->
 }
 
 unsafe extern "C" fn p_set(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let (_argc, argv, data) = raw::args::<2>(env, info);
+    let (argv, data) = raw::args::<2>(env, info);
     let mut kb = StrBuf::<{ raw::STACK_KEY }>::new();
-    let Some(key) = kb.read(env, argv[0]) else { return raw::throw_type_error(env, "key must be a string") };
+    let Some(key) = kb.read(env, argv[0]) else { return raw::throw(env, raw::Kind::Type, "key must be a string") };
     let mut vb = StrBuf::<4096>::new();
-    let Some(val) = vb.read(env, argv[1]) else { return raw::throw_type_error(env, "value must be a string") };
+    let Some(val) = vb.read(env, argv[1]) else { return raw::throw(env, raw::Kind::Type, "value must be a string") };
     match &*(data as *const Map) {
         Map::Split(m) => {
             m.insert(key.as_bytes().into(), val.as_bytes().into());
