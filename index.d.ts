@@ -111,7 +111,7 @@ export declare class TinyKV {
 export type JsTinyKv = TinyKV
 
 /** Prototype: an object `{ noop, get, set }` of raw callbacks over a split or compact layout. */
-export declare function __protoNew(compact: boolean): object
+export declare function __protoNew(layout: string): object
 
 /** Prototype: a free napi-rs function taking one `String` (measures napi-rs conversion cost). */
 export declare function __protoStrLen(s: string): number

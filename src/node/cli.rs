@@ -21,3 +21,17 @@ fn exit_code_value(code: ExitCode) -> i32 {
     }
     (1..=255u8).find(|&n| ExitCode::from(n) == code).map_or(1, i32::from)
 }
+
+/// Test hook: panics inside Rust, through the raw-callback guard (`viaGuard`) or a napi-rs
+/// `catch_unwind` export, so the tests can check that a panic surfaces as a JS Error.
+#[napi(js_name = "__testPanic", catch_unwind, skip_typescript)]
+pub fn test_panic(env: &napi::Env, via_guard: bool) -> napi::Result<()> {
+    if via_guard {
+        let v = unsafe { super::raw::guard(env.raw(), || panic!("test panic via guard")) };
+        if v.is_null() {
+            return Err(super::error::pending());
+        }
+        return Ok(());
+    }
+    panic!("test panic via catch_unwind")
+}
