@@ -110,6 +110,9 @@ export declare class TinyKV {
 }
 export type JsTinyKv = TinyKV
 
+/** Prototype: `{ get, set, mget }` over the flat table (single-threaded, no locks). */
+export declare function __protoFlat(): object
+
 /** Prototype: an object `{ noop, get, set }` of raw callbacks over a split or compact layout. */
 export declare function __protoNew(layout: string): object
 

@@ -1,45 +1,59 @@
-// Floors, not the product bench: N-API call overheads and entry layouts at 1M entries, against
-// the real TinyKV and lru-cache in the same run. Needs the `__proto*` exports (prototype builds).
+// Floors, not the product bench: the same rows as bench.mjs for lru-cache, TinyKV and
+// prototype tables built into prototype builds of the addon (`__proto*` exports, see git
+// history of src/node/proto.rs), one child process per contender, CPU-time min of 3 rounds.
+//   flat:    open addressing, 16-byte slots {hash, ptr}, one allocation per entry, no locks,
+//            mget with software prefetch (the layout/batching floor)
+//   compact: DashSet of one-allocation entries (dashmap locks, no store bookkeeping)
+//   split:   DashMap<Box<[u8]>, Box<[u8]>> (separate key and value allocations)
+import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { LRUCache } from 'lru-cache'
+import { fileURLToPath } from 'node:url'
+
+const N = Number(process.env.BENCH_N ?? 1_000_000)
 const require = createRequire(import.meta.url)
-const b = require('../index.js')
-const N = 1_000_000
-const keys = Array.from({ length: N }, (_, i) => 'key:' + i)
-const vbuf = Buffer.alloc(100, '.')
-const val = (i) => { vbuf.fill('.'); vbuf.write('value:' + i, 0, 'latin1'); return vbuf.toString('latin1') }
-const values = keys.map((_, i) => val(i))
-const order = new Int32Array(N); for (let i = 0; i < N; i++) order[i] = i
-for (let i = N - 1; i > 0; i--) { const j = (Math.random() * (i + 1)) | 0; const t = order[i]; order[i] = order[j]; order[j] = t }
-const batches = Array.from({ length: N / 100 }, (_, bi) => Array.from({ length: 100 }, (_, j) => keys[order[bi * 100 + j]]))
-function time(label, fn, n = N) { const t = process.hrtime.bigint(); fn(n); const ns = Number(process.hrtime.bigint() - t) / n; console.log(label.padEnd(44), ns.toFixed(1).padStart(9), 'ns/op'); return ns }
-const maps = {
-  'proto split (DashMap<Box,Box>)': b.__protoNew('split'),
-  'proto compact (DashSet, 1 alloc)': b.__protoNew('compact'),
-  'proto bare (HashSet, no lock, 1 alloc)': b.__protoNew('bare'),
-  tinykv: new b.TinyKV({ maxEntries: N }),
-  'lru-cache': new LRUCache({ max: N }),
-}
-const tiny = new b.TinyKV(); tiny.set('k', values[0])
-const tlru = new LRUCache({ max: 10 }); tlru.set('k', values[0])
-const noop = maps['proto split (DashMap<Box,Box>)'].noop
-time('raw C callback, no args', (n) => { for (let i = 0; i < n; i++) noop() })
-time('napi-rs #[napi] fn(String)', (n) => { let s = 0; for (let i = 0; i < n; i++) s += b.__protoStrLen(keys[i & 1023]); return s })
-time('tinykv get, 1 entry (in cache)', (n) => { let c = 0; for (let i = 0; i < n; i++) c += tiny.get('k').length; return c })
-time('tinykv napi-rs class method get, 1 entry', (n) => { let c = 0; const g = b.TinyKV.prototype.get; for (let i = 0; i < n; i++) c += g.call(tiny, 'k').length; return c })
-time('lru get, 1 entry (in cache)', (n) => { let c = 0; for (let i = 0; i < n; i++) c += tlru.get('k').length; return c })
-for (const [name, m] of Object.entries(maps)) time(`${name} set`, (n) => { for (let i = 0; i < n; i++) m.set(keys[i], values[i]) })
-for (let rep = 0; rep < 2; rep++) {
-  for (const [name, m] of Object.entries(maps)) {
-    time(`${name} get prebuilt`, (n) => { let c = 0; for (let i = 0; i < n; i++) c += m.get(keys[order[i]]).length; return c })
-    time(`${name} get fresh`, (n) => { let c = 0; for (let i = 0; i < n; i++) c += m.get('key:' + order[i]).length; return c })
-    time(`${name} mget 100 (per key)`, (n) => {
-      let c = 0
-      for (const ks of batches) {
-        if (m.mget) c += m.mget(ks).length
-        else { const out = new Array(100); for (let j = 0; j < 100; j++) out[j] = m.get(ks[j]); c += out.length }
-      }
-      return c
-    })
+
+if (process.argv[2] === '--child') {
+  const { LRUCache } = await import('lru-cache')
+  const b = require('../index.js')
+  const which = process.argv[3]
+  const keys = Array.from({ length: N }, (_, i) => 'key:' + i)
+  const vbuf = Buffer.alloc(100, '.')
+  const val = (i) => { vbuf.fill('.'); vbuf.write('value:' + i, 0, 'latin1'); return vbuf.toString('latin1') }
+  const values = keys.map((_, i) => val(i))
+  const order = new Int32Array(N); for (let i = 0; i < N; i++) order[i] = i
+  for (let i = N - 1; i > 0; i--) { const j = (Math.random() * (i + 1)) | 0; const t = order[i]; order[i] = order[j]; order[j] = t }
+  const batches = Array.from({ length: N / 100 }, (_, bi) => Array.from({ length: 100 }, (_, j) => keys[order[bi * 100 + j]]))
+  const make = () => which === 'lru' ? new LRUCache({ max: N }) : which === 'tinykv' ? new b.TinyKV({ maxEntries: N })
+    : which === 'flat' ? b.__protoFlat() : b.__protoNew(which)
+  const cpu = (fn, ops) => { const c = process.cpuUsage(); fn(); const d = process.cpuUsage(c); return ((d.user + d.system) * 1000) / ops }
+  globalThis.gc()
+  const rss0 = process.memoryUsage().rss
+  let m = make()
+  const set = [cpu(() => { for (let i = 0; i < N; i++) m.set(keys[i], values[i]) }, N)]
+  globalThis.gc()
+  const rss = (process.memoryUsage().rss - rss0) / 1e6
+  for (let r = 1; r < 3; r++) { m = null; globalThis.gc(); m = make(); set.push(cpu(() => { for (let i = 0; i < N; i++) m.set(keys[i], values[i]) }, N)) }
+  const rows = { set: Math.min(...set), rss }
+  const runs = {
+    get: () => { let c = 0; for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length; return c },
+    fresh: () => { let c = 0; for (let i = 0; i < N; i++) c += m.get('key:' + order[i]).length; return c },
+    mget: () => { let c = 0; for (const ks of batches) { if (m.mget) c += m.mget(ks).length; else { const out = new Array(100); for (let j = 0; j < 100; j++) out[j] = m.get(ks[j]); c += out.length } } return c },
   }
+  for (const [k, fn] of Object.entries(runs)) rows[k] = Math.min(...[0, 1, 2].map(() => cpu(fn, k === 'mget' ? N / 100 : N)))
+  process.stdout.write(JSON.stringify(rows))
+  process.exit(0)
 }
+
+const self = fileURLToPath(import.meta.url)
+const res = {}
+for (const w of ['lru', 'tinykv', 'flat', 'compact', 'split']) {
+  const out = spawnSync(process.execPath, ['--expose-gc', self, '--child', w], { encoding: 'utf8' })
+  if (out.status !== 0) throw new Error(out.stderr)
+  res[w] = JSON.parse(out.stdout)
+}
+const cols = ['set', 'get', 'fresh', 'mget', 'rss']
+console.log('contender  ' + cols.map((c) => c.padStart(16)).join(''))
+for (const [w, r] of Object.entries(res)) {
+  console.log(w.padEnd(11) + cols.map((c) => `${r[c].toFixed(c === 'rss' ? 1 : 0)} (${(r[c] / res.lru[c]).toFixed(2)}x)`.padStart(16)).join(''))
+}
+console.log('(ns/op CPU time, mget in ns per 100-key batch, rss in MB for 1M entries; ratio to lru-cache)')

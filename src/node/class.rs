@@ -116,7 +116,11 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
         Err(())
     }
     if t != sys::ValueType::napi_object {
-        return fail(env, Kind::Type, format!("options must be an object, got {}", raw::type_name(t)));
+        return fail(
+            env,
+            Kind::Type,
+            format!("options must be an object, got {}", raw::type_name(t)),
+        );
     }
     // Reject unknown keys: a misspelt `maxEntires` would otherwise silently leave a cache unbounded.
     let mut names = std::ptr::null_mut();
@@ -128,8 +132,12 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
         let mut k = std::ptr::null_mut();
         sys::napi_get_element(env, names, i, &mut k);
         let name = sb.read(env, k).unwrap_or_default();
-        if !matches!(name, "maxEntries" | "maxMemory" | "defaultTtl" | "namespace") {
-            return fail(env, 
+        if !matches!(
+            name,
+            "maxEntries" | "maxMemory" | "defaultTtl" | "namespace"
+        ) {
+            return fail(
+                env,
                 Kind::Type,
                 format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl or namespace)"),
             );
@@ -138,10 +146,18 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
     let positive_int = |name: &str, x: Js| -> std::result::Result<u64, ()> {
         match raw::double(env, x) {
             Some(d) if d >= 1.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 => Ok(d as u64),
-            Some(d) => fail(env, Kind::Range, format!("options.{name} must be a positive integer, got {d}")),
-            None => fail(env, 
+            Some(d) => fail(
+                env,
+                Kind::Range,
+                format!("options.{name} must be a positive integer, got {d}"),
+            ),
+            None => fail(
+                env,
                 Kind::Type,
-                format!("options.{name} must be a number, got {}", raw::type_name(raw::type_of(env, x))),
+                format!(
+                    "options.{name} must be a number, got {}",
+                    raw::type_name(raw::type_of(env, x))
+                ),
             ),
         }
     };
@@ -155,7 +171,8 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
                 Ok(0) => return fail(env, Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
                 Ok(b) => b,
                 Err(_) => {
-                    return fail(env, 
+                    return fail(
+                env,
                         Kind::Range,
                         format!("options.maxMemory '{s}' is not a size (use bytes, or a number with kb, mb or gb)"),
                     )
@@ -174,11 +191,21 @@ unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Confi
     if let Some(x) = raw::prop(env, v, c"namespace") {
         let mut nb = StrBuf::<256>::new();
         match nb.read(env, x) {
-            Some("") => return fail(env, Kind::Range, "options.namespace must not be empty".into()),
+            Some("") => {
+                return fail(
+                    env,
+                    Kind::Range,
+                    "options.namespace must not be empty".into(),
+                )
+            }
             Some(s) => ns = s.to_string(),
             None => {
                 let t = raw::type_name(raw::type_of(env, x));
-                return fail(env, Kind::Type, format!("options.namespace must be a string, got {t}"));
+                return fail(
+                    env,
+                    Kind::Type,
+                    format!("options.namespace must be a string, got {t}"),
+                );
             }
         }
     }
@@ -215,8 +242,14 @@ impl JsTinyKv {
             let (config, ns_name) = parse_options(env_raw, options.raw()).map_err(|_| pending())?;
             let store = Store::new(config).map_err(|e| to_napi_error(env_raw, &e))?;
             let ns = namespace_id(env_raw, &store, &ns_name, "new TinyKV: options.namespace")?;
-            let shared = Rc::new(Shared { store: RefCell::new(Some(Arc::new(store))) });
-            let view = Rc::new(View { shared, ns, name: ns_name });
+            let shared = Rc::new(Shared {
+                store: RefCell::new(Some(Arc::new(store))),
+            });
+            let view = Rc::new(View {
+                shared,
+                ns,
+                name: ns_name,
+            });
             hot::install(env_raw, this.object.raw(), &view)?;
             Ok(JsTinyKv { view })
         }
@@ -224,13 +257,21 @@ impl JsTinyKv {
 
     /// The value at `key` as a string, or `undefined` if the key is missing or expired.
     /// Integers come back in decimal; binary values are decoded as UTF-8 (use `getBuffer`).
-    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "string | undefined")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string",
+        ts_return_type = "string | undefined"
+    )]
     pub fn get<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::get, &[key.raw()]) }
     }
 
     /// The value at `key` as a new Buffer (a copy), or `undefined` if missing or expired.
-    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "Buffer | undefined")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string",
+        ts_return_type = "Buffer | undefined"
+    )]
     pub fn get_buffer<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::get_buffer, &[key.raw()]) }
     }
@@ -244,8 +285,21 @@ impl JsTinyKv {
         ts_args_type = "key: string, value: string | Buffer | Uint8Array | number, options?: SetOptions",
         ts_return_type = "boolean"
     )]
-    pub fn set<'e>(&self, env: &'e Env, key: Unknown, value: Unknown, options: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::set, &[key.raw(), value.raw(), options.raw()]) }
+    pub fn set<'e>(
+        &self,
+        env: &'e Env,
+        key: Unknown,
+        value: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        unsafe {
+            call(
+                env,
+                &self.view,
+                ops::set,
+                &[key.raw(), value.raw(), options.raw()],
+            )
+        }
     }
 
     /// Whether `key` exists (and has not expired).
@@ -268,7 +322,11 @@ impl JsTinyKv {
     }
 
     /// Sets `key` to expire `ttl` ms from now. Returns false if the key does not exist.
-    #[napi(catch_unwind, ts_args_type = "key: string, ttl: number", ts_return_type = "boolean")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, ttl: number",
+        ts_return_type = "boolean"
+    )]
     pub fn expire<'e>(&self, env: &'e Env, key: Unknown, ttl: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::expire, &[key.raw(), ttl.raw()]) }
     }
@@ -282,20 +340,32 @@ impl JsTinyKv {
     /// Adds `by` (a safe integer, default 1) to the integer at `key` and returns the new value.
     /// A missing key counts as 0. Throws an Error if the value is not an integer, a RangeError
     /// on 64-bit overflow. Results beyond 2^53 lose precision as JS numbers.
-    #[napi(catch_unwind, ts_args_type = "key: string, by?: number", ts_return_type = "number")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, by?: number",
+        ts_return_type = "number"
+    )]
     pub fn incr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::incr, &[key.raw(), by.raw()]) }
     }
 
     /// Subtracts `by` (default 1) from the integer at `key`; see `incr`.
-    #[napi(catch_unwind, ts_args_type = "key: string, by?: number", ts_return_type = "number")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, by?: number",
+        ts_return_type = "number"
+    )]
     pub fn decr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::decr, &[key.raw(), by.raw()]) }
     }
 
     /// The values of many keys in one call, in order; `undefined` for each missing key.
     /// Much cheaper than a `get` per key: one boundary crossing for the whole batch.
-    #[napi(catch_unwind, ts_args_type = "keys: string[]", ts_return_type = "Array<string | undefined>")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "keys: string[]",
+        ts_return_type = "Array<string | undefined>"
+    )]
     pub fn mget<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::mget, &[keys.raw()]) }
     }
@@ -307,13 +377,22 @@ impl JsTinyKv {
         ts_args_type = "entries: Array<[string, string | Buffer | Uint8Array | number]> | Record<string, string | Buffer | Uint8Array | number>, options?: SetOptions",
         ts_return_type = "void"
     )]
-    pub fn mset<'e>(&self, env: &'e Env, entries: Unknown, options: Unknown) -> Result<Unknown<'e>> {
+    pub fn mset<'e>(
+        &self,
+        env: &'e Env,
+        entries: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::mset, &[entries.raw(), options.raw()]) }
     }
 
     /// Live keys of this namespace matching a Redis glob `pattern` (`*`, `?`, `[abc]`, `\\`
     /// escapes), default all, in no particular order. Walks the whole store: not for hot paths.
-    #[napi(catch_unwind, ts_args_type = "pattern?: string", ts_return_type = "string[]")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "pattern?: string",
+        ts_return_type = "string[]"
+    )]
     pub fn keys<'e>(&self, env: &'e Env, pattern: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::keys, &[pattern.raw()]) }
     }
@@ -332,7 +411,13 @@ impl JsTinyKv {
 
     /// `JSON.parse` of the value at `key`, or `undefined` if missing. Throws the SyntaxError of
     /// `JSON.parse` if the stored value is not JSON.
-    #[napi(js_name = "getJSON", catch_unwind, ts_generic_types = "T = unknown", ts_args_type = "key: string", ts_return_type = "T | undefined")]
+    #[napi(
+        js_name = "getJSON",
+        catch_unwind,
+        ts_generic_types = "T = unknown",
+        ts_args_type = "key: string",
+        ts_return_type = "T | undefined"
+    )]
     pub fn get_json<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::get_json, &[key.raw()]) }
     }
@@ -346,8 +431,21 @@ impl JsTinyKv {
         ts_args_type = "key: string, value: T, options?: SetOptions",
         ts_return_type = "boolean"
     )]
-    pub fn set_json<'e>(&self, env: &'e Env, key: Unknown, value: Unknown, options: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::set_json, &[key.raw(), value.raw(), options.raw()]) }
+    pub fn set_json<'e>(
+        &self,
+        env: &'e Env,
+        key: Unknown,
+        value: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        unsafe {
+            call(
+                env,
+                &self.view,
+                ops::set_json,
+                &[key.raw(), value.raw(), options.raw()],
+            )
+        }
     }
 
     /// A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
@@ -360,18 +458,30 @@ impl JsTinyKv {
             let name = match nb.read(env_raw, name.raw()) {
                 Some(n) if !n.is_empty() => n.to_string(),
                 Some(_) => {
-                    raw::throw(env_raw, Kind::Range, "TinyKV.namespace: name must not be empty");
+                    raw::throw(
+                        env_raw,
+                        Kind::Range,
+                        "TinyKV.namespace: name must not be empty",
+                    );
                     return Err(pending());
                 }
                 None => {
                     let t = raw::type_name(raw::type_of(env_raw, name.raw()));
-                    raw::throw(env_raw, Kind::Type, &format!("TinyKV.namespace: name must be a string, got {t}"));
+                    raw::throw(
+                        env_raw,
+                        Kind::Type,
+                        &format!("TinyKV.namespace: name must be a string, got {t}"),
+                    );
                     return Err(pending());
                 }
             };
             let store = self.store(env, "namespace")?;
             let ns = namespace_id(env_raw, &store, &name, "TinyKV.namespace")?;
-            let view = Rc::new(View { shared: self.view.shared.clone(), ns, name });
+            let view = Rc::new(View {
+                shared: self.view.shared.clone(),
+                ns,
+                name,
+            });
             let obj = JsTinyKv { view: view.clone() }.into_instance(env)?;
             let obj_raw = ToNapiValue::to_napi_value(env_raw, obj)?;
             hot::install(env_raw, obj_raw, &view)?;
@@ -404,7 +514,11 @@ impl JsTinyKv {
             namespaces: s
                 .namespaces
                 .into_iter()
-                .map(|n| JsNsStats { name: n.name, keys: n.keys as f64, bytes: n.bytes as f64 })
+                .map(|n| JsNsStats {
+                    name: n.name,
+                    keys: n.keys as f64,
+                    bytes: n.bytes as f64,
+                })
                 .collect(),
         })
     }

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 /// REPL ends (EXIT, end of input).
 #[napi(catch_unwind)]
 pub fn run_cli(args: Vec<String>) -> i32 {
-    let argv = std::iter::once(OsString::from("tinykv")).chain(args.into_iter().map(OsString::from));
+    let argv =
+        std::iter::once(OsString::from("tinykv")).chain(args.into_iter().map(OsString::from));
     exit_code_value(crate::cli::main(argv))
 }
 
@@ -19,7 +20,9 @@ fn exit_code_value(code: ExitCode) -> i32 {
     if code == ExitCode::SUCCESS {
         return 0;
     }
-    (1..=255u8).find(|&n| ExitCode::from(n) == code).map_or(1, i32::from)
+    (1..=255u8)
+        .find(|&n| ExitCode::from(n) == code)
+        .map_or(1, i32::from)
 }
 
 /// Test hook: panics inside Rust, through the raw-callback guard (`viaGuard`) or a napi-rs

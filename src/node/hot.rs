@@ -62,12 +62,21 @@ pub(crate) unsafe fn install(env: sys::napi_env, obj: Js, view: &Rc<View>) -> na
     for (name, cb) in HOT {
         let data = Rc::into_raw(view.clone()) as *mut c_void;
         let mut f = null_mut();
-        let st = sys::napi_create_function(env, name.as_ptr(), name.count_bytes() as isize, Some(cb), data, &mut f);
+        let st = sys::napi_create_function(
+            env,
+            name.as_ptr(),
+            name.count_bytes() as isize,
+            Some(cb),
+            data,
+            &mut f,
+        );
         if st != sys::Status::napi_ok {
             drop(Rc::from_raw(data as *const View));
             return Err(napi::Error::from_reason("could not create a TinyKV method"));
         }
-        if sys::napi_add_finalizer(env, f, data, Some(release), null_mut(), null_mut()) != sys::Status::napi_ok {
+        if sys::napi_add_finalizer(env, f, data, Some(release), null_mut(), null_mut())
+            != sys::Status::napi_ok
+        {
             drop(Rc::from_raw(data as *const View));
             return Err(napi::Error::from_reason("could not attach a finalizer"));
         }
@@ -89,7 +98,12 @@ pub(crate) unsafe fn install(env: sys::napi_env, obj: Js, view: &Rc<View>) -> na
 }
 
 /// Calls `op` from a napi-rs method (the prototype path) and maps a thrown exception.
-pub(crate) unsafe fn call<'e>(env: &'e napi::Env, view: &View, op: Op, args: &[Js]) -> napi::Result<napi::Unknown<'e>> {
+pub(crate) unsafe fn call<'e>(
+    env: &'e napi::Env,
+    view: &View,
+    op: Op,
+    args: &[Js],
+) -> napi::Result<napi::Unknown<'e>> {
     let v = raw::guard(env.raw(), || op(env.raw(), view, args));
     if v.is_null() {
         return Err(super::error::pending());

@@ -21,14 +21,18 @@ pub(crate) struct StrBuf<const N: usize> {
 impl<const N: usize> StrBuf<N> {
     #[inline(always)]
     pub(crate) fn new() -> Self {
-        StrBuf { stack: [MaybeUninit::uninit(); N], heap: Vec::new() }
+        StrBuf {
+            stack: [MaybeUninit::uninit(); N],
+            heap: Vec::new(),
+        }
     }
 
     /// Reads the JS string `v` as UTF-8; `None` when `v` is not a string.
     #[inline(always)]
     pub(crate) unsafe fn read(&mut self, env: sys::napi_env, v: Js) -> Option<&str> {
         let mut len = 0usize;
-        let st = sys::napi_get_value_string_utf8(env, v, self.stack.as_mut_ptr().cast(), N, &mut len);
+        let st =
+            sys::napi_get_value_string_utf8(env, v, self.stack.as_mut_ptr().cast(), N, &mut len);
         if st != sys::Status::napi_ok {
             return None;
         }
@@ -140,7 +144,14 @@ pub(crate) unsafe fn args<const N: usize>(
     let mut argc = N;
     let mut argv = [null_mut(); N];
     let mut data = null_mut();
-    sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), null_mut(), &mut data);
+    sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        null_mut(),
+        &mut data,
+    );
     (argv, data)
 }
 
@@ -274,7 +285,11 @@ pub(crate) unsafe fn guard(env: sys::napi_env, f: impl FnOnce() -> Js) -> Js {
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            throw(env, Kind::Error, &format!("TinyKV internal error (Rust panic): {msg}"))
+            throw(
+                env,
+                Kind::Error,
+                &format!("TinyKV internal error (Rust panic): {msg}"),
+            )
         }
     }
 }
