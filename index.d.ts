@@ -110,15 +110,6 @@ export declare class TinyKV {
 }
 export type JsTinyKv = TinyKV
 
-/** Prototype: `{ get, set, mget }` over the flat table (single-threaded, no locks). */
-export declare function __protoFlat(): object
-
-/** Prototype: an object `{ noop, get, set }` of raw callbacks over a split or compact layout. */
-export declare function __protoNew(layout: string): object
-
-/** Prototype: a free napi-rs function taking one `String` (measures napi-rs conversion cost). */
-export declare function __protoStrLen(s: string): number
-
 /** Entries and bytes of one namespace. */
 export interface NamespaceStats {
   /** Namespace name. */

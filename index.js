@@ -837,7 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.TinyKV = nativeBinding.TinyKV
 module.exports.JsTinyKv = nativeBinding.JsTinyKv
-module.exports.__protoFlat = nativeBinding.__protoFlat
-module.exports.__protoNew = nativeBinding.__protoNew
-module.exports.__protoStrLen = nativeBinding.__protoStrLen
 module.exports.runCli = nativeBinding.runCli

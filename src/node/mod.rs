@@ -15,5 +15,4 @@ mod cli;
 mod error;
 mod hot;
 mod ops;
-mod proto;
 mod raw;
