@@ -4,11 +4,11 @@
 // contender runs in its own child process (with --expose-gc), so no contender's heap, garbage
 // or JIT state can skew another's numbers; the children run one after another.
 //
-// In each child:
-//   1. load: build and set N fresh key/value strings into a new cache, recording RSS growth
-//      (after a full GC) and the longest GC pause (perf_hooks 'gc' entries) during the load;
-//   2. set: ROUNDS times, set N prebuilt keys/values into a new cache;
-//   3. reads on the last of those caches, ROUNDS times each: get with the prebuilt key strings
+// Load children (ROUNDS per contender, median reported): build and set N fresh key/value
+// strings into a new cache, recording RSS growth (after a full GC) and the longest GC pause
+// (perf_hooks 'gc' entries) during the load. Timing child (one per contender):
+//   1. set: ROUNDS times, set N prebuilt keys/values into a new cache;
+//   2. reads on the last of those caches, ROUNDS times each: get with the prebuilt key strings
 //      in random order, get with a freshly built key 'key:'+i, misses, and batches of 100
 //      random keys (TinyKV's mget; 100 gets for the others).
 // Every timed loop consumes its results. Each timed row reports the best round in process CPU
@@ -58,9 +58,8 @@ function measure(fn, ops) {
 
 const best = (fn, ops) => Math.min(...Array.from({ length: ROUNDS }, () => measure(fn, ops)))
 
-async function child(name) {
+async function loadChild(name) {
   const make = contenders[name]
-  // 1. load
   let maxPause = 0
   let pauses = 0
   const obs = new PerformanceObserver((list) => {
@@ -83,9 +82,13 @@ async function child(name) {
   globalThis.gc()
   const rssGrowth = process.memoryUsage().rss - rss0
   if (m.get('key:' + (N - 1)) !== value(N - 1)) throw new Error(`${name}: load check failed`)
-  m = null
+  process.stdout.write(JSON.stringify({ rss: rssGrowth / 1e6, gc: maxPause, pauses, load: loadNs }))
+}
 
-  // 2. set
+function child(name) {
+  const make = contenders[name]
+  let m = null
+  // 1. set
   const keys = new Array(N)
   const values = new Array(N)
   for (let i = 0; i < N; i++) {
@@ -103,7 +106,7 @@ async function child(name) {
     }, N))
   }
 
-  // 3. reads
+  // 2. reads
   const order = new Int32Array(N)
   for (let i = 0; i < N; i++) order[i] = i
   for (let i = N - 1; i > 0; i--) {
@@ -147,31 +150,34 @@ async function child(name) {
       }
       return c
     }, nBatches),
-    rss: rssGrowth / 1e6,
-    gc: maxPause,
-    pauses,
-    load: loadNs,
   }
   if (m.get(keys[123]) !== values[123]) throw new Error(`${name} returned a wrong value`)
   process.stdout.write(JSON.stringify(out))
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3])
+  child(process.argv[3])
+  process.exit(0)
+}
+if (process.argv[2] === '--load') {
+  await loadChild(process.argv[3])
   process.exit(0)
 }
 
 // ---- parent: one child per contender, then the table ---------------------------------------
 const self = fileURLToPath(import.meta.url)
+function run(mode, name) {
+  const out = spawnSync(process.execPath, ['--expose-gc', self, mode, name], { encoding: 'utf8', maxBuffer: 1 << 20 })
+  if (out.status !== 0) throw new Error(`${mode} ${name} failed: ${out.stderr}`)
+  return JSON.parse(out.stdout)
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const res = {}
 for (const name of Object.keys(contenders)) {
   process.stderr.write(`running ${name}...\n`)
-  const out = spawnSync(process.execPath, ['--expose-gc', self, '--child', name], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  })
-  if (out.status !== 0) throw new Error(`child ${name} failed: ${out.stderr}`)
-  res[name] = JSON.parse(out.stdout)
+  const loads = Array.from({ length: ROUNDS }, () => run('--load', name))
+  res[name] = run('--child', name)
+  for (const k of ['rss', 'gc', 'pauses', 'load']) res[name][k] = median(loads.map((l) => l[k]))
 }
 
 const rows = [
@@ -194,7 +200,7 @@ const lines = rows.map(([k, label, unit, target]) => {
 })
 const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
 const pr = (cells) => '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |'
-console.log(`\nTinyKV vs lru-cache 11 vs Map: ${N} entries, 100-byte values, one process each, best of ${ROUNDS} rounds (${CLOCK} time), node ${process.version}`)
+console.log(`\nTinyKV vs lru-cache 11 vs Map: ${N} entries, 100-byte values, one process each, best of ${ROUNDS} rounds (${CLOCK} time; RSS/GC/load: median of ${ROUNDS} processes), node ${process.version}`)
 console.log(pr(head))
 console.log('|' + widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|')
 for (const l of lines) console.log(pr(l))
