@@ -11,8 +11,8 @@
 //   2. reads on the last of those caches, ROUNDS times each: get with the prebuilt key strings
 //      in random order, get with a freshly built key 'key:'+i, misses, and batches of 100
 //      random keys (TinyKV's mget; 100 gets for the others).
-// Every timed loop consumes its results. Each timed row reports the best round in process CPU
-// time (BENCH_CLOCK=wall for wall-clock time): on a shared machine, time spent descheduled
+// Every timed loop consumes its results. Each timed row reports the best of all its runs in
+// process CPU time (BENCH_CLOCK=wall for wall-clock time): on a shared machine, time spent descheduled
 // behind other processes says nothing about the code.
 //
 // Environment: BENCH_N (entries, default 1e6), BENCH_ROUNDS (default 3), BENCH_CLOCK (cpu|wall).
@@ -56,7 +56,8 @@ function measure(fn, ops) {
   return (CLOCK === 'wall' ? wall : (d.user + d.system) * 1000) / ops
 }
 
-const best = (fn, ops) => Math.min(...Array.from({ length: ROUNDS }, () => measure(fn, ops)))
+const INNER = 2
+const best = (fn, ops) => Math.min(...Array.from({ length: INNER }, () => measure(fn, ops)))
 
 async function loadChild(name) {
   const make = contenders[name]
@@ -96,7 +97,7 @@ function child(name) {
     values[i] = value(i)
   }
   const sets = []
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < INNER; r++) {
     m = null
     globalThis.gc()
     m = make()
@@ -172,11 +173,18 @@ function run(mode, name) {
   return JSON.parse(out.stdout)
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const runs = Object.fromEntries(Object.keys(contenders).map((n) => [n, { loads: [], timings: [] }]))
+for (let r = 0; r < ROUNDS; r++) {
+  for (const name of Object.keys(contenders)) {
+    process.stderr.write(`round ${r + 1}/${ROUNDS}: ${name}\n`)
+    runs[name].loads.push(run('--load', name))
+    runs[name].timings.push(run('--child', name))
+  }
+}
 const res = {}
-for (const name of Object.keys(contenders)) {
-  process.stderr.write(`running ${name}...\n`)
-  const loads = Array.from({ length: ROUNDS }, () => run('--load', name))
-  res[name] = run('--child', name)
+for (const [name, { loads, timings }] of Object.entries(runs)) {
+  res[name] = {}
+  for (const k of Object.keys(timings[0])) res[name][k] = Math.min(...timings.map((t) => t[k]))
   for (const k of ['rss', 'gc', 'pauses', 'load']) res[name][k] = median(loads.map((l) => l[k]))
 }
 
@@ -200,7 +208,7 @@ const lines = rows.map(([k, label, unit, target]) => {
 })
 const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
 const pr = (cells) => '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |'
-console.log(`\nTinyKV vs lru-cache 11 vs Map: ${N} entries, 100-byte values, one process each, best of ${ROUNDS} rounds (${CLOCK} time; RSS/GC/load: median of ${ROUNDS} processes), node ${process.version}`)
+console.log(`\nTinyKV vs lru-cache 11 vs Map: ${N} entries, 100-byte values, best of ${ROUNDS} processes x ${INNER} runs (${CLOCK} time; RSS/GC/load: median of ${ROUNDS} processes), node ${process.version}`)
 console.log(pr(head))
 console.log('|' + widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|')
 for (const l of lines) console.log(pr(l))
