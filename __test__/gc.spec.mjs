@@ -18,8 +18,9 @@ const settle = async () => { for (let i = 0; i < 5; i++) { globalThis.gc(); awai
   let stores = Array.from({ length: 20 }, () => { const kv = new TinyKV(); kv.namespace('v').set('a', 'b'); return kv })
   const grown = threads()
   stores = null
-  await settle()
-  const after = threads()
+  // Finalizers run after a GC, on a later turn of the event loop: poll (bounded) until done.
+  let after = threads()
+  for (let i = 0; i < 50 && after !== base; i++) { await settle(); after = threads() }
   const closed = Array.from({ length: 20 }, () => new TinyKV())
   const grown2 = threads()
   for (const kv of closed) kv.close()
