@@ -16,3 +16,6 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use store::{Config, Ns, SetOptions, Store, Ttl, Value};
+
+#[cfg(feature = "node")]
+mod node;

@@ -1,0 +1,48 @@
+// The `tinykv` bin (bin/tinykv.js -> runCli) driven through a pipe.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tinykv.js')
+const run = (input, args = []) => spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 20_000 })
+
+test('piped commands get one reply line each', () => {
+  const out = run('SET a 1\nGET a\nEXIT\n')
+  assert.equal(out.status, 0, out.stderr)
+  const lines = out.stdout.trim().split('\n')
+  assert.equal(lines.length, 3, out.stdout)
+  assert.equal(lines[0], 'OK')
+  assert.equal(lines[1], '1')
+})
+
+test('counters, misses, TTLs and errors through the REPL', () => {
+  const out = run('INCR n\nINCRBY n 41\nGET missing\nSET t x PX 60000\nEXISTS t\nSET s abc\nINCR s\nDEL n\n')
+  assert.equal(out.status, 0, out.stderr)
+  const lines = out.stdout.trim().split('\n')
+  assert.equal(lines.length, 8, out.stdout)
+  assert.equal(lines[0], '1')
+  assert.equal(lines[1], '42')
+  assert.match(lines[2], /nil/i)
+  assert.equal(lines[3], 'OK')
+  assert.equal(lines[4], 'true')
+  assert.equal(lines[5], 'OK')
+  assert.match(lines[6], /not an integer/)
+  assert.equal(lines[7], 'deleted')
+})
+
+test('end of input ends the REPL with status 0', () => {
+  const out = run('PING\n')
+  assert.equal(out.status, 0, out.stderr)
+  assert.equal(out.stdout.trim(), 'PONG')
+})
+
+test('--help prints usage and exits 0; a failing one-shot command exits non-zero', () => {
+  const help = run('', ['--help'])
+  assert.equal(help.status, 0)
+  assert.match(help.stdout, /tinykv/i)
+  const bad = run('', ['NOSUCHCOMMAND'])
+  assert.equal(bad.status, 1)
+  assert.match(bad.stdout + bad.stderr, /unknown command/)
+})

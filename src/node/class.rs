@@ -1,0 +1,540 @@
+//! The `TinyKV` class as JS sees it: constructor, option bags, every member's documentation
+//! (which becomes the JSDoc in `index.d.ts`), and the cold methods. The hot methods declared
+//! here are the prototype fallbacks; each instance shadows them with raw callbacks (`hot.rs`).
+#![allow(clippy::new_ret_no_self)]
+use super::error::{pending, to_napi_error};
+use super::hot::{self, call};
+use super::ops::{self, Shared, View};
+use super::raw::{self, Js, Kind, StrBuf};
+use crate::store::{parse_memory_size, Config, Ns, Store};
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Options for `new TinyKV(options)`. Every duration is in milliseconds.
+#[napi(object, js_name = "TinyKVOptions")]
+#[allow(dead_code)] // read by hand in `parse_options` so errors can name the option
+pub struct JsTinyKvOptions {
+    /// Most entries the store holds; past it the least recently used entries are evicted.
+    /// A positive integer. Default: unbounded.
+    pub max_entries: Option<f64>,
+    /// Most bytes the store holds (keys + values + per-entry overhead): a positive number of
+    /// bytes, or a string such as `"64mb"` (units `b`, `k`/`kb`, `m`/`mb`, `g`/`gb`, all powers
+    /// of 1024, as in Redis). Default: unbounded.
+    #[napi(ts_type = "number | string")]
+    pub max_memory: Option<Either<f64, String>>,
+    /// TTL in ms given to entries written without one. Default: entries do not expire.
+    pub default_ttl: Option<f64>,
+    /// The namespace this handle reads and writes. Default: `"default"`.
+    pub namespace: Option<String>,
+}
+
+/// Options for `set`, `mset` and `setJSON`.
+#[napi(object, js_name = "SetOptions")]
+#[allow(dead_code)] // read by hand in `ops::read_set_options`
+pub struct JsSetOptions {
+    /// Expire the entry this many ms from now (a positive number; fractions round up).
+    pub ttl: Option<f64>,
+    /// Write only if the key does not exist (Redis NX). `set` then returns false if it existed.
+    pub nx: Option<bool>,
+    /// Write only if the key already exists (Redis XX). `set` then returns false if it did not.
+    pub xx: Option<bool>,
+    /// Keep the existing entry's TTL instead of clearing it (Redis KEEPTTL).
+    pub keep_ttl: Option<bool>,
+}
+
+/// Entries and bytes of one namespace.
+#[napi(object, js_name = "NamespaceStats")]
+pub struct JsNsStats {
+    /// Namespace name.
+    pub name: String,
+    /// Entries in the namespace.
+    pub keys: f64,
+    /// Bytes charged to the namespace (keys + values + per-entry overhead).
+    pub bytes: f64,
+}
+
+/// A snapshot of the store's counters and sizes (shared by all namespaces of one store).
+#[napi(object, js_name = "TinyKVStats")]
+pub struct JsStats {
+    /// Reads that found a live entry.
+    pub hits: f64,
+    /// Reads that found nothing (or only an expired entry).
+    pub misses: f64,
+    /// Successful writes (set, incr, ...).
+    pub sets: f64,
+    /// Entries removed by `delete`.
+    pub deletes: f64,
+    /// Entries removed because their TTL passed.
+    pub expired: f64,
+    /// Entries removed to stay under `maxEntries` / `maxMemory`.
+    pub evicted: f64,
+    /// Entries now in the store, all namespaces together.
+    pub keys: f64,
+    /// Bytes now charged: keys + values + per-entry overhead.
+    pub bytes: f64,
+    /// The entry cap, if any.
+    pub max_entries: Option<f64>,
+    /// The byte cap, if any.
+    pub max_memory: Option<f64>,
+    /// hits / (hits + misses), 0 before any read.
+    pub hit_ratio: f64,
+    /// Namespaces that hold at least one entry.
+    pub namespaces: Vec<JsNsStats>,
+}
+
+/// A local, in-process key-value cache with TTLs, LRU caps and namespaces, backed by TinyKV's
+/// Rust store (sharded hash map, background reaper for expired entries).
+///
+/// Values are stored as bytes: strings as UTF-8, Buffers as they are, safe integers as
+/// integers (so `incr` needs no parsing). `get` returns a string, `getBuffer` a Buffer.
+/// All durations are in milliseconds.
+///
+/// ```js
+/// const kv = new TinyKV({ maxEntries: 100_000, defaultTtl: 60_000 })
+/// kv.set('user:1', JSON.stringify(user), { ttl: 5_000 })
+/// kv.get('user:1') // string | undefined
+/// ```
+#[napi(js_name = "TinyKV")]
+pub struct JsTinyKv {
+    view: Rc<View>,
+}
+
+/// Builds a store config from the constructor's option bag; errors name the option.
+unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Config, String), ()> {
+    let mut config = Config::default();
+    let mut ns = "default".to_string();
+    let t = raw::type_of(env, v);
+    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
+        return Ok((config, ns));
+    }
+    unsafe fn fail<T>(env: sys::napi_env, kind: Kind, msg: String) -> std::result::Result<T, ()> {
+        raw::throw(env, kind, &format!("new TinyKV: {msg}"));
+        Err(())
+    }
+    if t != sys::ValueType::napi_object {
+        return fail(
+            env,
+            Kind::Type,
+            format!("options must be an object, got {}", raw::type_name(t)),
+        );
+    }
+    // Reject unknown keys: a misspelt `maxEntires` would otherwise silently leave a cache unbounded.
+    let mut names = std::ptr::null_mut();
+    sys::napi_get_property_names(env, v, &mut names);
+    let mut n = 0u32;
+    sys::napi_get_array_length(env, names, &mut n);
+    let mut sb = StrBuf::<64>::new();
+    for i in 0..n {
+        let mut k = std::ptr::null_mut();
+        sys::napi_get_element(env, names, i, &mut k);
+        let name = sb.read(env, k).unwrap_or_default();
+        if !matches!(
+            name,
+            "maxEntries" | "maxMemory" | "defaultTtl" | "namespace"
+        ) {
+            return fail(
+                env,
+                Kind::Type,
+                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl or namespace)"),
+            );
+        }
+    }
+    let positive_int = |name: &str, x: Js| -> std::result::Result<u64, ()> {
+        match raw::double(env, x) {
+            Some(d) if d >= 1.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 => Ok(d as u64),
+            Some(d) => fail(
+                env,
+                Kind::Range,
+                format!("options.{name} must be a positive integer, got {d}"),
+            ),
+            None => fail(
+                env,
+                Kind::Type,
+                format!(
+                    "options.{name} must be a number, got {}",
+                    raw::type_name(raw::type_of(env, x))
+                ),
+            ),
+        }
+    };
+    if let Some(x) = raw::prop(env, v, c"maxEntries") {
+        config.max_entries = Some(positive_int("maxEntries", x)? as usize);
+    }
+    if let Some(x) = raw::prop(env, v, c"maxMemory") {
+        let mut mb = StrBuf::<64>::new();
+        config.max_memory = Some(if let Some(s) = mb.read(env, x) {
+            match parse_memory_size(s) {
+                Ok(0) => return fail(env, Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
+                Ok(b) => b,
+                Err(_) => {
+                    return fail(
+                env,
+                        Kind::Range,
+                        format!("options.maxMemory '{s}' is not a size (use bytes, or a number with kb, mb or gb)"),
+                    )
+                }
+            }
+        } else if raw::type_of(env, x) == sys::ValueType::napi_number {
+            positive_int("maxMemory", x)?
+        } else {
+            let t = raw::type_name(raw::type_of(env, x));
+            return fail(env, Kind::Type, format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"));
+        });
+    }
+    if let Some(x) = raw::prop(env, v, c"defaultTtl") {
+        config.default_ttl_ms = Some(ops::read_ttl(env, x, "new TinyKV: options.defaultTtl")?);
+    }
+    if let Some(x) = raw::prop(env, v, c"namespace") {
+        let mut nb = StrBuf::<256>::new();
+        match nb.read(env, x) {
+            Some("") => {
+                return fail(
+                    env,
+                    Kind::Range,
+                    "options.namespace must not be empty".into(),
+                )
+            }
+            Some(s) => ns = s.to_string(),
+            None => {
+                let t = raw::type_name(raw::type_of(env, x));
+                return fail(
+                    env,
+                    Kind::Type,
+                    format!("options.namespace must be a string, got {t}"),
+                );
+            }
+        }
+    }
+    Ok((config, ns))
+}
+
+unsafe fn namespace_id(env: sys::napi_env, store: &Store, name: &str, what: &str) -> Result<Ns> {
+    store.namespace(name).map_err(|e| {
+        let (_, msg) = super::error::classify(&e);
+        raw::throw(env, Kind::Range, &format!("{what}: {msg}"));
+        pending()
+    })
+}
+
+impl JsTinyKv {
+    fn store(&self, env: &Env, method: &str) -> Result<Arc<Store>> {
+        match self.view.shared.store.borrow().as_ref() {
+            Some(s) => Ok(s.clone()),
+            None => {
+                unsafe { ops::closed(env.raw(), method) };
+                Err(pending())
+            }
+        }
+    }
+}
+
+#[napi]
+impl JsTinyKv {
+    /// Creates a store. Throws a TypeError or RangeError naming any option that makes no sense.
+    #[napi(constructor, catch_unwind, ts_args_type = "options?: TinyKVOptions")]
+    pub fn new(env: &Env, this: This, options: Unknown) -> Result<Self> {
+        unsafe {
+            let env_raw = env.raw();
+            let (config, ns_name) = parse_options(env_raw, options.raw()).map_err(|_| pending())?;
+            let store = Store::new(config).map_err(|e| to_napi_error(env_raw, &e))?;
+            let ns = namespace_id(env_raw, &store, &ns_name, "new TinyKV: options.namespace")?;
+            let shared = Rc::new(Shared {
+                store: RefCell::new(Some(Arc::new(store))),
+            });
+            let view = Rc::new(View {
+                shared,
+                ns,
+                name: ns_name,
+            });
+            hot::install(env_raw, this.object.raw(), &view)?;
+            Ok(JsTinyKv { view })
+        }
+    }
+
+    /// The value at `key` as a string, or `undefined` if the key is missing or expired.
+    /// Integers come back in decimal; binary values are decoded as UTF-8 (use `getBuffer`).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string",
+        ts_return_type = "string | undefined"
+    )]
+    pub fn get<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::get, &[key.raw()]) }
+    }
+
+    /// The value at `key` as a new Buffer (a copy), or `undefined` if missing or expired.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string",
+        ts_return_type = "Buffer | undefined"
+    )]
+    pub fn get_buffer<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::get_buffer, &[key.raw()]) }
+    }
+
+    /// Stores `value` at `key`. Strings are stored as UTF-8, Buffers and typed arrays as bytes,
+    /// numbers as integers when they are safe integers (else as `String(n)`).
+    /// Returns false when `nx` or `xx` prevented the write, true otherwise.
+    /// Without `ttl` or `keepTtl` the entry gets the store's `defaultTtl` (or none).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, value: string | Buffer | Uint8Array | number, options?: SetOptions",
+        ts_return_type = "boolean"
+    )]
+    pub fn set<'e>(
+        &self,
+        env: &'e Env,
+        key: Unknown,
+        value: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        unsafe {
+            call(
+                env,
+                &self.view,
+                ops::set,
+                &[key.raw(), value.raw(), options.raw()],
+            )
+        }
+    }
+
+    /// Whether `key` exists (and has not expired).
+    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
+    pub fn has<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::has, &[key.raw()]) }
+    }
+
+    /// Removes `key`. Returns true if it existed.
+    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
+    pub fn delete<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::delete, &[key.raw()]) }
+    }
+
+    /// Remaining time to live of `key` in ms, with Redis's answers for the other cases:
+    /// `-2` if the key does not exist (or has expired), `-1` if it exists with no TTL.
+    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "number")]
+    pub fn ttl<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::ttl, &[key.raw()]) }
+    }
+
+    /// Sets `key` to expire `ttl` ms from now. Returns false if the key does not exist.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, ttl: number",
+        ts_return_type = "boolean"
+    )]
+    pub fn expire<'e>(&self, env: &'e Env, key: Unknown, ttl: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::expire, &[key.raw(), ttl.raw()]) }
+    }
+
+    /// Removes the TTL of `key`. Returns true if the key existed and had a TTL.
+    #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
+    pub fn persist<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::persist, &[key.raw()]) }
+    }
+
+    /// Adds `by` (a safe integer, default 1) to the integer at `key` and returns the new value.
+    /// A missing key counts as 0. Throws an Error if the value is not an integer, a RangeError
+    /// on 64-bit overflow. Results beyond 2^53 lose precision as JS numbers.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, by?: number",
+        ts_return_type = "number"
+    )]
+    pub fn incr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::incr, &[key.raw(), by.raw()]) }
+    }
+
+    /// Subtracts `by` (default 1) from the integer at `key`; see `incr`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, by?: number",
+        ts_return_type = "number"
+    )]
+    pub fn decr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::decr, &[key.raw(), by.raw()]) }
+    }
+
+    /// The values of many keys in one call, in order; `undefined` for each missing key.
+    /// Much cheaper than a `get` per key: one boundary crossing for the whole batch.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "keys: string[]",
+        ts_return_type = "Array<string | undefined>"
+    )]
+    pub fn mget<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::mget, &[keys.raw()]) }
+    }
+
+    /// Writes many entries with the same options: `[[key, value], ...]` or `{ key: value }`.
+    /// Every key and value is checked before any is written.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "entries: Array<[string, string | Buffer | Uint8Array | number]> | Record<string, string | Buffer | Uint8Array | number>, options?: SetOptions",
+        ts_return_type = "void"
+    )]
+    pub fn mset<'e>(
+        &self,
+        env: &'e Env,
+        entries: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::mset, &[entries.raw(), options.raw()]) }
+    }
+
+    /// Live keys of this namespace matching a Redis glob `pattern` (`*`, `?`, `[abc]`, `\\`
+    /// escapes), default all, in no particular order. Walks the whole store: not for hot paths.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "pattern?: string",
+        ts_return_type = "string[]"
+    )]
+    pub fn keys<'e>(&self, env: &'e Env, pattern: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::keys, &[pattern.raw()]) }
+    }
+
+    /// Number of live entries in this namespace.
+    #[napi(getter, catch_unwind)]
+    pub fn size(&self, env: &Env) -> Result<f64> {
+        Ok(self.store(env, "size")?.len(self.view.ns) as f64)
+    }
+
+    /// Removes every entry of this namespace (other namespaces are untouched).
+    #[napi(catch_unwind, ts_return_type = "void")]
+    pub fn clear<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::clear, &[]) }
+    }
+
+    /// `JSON.parse` of the value at `key`, or `undefined` if missing. Throws the SyntaxError of
+    /// `JSON.parse` if the stored value is not JSON.
+    #[napi(
+        js_name = "getJSON",
+        catch_unwind,
+        ts_generic_types = "T = unknown",
+        ts_args_type = "key: string",
+        ts_return_type = "T | undefined"
+    )]
+    pub fn get_json<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
+        unsafe { call(env, &self.view, ops::get_json, &[key.raw()]) }
+    }
+
+    /// Stores `JSON.stringify(value)` at `key`; options and result as in `set`. Throws a
+    /// TypeError for values with no JSON form (undefined, functions, symbols).
+    #[napi(
+        js_name = "setJSON",
+        catch_unwind,
+        ts_generic_types = "T = unknown",
+        ts_args_type = "key: string, value: T, options?: SetOptions",
+        ts_return_type = "boolean"
+    )]
+    pub fn set_json<'e>(
+        &self,
+        env: &'e Env,
+        key: Unknown,
+        value: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        unsafe {
+            call(
+                env,
+                &self.view,
+                ops::set_json,
+                &[key.raw(), value.raw(), options.raw()],
+            )
+        }
+    }
+
+    /// A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
+    /// separate keys. `close()` on any handle closes the store for all of them.
+    #[napi(catch_unwind, ts_args_type = "name: string", ts_return_type = "TinyKV")]
+    pub fn namespace<'e>(&self, env: &'e Env, name: Unknown) -> Result<Unknown<'e>> {
+        unsafe {
+            let env_raw = env.raw();
+            let mut nb = StrBuf::<256>::new();
+            let name = match nb.read(env_raw, name.raw()) {
+                Some(n) if !n.is_empty() => n.to_string(),
+                Some(_) => {
+                    raw::throw(
+                        env_raw,
+                        Kind::Range,
+                        "TinyKV.namespace: name must not be empty",
+                    );
+                    return Err(pending());
+                }
+                None => {
+                    let t = raw::type_name(raw::type_of(env_raw, name.raw()));
+                    raw::throw(
+                        env_raw,
+                        Kind::Type,
+                        &format!("TinyKV.namespace: name must be a string, got {t}"),
+                    );
+                    return Err(pending());
+                }
+            };
+            let store = self.store(env, "namespace")?;
+            let ns = namespace_id(env_raw, &store, &name, "TinyKV.namespace")?;
+            let view = Rc::new(View {
+                shared: self.view.shared.clone(),
+                ns,
+                name,
+            });
+            let obj = JsTinyKv { view: view.clone() }.into_instance(env)?;
+            let obj_raw = ToNapiValue::to_napi_value(env_raw, obj)?;
+            hot::install(env_raw, obj_raw, &view)?;
+            Ok(Unknown::from_raw_unchecked(env_raw, obj_raw))
+        }
+    }
+
+    /// The name of the namespace this handle reads and writes.
+    #[napi(getter)]
+    pub fn namespace_name(&self) -> String {
+        self.view.name.clone()
+    }
+
+    /// A snapshot of the store's counters and sizes (all namespaces).
+    #[napi(catch_unwind)]
+    pub fn stats(&self, env: &Env) -> Result<JsStats> {
+        let s = self.store(env, "stats")?.stats();
+        Ok(JsStats {
+            hits: s.hits as f64,
+            misses: s.misses as f64,
+            sets: s.sets as f64,
+            deletes: s.deletes as f64,
+            expired: s.expired as f64,
+            evicted: s.evicted as f64,
+            keys: s.keys as f64,
+            bytes: s.bytes as f64,
+            max_entries: s.max_entries.map(|n| n as f64),
+            max_memory: s.max_memory.map(|n| n as f64),
+            hit_ratio: s.hit_ratio(),
+            namespaces: s
+                .namespaces
+                .into_iter()
+                .map(|n| JsNsStats {
+                    name: n.name,
+                    keys: n.keys as f64,
+                    bytes: n.bytes as f64,
+                })
+                .collect(),
+        })
+    }
+
+    /// Frees the store now: stops the background reaper thread and drops every entry. Later
+    /// calls on this handle or its namespace views throw. Optional: a store that is garbage
+    /// collected frees itself. Calling `close()` twice is harmless.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        let store = self.view.shared.store.borrow_mut().take();
+        drop(store); // the last Arc: joins the reaper
+    }
+
+    /// True once `close()` has been called on this store (through any of its handles).
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.view.shared.store.borrow().is_none()
+    }
+}

@@ -1,0 +1,609 @@
+//! Every data operation of the `TinyKV` class, written once against raw N-API handles:
+//! `unsafe fn(env, &View, args) -> Js`, where a null result means a JS exception was thrown.
+//! The hot ones are also installed per instance as plain C callbacks (see `hot.rs`); the class
+//! methods in `class.rs` call the same functions, so both paths behave identically.
+use super::error::throw_store;
+use super::raw::{self, Js, Kind, StrBuf, STACK_KEY};
+use crate::store::{Ns, SetOptions, Store, Ttl, Value, ValueRef};
+use napi::sys;
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::ptr::null_mut;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// State shared by a `TinyKV` and all its namespace views: the store, until `close()`.
+pub(crate) struct Shared {
+    /// `None` once closed. Only the JS thread touches it, and no borrow is held across a call
+    /// into JS, so a `RefCell` never sees a conflicting borrow.
+    pub(crate) store: RefCell<Option<Arc<Store>>>,
+}
+
+/// One JS-visible handle: a store and the namespace it reads and writes.
+pub(crate) struct View {
+    /// The store, shared with the other views of the same `TinyKV`.
+    pub(crate) shared: Rc<Shared>,
+    /// This view's namespace id.
+    pub(crate) ns: Ns,
+    /// This view's namespace name.
+    pub(crate) name: String,
+}
+
+impl View {
+    /// Runs `f` on the store, or throws if the store was closed.
+    #[inline(always)]
+    pub(crate) unsafe fn with(
+        &self,
+        env: sys::napi_env,
+        method: &str,
+        f: impl FnOnce(&Store) -> Js,
+    ) -> Js {
+        let g = self.shared.store.borrow();
+        match g.as_deref() {
+            Some(s) => f(s),
+            None => closed(env, method),
+        }
+    }
+}
+
+#[cold]
+pub(crate) unsafe fn closed(env: sys::napi_env, method: &str) -> Js {
+    raw::throw(
+        env,
+        Kind::Error,
+        &format!("TinyKV.{method}: the store is closed"),
+    )
+}
+
+#[cold]
+unsafe fn bad_key(env: sys::napi_env, method: &str, v: Js) -> Js {
+    let t = raw::type_name(raw::type_of(env, v));
+    raw::throw(
+        env,
+        Kind::Type,
+        &format!("TinyKV.{method}: key must be a string, got {t}"),
+    )
+}
+
+/// Reads a key argument into `$buf` or returns after throwing a TypeError.
+macro_rules! key {
+    ($env:expr, $buf:ident, $v:expr, $method:literal) => {
+        match $buf.read($env, $v) {
+            Some(k) => k,
+            None => return bad_key($env, $method, $v),
+        }
+    };
+}
+
+/// A stored value as a JS string (integers in decimal).
+#[inline(always)]
+pub(crate) unsafe fn value_string(env: sys::napi_env, v: ValueRef<'_>) -> Js {
+    match v {
+        ValueRef::Bytes(b) => raw::string(env, b),
+        ValueRef::Int(n) => raw::decimal_string(env, n),
+    }
+}
+
+/// Converts a JS value for storage: string (UTF-8), Buffer / typed array (bytes), or finite
+/// number (safe integers stay integers; other numbers keep JS's `String(n)` form).
+#[inline(always)]
+unsafe fn read_value(env: sys::napi_env, v: Js, method: &str) -> Result<Value, ()> {
+    let mut vb = StrBuf::<1024>::new();
+    if let Some(s) = vb.read(env, v) {
+        return Ok(Value::Bytes(s.as_bytes().to_vec()));
+    }
+    read_value_other(env, v, method)
+}
+
+#[inline(never)]
+unsafe fn read_value_other(env: sys::napi_env, v: Js, method: &str) -> Result<Value, ()> {
+    if let Some(d) = raw::double(env, v) {
+        if !d.is_finite() {
+            raw::throw(
+                env,
+                Kind::Range,
+                &format!("TinyKV.{method}: value must be a finite number, got {d}"),
+            );
+            return Err(());
+        }
+        if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 {
+            return Ok(Value::Int(d as i64));
+        }
+        let mut s = null_mut();
+        sys::napi_coerce_to_string(env, v, &mut s);
+        let mut sb = StrBuf::<64>::new();
+        return Ok(Value::Bytes(
+            sb.read(env, s).unwrap_or_default().as_bytes().to_vec(),
+        ));
+    }
+    if let Some(b) = raw::bytes_of(env, v) {
+        return Ok(Value::Bytes(b.to_vec()));
+    }
+    let t = raw::type_name(raw::type_of(env, v));
+    raw::throw(
+        env,
+        Kind::Type,
+        &format!("TinyKV.{method}: value must be a string, Buffer or number, got {t}"),
+    );
+    Err(())
+}
+
+/// A TTL in ms from a JS number: finite and > 0; fractions round up.
+pub(crate) unsafe fn read_ttl(env: sys::napi_env, v: Js, what: &str) -> Result<u64, ()> {
+    let Some(d) = raw::double(env, v) else {
+        let t = raw::type_name(raw::type_of(env, v));
+        raw::throw(
+            env,
+            Kind::Type,
+            &format!("{what} must be a number of milliseconds, got {t}"),
+        );
+        return Err(());
+    };
+    if !(d > 0.0 && d.is_finite()) {
+        raw::throw(
+            env,
+            Kind::Range,
+            &format!("{what} must be a positive, finite number of milliseconds, got {d}"),
+        );
+        return Err(());
+    }
+    Ok(d.ceil() as u64)
+}
+
+unsafe fn read_flag(env: sys::napi_env, obj: Js, name: &CStr, method: &str) -> Result<bool, ()> {
+    match raw::prop(env, obj, name) {
+        None => Ok(false),
+        Some(v) => match raw::bool_value(env, v) {
+            Some(b) => Ok(b),
+            None => {
+                let t = raw::type_name(raw::type_of(env, v));
+                let n = name.to_string_lossy();
+                raw::throw(
+                    env,
+                    Kind::Type,
+                    &format!("TinyKV.{method}: options.{n} must be a boolean, got {t}"),
+                );
+                Err(())
+            }
+        },
+    }
+}
+
+/// Reads `{ ttl, nx, xx, keepTtl }`; undefined or null means defaults.
+pub(crate) unsafe fn read_set_options(
+    env: sys::napi_env,
+    v: Js,
+    method: &str,
+) -> Result<SetOptions, ()> {
+    let mut o = SetOptions::default();
+    let t = raw::type_of(env, v);
+    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
+        return Ok(o);
+    }
+    if t != sys::ValueType::napi_object {
+        raw::throw(
+            env,
+            Kind::Type,
+            &format!(
+                "TinyKV.{method}: options must be an object, got {}",
+                raw::type_name(t)
+            ),
+        );
+        return Err(());
+    }
+    if let Some(ttl) = raw::prop(env, v, c"ttl") {
+        o.ttl_ms = Some(read_ttl(
+            env,
+            ttl,
+            &format!("TinyKV.{method}: options.ttl"),
+        )?);
+    }
+    o.nx = read_flag(env, v, c"nx", method)?;
+    o.xx = read_flag(env, v, c"xx", method)?;
+    o.keep_ttl = read_flag(env, v, c"keepTtl", method)?;
+    if o.nx && o.xx {
+        raw::throw(
+            env,
+            Kind::Range,
+            &format!("TinyKV.{method}: options.nx and options.xx cannot both be true"),
+        );
+        return Err(());
+    }
+    if o.keep_ttl && o.ttl_ms.is_some() {
+        raw::throw(
+            env,
+            Kind::Range,
+            &format!("TinyKV.{method}: options.ttl and options.keepTtl cannot be used together"),
+        );
+        return Err(());
+    }
+    Ok(o)
+}
+
+/// An optional integer step for incr/decr; `undefined` means 1.
+unsafe fn read_step(env: sys::napi_env, v: Js, method: &str) -> Result<i64, ()> {
+    if raw::type_of(env, v) == sys::ValueType::napi_undefined {
+        return Ok(1);
+    }
+    match raw::double(env, v) {
+        Some(d) if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 => Ok(d as i64),
+        Some(d) => {
+            raw::throw(
+                env,
+                Kind::Range,
+                &format!("TinyKV.{method}: by must be a safe integer, got {d}"),
+            );
+            Err(())
+        }
+        None => {
+            let t = raw::type_name(raw::type_of(env, v));
+            raw::throw(
+                env,
+                Kind::Type,
+                &format!("TinyKV.{method}: by must be a number, got {t}"),
+            );
+            Err(())
+        }
+    }
+}
+
+// ---- operations ---------------------------------------------------------------------------------
+
+pub(crate) unsafe fn get(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "get");
+    view.with(env, "get", |s| {
+        s.get_with(view.ns, key, |v| value_string(env, v))
+            .unwrap_or_else(|| raw::undefined(env))
+    })
+}
+
+pub(crate) unsafe fn get_buffer(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "getBuffer");
+    view.with(env, "getBuffer", |s| {
+        s.get_with(view.ns, key, |v| match v {
+            ValueRef::Bytes(b) => raw::buffer(env, b),
+            ValueRef::Int(n) => raw::buffer(env, n.to_string().as_bytes()),
+        })
+        .unwrap_or_else(|| raw::undefined(env))
+    })
+}
+
+/// `set` after the value has been converted (shared by `set` and `setJSON`).
+unsafe fn set_value(
+    env: sys::napi_env,
+    view: &View,
+    key: &str,
+    value: Value,
+    opts: Js,
+    method: &str,
+) -> Js {
+    let Ok(opts) = read_set_options(env, opts, method) else {
+        return null_mut();
+    };
+    view.with(env, method, |s| match s.set(view.ns, key, value, &opts) {
+        Ok(out) => raw::boolean(env, out.written),
+        Err(e) => throw_store(env, &e),
+    })
+}
+
+pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "set");
+    let Ok(value) = read_value(env, a[1], "set") else {
+        return null_mut();
+    };
+    set_value(env, view, key, value, a[2], "set")
+}
+
+pub(crate) unsafe fn has(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "has");
+    view.with(env, "has", |s| raw::boolean(env, s.exists(view.ns, key)))
+}
+
+pub(crate) unsafe fn delete(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "delete");
+    view.with(env, "delete", |s| raw::boolean(env, s.delete(view.ns, key)))
+}
+
+pub(crate) unsafe fn ttl(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "ttl");
+    view.with(env, "ttl", |s| match s.ttl(view.ns, key) {
+        Ttl::Missing => raw::number(env, -2.0),
+        Ttl::Persistent => raw::number(env, -1.0),
+        Ttl::Remaining(ms) => raw::number(env, ms as f64),
+    })
+}
+
+pub(crate) unsafe fn expire(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "expire");
+    let Ok(ms) = read_ttl(env, a[1], "TinyKV.expire: ttl") else {
+        return null_mut();
+    };
+    view.with(env, "expire", |s| {
+        raw::boolean(env, s.expire(view.ns, key, ms))
+    })
+}
+
+pub(crate) unsafe fn persist(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "persist");
+    view.with(env, "persist", |s| {
+        raw::boolean(env, s.persist(view.ns, key))
+    })
+}
+
+unsafe fn incr_by(env: sys::napi_env, view: &View, a: &[Js], sign: i64, method: &str) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let Some(key) = kb.read(env, a[0]) else {
+        return bad_key(env, method, a[0]);
+    };
+    let Ok(by) = read_step(env, a[1], method) else {
+        return null_mut();
+    };
+    view.with(env, method, |s| match s.incr_by(view.ns, key, by * sign) {
+        Ok(n) => raw::int64(env, n),
+        Err(e) => throw_store(env, &e),
+    })
+}
+
+pub(crate) unsafe fn incr(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    incr_by(env, view, a, 1, "incr")
+}
+
+pub(crate) unsafe fn decr(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    incr_by(env, view, a, -1, "decr")
+}
+
+unsafe fn array_len(env: sys::napi_env, v: Js) -> Option<u32> {
+    let mut is = false;
+    sys::napi_is_array(env, v, &mut is);
+    if !is {
+        return None;
+    }
+    let mut n = 0u32;
+    sys::napi_get_array_length(env, v, &mut n);
+    Some(n)
+}
+
+/// Hints the CPU to fetch the heap object behind a JS handle. In Node's V8 a `napi_value`
+/// points at a handle slot holding the object's tagged address; a prefetch never faults, so
+/// if that representation ever changes this only stops helping.
+#[inline(always)]
+pub(crate) unsafe fn prefetch_js(v: Js) {
+    #[cfg(target_arch = "x86_64")]
+    if !v.is_null() {
+        let tagged = *(v as *const usize);
+        std::arch::x86_64::_mm_prefetch((tagged & !1) as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+}
+
+pub(crate) unsafe fn mget(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let Some(n) = array_len(env, a[0]) else {
+        let t = raw::type_name(raw::type_of(env, a[0]));
+        return raw::throw(
+            env,
+            Kind::Type,
+            &format!("TinyKV.mget: keys must be an array of strings, got {t}"),
+        );
+    };
+    // Phase 1: read every key into one buffer. The key strings' cache misses are independent,
+    // so the CPU overlaps them.
+    let mut bytes: Vec<u8> = Vec::with_capacity(n as usize * 16);
+    let mut ends: Vec<usize> = Vec::with_capacity(n as usize);
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let mut els: Vec<Js> = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let mut el = null_mut();
+        sys::napi_get_element(env, a[0], i, &mut el);
+        prefetch_js(el);
+        els.push(el);
+    }
+    for (i, &el) in els.iter().enumerate() {
+        let Some(k) = kb.read(env, el) else {
+            let t = raw::type_name(raw::type_of(env, el));
+            return raw::throw(
+                env,
+                Kind::Type,
+                &format!("TinyKV.mget: keys[{i}] must be a string, got {t}"),
+            );
+        };
+        bytes.extend_from_slice(k.as_bytes());
+        ends.push(bytes.len());
+    }
+    // Phase 2: look up every key, copying values into one scratch buffer. The loop is tight
+    // (no V8 calls), so the CPU can overlap one key's cache misses with the next key's.
+    let mut vals: Vec<u8> = Vec::with_capacity(n as usize * 128);
+    let mut slots: Vec<Slot> = Vec::with_capacity(n as usize);
+    let looked_up = view.with(env, "mget", |s| {
+        let mut start = 0;
+        for &end in &ends {
+            let key = std::str::from_utf8_unchecked(&bytes[start..end]);
+            start = end;
+            let slot = s
+                .get_with(view.ns, key, |v| match v {
+                    ValueRef::Bytes(b) => {
+                        let at = vals.len();
+                        vals.extend_from_slice(b);
+                        Slot::Bytes(at, b.len())
+                    }
+                    ValueRef::Int(i) => Slot::Int(i),
+                })
+                .unwrap_or(Slot::Missing);
+            slots.push(slot);
+        }
+        raw::undefined(env)
+    });
+    if looked_up.is_null() {
+        return looked_up;
+    }
+    // Phase 3: build the result array.
+    let mut arr = null_mut();
+    sys::napi_create_array_with_length(env, n as usize, &mut arr);
+    for (i, slot) in slots.iter().enumerate() {
+        let v = match *slot {
+            Slot::Bytes(at, len) => raw::string(env, &vals[at..at + len]),
+            Slot::Int(x) => raw::decimal_string(env, x),
+            Slot::Missing => looked_up,
+        };
+        sys::napi_set_element(env, arr, i as u32, v);
+    }
+    arr
+}
+
+/// Where `mget` found one key's value.
+#[derive(Clone, Copy)]
+enum Slot {
+    Missing,
+    /// Offset and length in the scratch buffer.
+    Bytes(usize, usize),
+    Int(i64),
+}
+
+pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let Ok(opts) = read_set_options(env, a[1], "mset") else {
+        return null_mut();
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    if let Some(n) = array_len(env, a[0]) {
+        for i in 0..n {
+            let mut pair = null_mut();
+            sys::napi_get_element(env, a[0], i, &mut pair);
+            if array_len(env, pair).is_none_or(|l| l < 2) {
+                return raw::throw(
+                    env,
+                    Kind::Type,
+                    &format!("TinyKV.mset: entries[{i}] must be a [key, value] pair"),
+                );
+            }
+            let (mut k, mut v) = (null_mut(), null_mut());
+            sys::napi_get_element(env, pair, 0, &mut k);
+            sys::napi_get_element(env, pair, 1, &mut v);
+            let Some(key) = kb.read(env, k) else {
+                let t = raw::type_name(raw::type_of(env, k));
+                return raw::throw(
+                    env,
+                    Kind::Type,
+                    &format!("TinyKV.mset: entries[{i}][0] must be a string key, got {t}"),
+                );
+            };
+            names.push(key.to_string());
+            let Ok(value) = read_value(env, v, "mset") else {
+                return null_mut();
+            };
+            values.push(value);
+        }
+    } else if raw::type_of(env, a[0]) == sys::ValueType::napi_object {
+        let mut props = null_mut();
+        sys::napi_get_property_names(env, a[0], &mut props);
+        let n = array_len(env, props).unwrap_or(0);
+        for i in 0..n {
+            let (mut k, mut v) = (null_mut(), null_mut());
+            sys::napi_get_element(env, props, i, &mut k);
+            sys::napi_get_property(env, a[0], k, &mut v);
+            names.push(kb.read(env, k).unwrap_or_default().to_string());
+            let Ok(value) = read_value(env, v, "mset") else {
+                return null_mut();
+            };
+            values.push(value);
+        }
+    } else {
+        let t = raw::type_name(raw::type_of(env, a[0]));
+        return raw::throw(
+            env,
+            Kind::Type,
+            &format!("TinyKV.mset: entries must be an array of [key, value] pairs or a plain object, got {t}"),
+        );
+    }
+    view.with(env, "mset", |s| {
+        let entries: Vec<(&str, Value)> = names.iter().map(String::as_str).zip(values).collect();
+        match s.mset(view.ns, &entries, &opts) {
+            Ok(()) => raw::undefined(env),
+            Err(e) => throw_store(env, &e),
+        }
+    })
+}
+
+pub(crate) unsafe fn keys(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut pb = StrBuf::<STACK_KEY>::new();
+    let pattern = if raw::is_nullish(env, a[0]) {
+        "*"
+    } else {
+        match pb.read(env, a[0]) {
+            Some(p) => p,
+            None => {
+                let t = raw::type_name(raw::type_of(env, a[0]));
+                return raw::throw(
+                    env,
+                    Kind::Type,
+                    &format!("TinyKV.keys: pattern must be a string, got {t}"),
+                );
+            }
+        }
+    };
+    view.with(env, "keys", |s| {
+        let ks = s.keys(view.ns, pattern);
+        let mut arr = null_mut();
+        sys::napi_create_array_with_length(env, ks.len(), &mut arr);
+        for (i, k) in ks.iter().enumerate() {
+            sys::napi_set_element(env, arr, i as u32, raw::string(env, k.as_bytes()));
+        }
+        arr
+    })
+}
+
+pub(crate) unsafe fn clear(env: sys::napi_env, view: &View, _a: &[Js]) -> Js {
+    view.with(env, "clear", |s| {
+        s.flush(view.ns);
+        raw::undefined(env)
+    })
+}
+
+/// `JSON[name]` and the `JSON` object.
+unsafe fn json_fn(env: sys::napi_env, name: &CStr) -> (Js, Js) {
+    let mut global = null_mut();
+    sys::napi_get_global(env, &mut global);
+    let json = raw::prop(env, global, c"JSON").unwrap_or(null_mut());
+    (json, raw::prop(env, json, name).unwrap_or(null_mut()))
+}
+
+pub(crate) unsafe fn get_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let s = get(env, view, a);
+    if s.is_null() || raw::type_of(env, s) == sys::ValueType::napi_undefined {
+        return s;
+    }
+    let (json, parse) = json_fn(env, c"parse");
+    let mut out = null_mut();
+    if sys::napi_call_function(env, json, parse, 1, &s, &mut out) != sys::Status::napi_ok {
+        return null_mut(); // JSON.parse threw (a SyntaxError); it stays pending
+    }
+    out
+}
+
+pub(crate) unsafe fn set_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    let mut kb = StrBuf::<STACK_KEY>::new();
+    let key = key!(env, kb, a[0], "setJSON");
+    let (json, stringify) = json_fn(env, c"stringify");
+    let mut text = null_mut();
+    if sys::napi_call_function(env, json, stringify, 1, &a[1], &mut text) != sys::Status::napi_ok {
+        return null_mut(); // stringify threw (cycle, BigInt): keep its exception
+    }
+    let mut sb = StrBuf::<1024>::new();
+    let Some(t) = sb.read(env, text) else {
+        let t = raw::type_name(raw::type_of(env, a[1]));
+        return raw::throw(
+            env,
+            Kind::Type,
+            &format!("TinyKV.setJSON: a {t} value has no JSON form"),
+        );
+    };
+    let value = Value::Bytes(t.as_bytes().to_vec());
+    set_value(env, view, key, value, a[2], "setJSON")
+}
