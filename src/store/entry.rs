@@ -2,7 +2,6 @@
 //! the namespace id (4 bytes, little endian) followed by the key's UTF-8 bytes, so a lookup is
 //! one hash of one contiguous buffer and a namespace costs nothing per entry.
 
-use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A namespace id. Cheap to copy; names map to ids in the store's registry.
@@ -17,15 +16,44 @@ impl Ns {
 /// Length of the namespace prefix in a stored key.
 pub(crate) const NS_PREFIX: usize = 4;
 
-/// A lookup key built on the stack for the common short key.
-pub(crate) type KeyBuf = SmallVec<[u8; 96]>;
+/// Longest stored key (namespace prefix included) built on the stack.
+const INLINE_KEY: usize = 124;
+
+/// A lookup key in the stored layout, on the stack for the common short key. Two plain
+/// copies into a fixed array: cheaper on the hot path than a growable small vector.
+pub(crate) enum KeyBuf {
+    /// Short keys: the bytes and their length.
+    Inline([u8; INLINE_KEY], usize),
+    /// Keys too long for the stack.
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline(buf, len) => &buf[..*len],
+            KeyBuf::Heap(v) => v,
+        }
+    }
+}
 
 /// Encode `(ns, key)` into the stored key layout.
+#[inline]
 pub(crate) fn make_key(ns: Ns, key: &str) -> KeyBuf {
-    let mut buf = KeyBuf::with_capacity(NS_PREFIX + key.len());
-    buf.extend_from_slice(&ns.0.to_le_bytes());
-    buf.extend_from_slice(key.as_bytes());
-    buf
+    let len = NS_PREFIX + key.len();
+    if len <= INLINE_KEY {
+        let mut buf = [0u8; INLINE_KEY];
+        buf[..NS_PREFIX].copy_from_slice(&ns.0.to_le_bytes());
+        buf[NS_PREFIX..len].copy_from_slice(key.as_bytes());
+        KeyBuf::Inline(buf, len)
+    } else {
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(&ns.0.to_le_bytes());
+        v.extend_from_slice(key.as_bytes());
+        KeyBuf::Heap(v)
+    }
 }
 
 /// The namespace of a stored key.
@@ -400,5 +428,11 @@ mod tests {
         let k = make_key(Ns(7), "user:1");
         assert_eq!(key_ns(&k), Ns(7));
         assert_eq!(key_name(&k), "user:1");
+        let long = "x".repeat(500);
+        let k = make_key(Ns(3), &long);
+        assert!(matches!(k, KeyBuf::Heap(_)));
+        assert_eq!((key_ns(&k), key_name(&k)), (Ns(3), long.as_str()));
+        let edge = "y".repeat(INLINE_KEY - NS_PREFIX);
+        assert_eq!(key_name(&make_key(Ns(1), &edge)), edge);
     }
 }
