@@ -97,8 +97,6 @@ export declare class TinyKV {
   namespace(name: string): TinyKV
   /** The name of the namespace this handle reads and writes. */
   get namespaceName(): string
-  /** A snapshot of the store's counters and sizes (all namespaces). */
-  stats(): TinyKVStats
   /**
    * Frees the store now: stops the background reaper thread and drops every entry. Later
    * calls on this handle or its namespace views throw. Optional: a store that is garbage
@@ -107,8 +105,41 @@ export declare class TinyKV {
   close(): void
   /** True once `close()` has been called on this store (through any of its handles). */
   get closed(): boolean
+  /** A snapshot of the store's counters and sizes (all namespaces). */
+  stats(): TinyKVStats
+  /**
+   * Access data for `key` (idle time, LFU frequency, TTL, size), or `undefined` if the key
+   * is missing or expired. Looking does not count as an access.
+   */
+  info(key: string): EntryInfo | undefined
+  /**
+   * The store's stats in the Prometheus text format (0.0.4), the same families as the
+   * daemon's `/metrics` (`tinykv_keyspace_hits_total`, `tinykv_used_memory_bytes`,
+   * `tinykv_namespace_keys{namespace="..."}`, ...), to serve from an app's own `/metrics`.
+   */
+  metrics(): string
 }
 export type JsTinyKv = TinyKV
+
+/** What the store knows about one entry (`kv.info(key)`), as Redis's OBJECT IDLETIME / FREQ. */
+export interface EntryInfo {
+  /**
+   * Milliseconds since the entry was last read or written, to the store's access-clock
+   * resolution (about 100 ms).
+   */
+  idleMs: number
+  /**
+   * The LFU access counter, 0 to 255: logarithmic, new entries start at 5, and it decays
+   * one step per idle minute (Redis's OBJECT FREQ).
+   */
+  frequency: number
+  /** Remaining time to live in ms, or `-1` if the entry has no TTL. */
+  ttl: number
+  /** Bytes charged for the entry's key and value allocations. */
+  size: number
+  /** True when the value is held as a 64-bit integer (set from a safe integer, or by `incr`). */
+  isInt: boolean
+}
 
 /** Entries and bytes of one namespace. */
 export interface NamespaceStats {
@@ -116,7 +147,10 @@ export interface NamespaceStats {
   name: string
   /** Entries in the namespace. */
   keys: number
-  /** Bytes charged to the namespace (keys + values + per-entry overhead). */
+  /**
+   * Bytes of the namespace's key and value allocations (the shared hash tables are not
+   * split between namespaces; they count in `tableMemory`).
+   */
   bytes: number
 }
 
@@ -142,12 +176,13 @@ export interface SetOptions {
 /** Options for `new TinyKV(options)`. Every duration is in milliseconds. */
 export interface TinyKVOptions {
   /**
-   * Most entries the store holds; past it the least recently used entries are evicted.
+   * Most entries the store holds; past it `evictionPolicy` makes room.
    * A positive integer. Default: unbounded.
    */
   maxEntries?: number
   /**
-   * Most bytes the store holds (keys + values + per-entry overhead): a positive number of
+   * Most bytes the store holds, counted as the allocator sizes its keys, values and hash
+   * tables (`stats().usedMemory`); past it `evictionPolicy` makes room. A positive number of
    * bytes, or a string such as `"64mb"` (units `b`, `k`/`kb`, `m`/`mb`, `g`/`gb`, all powers
    * of 1024, as in Redis). Default: unbounded.
    */
@@ -156,6 +191,14 @@ export interface TinyKVOptions {
   defaultTtl?: number
   /** The namespace this handle reads and writes. Default: `"default"`. */
   namespace?: string
+  /**
+   * Which entry goes first when `maxEntries` or `maxMemory` is reached: `'lru'` (least
+   * recently used, sampled as Redis does; the default), `'lfu'` (least frequently used, a
+   * logarithmic counter that decays with idle time), `'volatile-ttl'` (soonest expiry first;
+   * entries without a TTL are never evicted) or `'noeviction'` (a write that needs room
+   * throws Redis's OOM error; reads keep working).
+   */
+  evictionPolicy?: 'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'
 }
 
 /** A snapshot of the store's counters and sizes (shared by all namespaces of one store). */
@@ -164,6 +207,8 @@ export interface TinyKVStats {
   hits: number
   /** Reads that found nothing (or only an expired entry). */
   misses: number
+  /** hits / (hits + misses), 0 before any read. */
+  hitRatio: number
   /** Successful writes (set, incr, ...). */
   sets: number
   /** Entries removed by `delete`. */
@@ -174,14 +219,19 @@ export interface TinyKVStats {
   evicted: number
   /** Entries now in the store, all namespaces together. */
   keys: number
-  /** Bytes now charged: keys + values + per-entry overhead. */
-  bytes: number
-  /** The entry cap, if any. */
-  maxEntries?: number
+  /**
+   * Bytes the store holds, as the allocator sizes them: every key and value allocation plus
+   * the hash tables. This is what `maxMemory` caps (Redis's `used_memory`).
+   */
+  usedMemory: number
+  /** The part of `usedMemory` taken by the hash tables (slots and control bytes). */
+  tableMemory: number
   /** The byte cap, if any. */
   maxMemory?: number
-  /** hits / (hits + misses), 0 before any read. */
-  hitRatio: number
+  /** The entry cap, if any. */
+  maxEntries?: number
+  /** The eviction policy the store was created with. */
+  evictionPolicy: 'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'
   /** Namespaces that hold at least one entry. */
   namespaces: Array<NamespaceStats>
 }

@@ -210,10 +210,20 @@ test('stats is a typed snapshot', () => {
   assert.equal(s.maxEntries, 1000)
   assert.equal(s.maxMemory, 1024 * 1024)
   assert.equal(s.hitRatio, 0.5)
-  assert.ok(s.bytes > 0)
+  assert.equal(s.evicted, 0)
+  assert.equal(s.expired, 0)
+  assert.equal(s.evictionPolicy, 'lru')
+  assert.ok(s.tableMemory > 0, `tableMemory ${s.tableMemory}`)
   const names = s.namespaces.map((n) => n.name).sort()
   assert.deepEqual(names, ['default', 'other'])
-  for (const n of s.namespaces) assert.equal(n.keys, 1)
+  for (const n of s.namespaces) {
+    assert.equal(n.keys, 1)
+    assert.ok(n.bytes > 0, `${n.name} bytes ${n.bytes}`)
+  }
+  // usedMemory is every key and value allocation plus the tables.
+  const nsBytes = s.namespaces.reduce((a, n) => a + n.bytes, 0)
+  assert.equal(s.usedMemory, nsBytes + s.tableMemory)
+  assert.deepEqual(Object.keys(s).sort(), ['deletes', 'evicted', 'evictionPolicy', 'expired', 'hitRatio', 'hits', 'keys', 'maxEntries', 'maxMemory', 'misses', 'namespaces', 'sets', 'tableMemory', 'usedMemory'])
 })
 
 test('maxEntries evicts down to the cap', () => {

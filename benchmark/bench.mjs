@@ -15,7 +15,13 @@
 // process CPU time (BENCH_CLOCK=wall for wall-clock time): on a shared machine, time spent descheduled
 // behind other processes says nothing about the code.
 //
-// Environment: BENCH_N (entries, default 1e6), BENCH_ROUNDS (default 3), BENCH_CLOCK (cpu|wall).
+// A fourth column runs TinyKV under `maxMemory` (BENCH_MAX_MEMORY, default 64mb) and no entry
+// cap: at 1M entries of 100 bytes the data is about 3x the cap, so every set past the first
+// third evicts, RSS growth stays near the cap, and gets of evicted keys miss (the footer prints
+// the hit rate, the entries kept and usedMemory against the cap).
+//
+// Environment: BENCH_N (entries, default 1e6), BENCH_ROUNDS (default 3), BENCH_CLOCK (cpu|wall),
+// BENCH_MAX_MEMORY (default 64mb). A quick check: BENCH_N=200000 BENCH_ROUNDS=1 BENCH_MAX_MEMORY=8mb.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +33,8 @@ const N = Number(process.env.BENCH_N ?? 1_000_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CLOCK = process.env.BENCH_CLOCK === 'wall' ? 'wall' : 'cpu'
 const BATCH = 100
+const MAX_MEMORY = process.env.BENCH_MAX_MEMORY ?? '64mb'
+const CAPPED = `tinykv@${MAX_MEMORY}`
 
 const contenders = {
   tinykv: () => {
@@ -35,7 +43,14 @@ const contenders = {
   },
   'lru-cache': () => new LRUCache({ max: N }),
   Map: () => new Map(),
+  // Bounded by bytes only: evicts once the data outgrows the cap, so some gets miss.
+  [CAPPED]: () => {
+    const { TinyKV } = require('../index.js')
+    return new TinyKV({ maxMemory: MAX_MEMORY })
+  },
 }
+/** Whether `name` may have evicted entries (its get loops must tolerate misses). */
+const capped = (name) => name === CAPPED
 
 // A distinct, flat (sequential one-byte) 100-byte string per i, as an app would hold after I/O.
 const vbuf = Buffer.alloc(100, '.')
@@ -83,7 +98,13 @@ async function loadChild(name) {
   globalThis.gc()
   const rssGrowth = process.memoryUsage().rss - rss0
   if (m.get('key:' + (N - 1)) !== value(N - 1)) throw new Error(`${name}: load check failed`)
-  process.stdout.write(JSON.stringify({ rss: rssGrowth / 1e6, gc: maxPause, pauses, load: loadNs }))
+  const out = { rss: rssGrowth / 1e6, gc: maxPause, pauses, load: loadNs }
+  if (capped(name)) {
+    const s = m.stats()
+    if (s.usedMemory > s.maxMemory) throw new Error(`${name}: usedMemory ${s.usedMemory} > maxMemory ${s.maxMemory}`)
+    Object.assign(out, { kept: s.keys, evicted: s.evicted, used: s.usedMemory / 2 ** 20, cap: s.maxMemory / 2 ** 20 })
+  }
+  process.stdout.write(JSON.stringify(out))
 }
 
 function child(name) {
@@ -120,18 +141,43 @@ function child(name) {
   const batches = new Array(nBatches)
   for (let b = 0; b < nBatches; b++) batches[b] = Array.from({ length: BATCH }, (_, j) => keys[order[b * BATCH + j]])
   globalThis.gc()
+  // Under a byte cap some keys were evicted: those loops skip misses (and count the hits).
+  const mayMiss = capped(name)
+  let hits = 0
   const out = {
     set: Math.min(...sets),
-    get: best(() => {
-      let c = 0
-      for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length
-      return c
-    }, N),
-    fresh: best(() => {
-      let c = 0
-      for (let i = 0; i < N; i++) c += m.get('key:' + order[i]).length
-      return c
-    }, N),
+    get: mayMiss
+      ? best(() => {
+          let c = 0
+          hits = 0
+          for (let i = 0; i < N; i++) {
+            const v = m.get(keys[order[i]])
+            if (v !== undefined) {
+              c += v.length
+              hits++
+            }
+          }
+          return c
+        }, N)
+      : best(() => {
+          let c = 0
+          for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length
+          return c
+        }, N),
+    fresh: mayMiss
+      ? best(() => {
+          let c = 0
+          for (let i = 0; i < N; i++) {
+            const v = m.get('key:' + order[i])
+            if (v !== undefined) c += v.length
+          }
+          return c
+        }, N)
+      : best(() => {
+          let c = 0
+          for (let i = 0; i < N; i++) c += m.get('key:' + order[i]).length
+          return c
+        }, N),
     miss: best(() => {
       let c = 0
       for (let i = 0; i < N; i++) if (m.get('nokey:' + i) === undefined) c++
@@ -152,7 +198,9 @@ function child(name) {
       return c
     }, nBatches),
   }
-  if (m.get(keys[123]) !== values[123]) throw new Error(`${name} returned a wrong value`)
+  const check = mayMiss ? N - 1 : 123
+  if (m.get(keys[check]) !== values[check]) throw new Error(`${name} returned a wrong value`)
+  if (mayMiss) out.hitRate = hits / N
   process.stdout.write(JSON.stringify(out))
 }
 
@@ -185,7 +233,7 @@ const res = {}
 for (const [name, { loads, timings }] of Object.entries(runs)) {
   res[name] = {}
   for (const k of Object.keys(timings[0])) res[name][k] = Math.min(...timings.map((t) => t[k]))
-  for (const k of ['rss', 'gc', 'pauses', 'load']) res[name][k] = median(loads.map((l) => l[k]))
+  for (const k of Object.keys(loads[0])) res[name][k] = median(loads.map((l) => l[k]))
 }
 
 const rows = [
@@ -199,12 +247,12 @@ const rows = [
   ['load', `load ${N} (build key+value, set)`, 'ns/op', null],
 ]
 const fmt = (x, d) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-const head = ['row', 'unit', 'tinykv', 'lru-cache', 'Map', 'tinykv/lru', 'target', 'ok']
+const head = ['row', 'unit', 'tinykv', 'lru-cache', 'Map', CAPPED, 'tinykv/lru', 'target', 'ok']
 const lines = rows.map(([k, label, unit, target]) => {
-  const [t, l, m] = [res.tinykv[k], res['lru-cache'][k], res.Map[k]]
+  const [t, l, m, c] = [res.tinykv[k], res['lru-cache'][k], res.Map[k], res[CAPPED][k]]
   const ratio = t / l
   const d = unit === 'ms' ? 2 : unit === 'MB' ? 1 : 0
-  return [label, unit, fmt(t, d), fmt(l, d), fmt(m, d), ratio.toFixed(2) + 'x', target == null ? '-' : '<= ' + target + 'x', target == null ? '' : ratio <= target ? 'yes' : 'NO']
+  return [label, unit, fmt(t, d), fmt(l, d), fmt(m, d), fmt(c, d), ratio.toFixed(2) + 'x', target == null ? '-' : '<= ' + target + 'x', target == null ? '' : ratio <= target ? 'yes' : 'NO']
 })
 const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
 const pr = (cells) => '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |'
@@ -212,4 +260,10 @@ console.log(`\nTinyKV vs lru-cache 11 vs Map: ${N} entries, 100-byte values, bes
 console.log(pr(head))
 console.log('|' + widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|')
 for (const l of lines) console.log(pr(l))
-console.log(`GC pauses during the load: tinykv ${res.tinykv.pauses}, lru-cache ${res['lru-cache'].pauses}, Map ${res.Map.pauses}`)
+console.log(`GC pauses during the load: tinykv ${res.tinykv.pauses}, lru-cache ${res['lru-cache'].pauses}, Map ${res.Map.pauses}, ${CAPPED} ${res[CAPPED].pauses}`)
+const cr = res[CAPPED]
+console.log(
+  `${CAPPED} (maxMemory ${MAX_MEMORY}, no entry cap): kept ${fmt(cr.kept, 0)} of ${fmt(N, 0)} entries after the load ` +
+    `(evicted ${fmt(cr.evicted, 0)}), usedMemory ${fmt(cr.used, 2)} MiB of ${fmt(cr.cap, 2)} MiB; ` +
+    `gets of random loaded keys hit ${(cr.hitRate * 100).toFixed(1)}% (its get rows include those misses)`,
+)

@@ -1,36 +1,20 @@
-//! The `TinyKV` class as JS sees it: constructor, option bags, every member's documentation
+//! The `TinyKV` class as JS sees it: constructor, the set options, every member's documentation
 //! (which becomes the JSDoc in `index.d.ts`), and the cold methods. The hot methods declared
 //! here are the prototype fallbacks; each instance shadows them with raw callbacks (`hot.rs`).
+//! The constructor's options live in `options.rs`; `stats`, `info` and `metrics` in `stats.rs`.
 #![allow(clippy::new_ret_no_self)]
 use super::error::{pending, to_napi_error};
 use super::hot::{self, call};
 use super::ops::{self, Shared, View};
-use super::raw::{self, Js, Kind, StrBuf};
-use crate::store::{parse_memory_size, Config, Ns, Store};
+use super::options::parse_options;
+use super::raw::{self, Kind, StrBuf};
+use crate::store::{Ns, Store};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-
-/// Options for `new TinyKV(options)`. Every duration is in milliseconds.
-#[napi(object, js_name = "TinyKVOptions")]
-#[allow(dead_code)] // read by hand in `parse_options` so errors can name the option
-pub struct JsTinyKvOptions {
-    /// Most entries the store holds; past it the least recently used entries are evicted.
-    /// A positive integer. Default: unbounded.
-    pub max_entries: Option<f64>,
-    /// Most bytes the store holds (keys + values + per-entry overhead): a positive number of
-    /// bytes, or a string such as `"64mb"` (units `b`, `k`/`kb`, `m`/`mb`, `g`/`gb`, all powers
-    /// of 1024, as in Redis). Default: unbounded.
-    #[napi(ts_type = "number | string")]
-    pub max_memory: Option<Either<f64, String>>,
-    /// TTL in ms given to entries written without one. Default: entries do not expire.
-    pub default_ttl: Option<f64>,
-    /// The namespace this handle reads and writes. Default: `"default"`.
-    pub namespace: Option<String>,
-}
 
 /// Options for `set`, `mset` and `setJSON`.
 #[napi(object, js_name = "SetOptions")]
@@ -44,46 +28,6 @@ pub struct JsSetOptions {
     pub xx: Option<bool>,
     /// Keep the existing entry's TTL instead of clearing it (Redis KEEPTTL).
     pub keep_ttl: Option<bool>,
-}
-
-/// Entries and bytes of one namespace.
-#[napi(object, js_name = "NamespaceStats")]
-pub struct JsNsStats {
-    /// Namespace name.
-    pub name: String,
-    /// Entries in the namespace.
-    pub keys: f64,
-    /// Bytes charged to the namespace (keys + values + per-entry overhead).
-    pub bytes: f64,
-}
-
-/// A snapshot of the store's counters and sizes (shared by all namespaces of one store).
-#[napi(object, js_name = "TinyKVStats")]
-pub struct JsStats {
-    /// Reads that found a live entry.
-    pub hits: f64,
-    /// Reads that found nothing (or only an expired entry).
-    pub misses: f64,
-    /// Successful writes (set, incr, ...).
-    pub sets: f64,
-    /// Entries removed by `delete`.
-    pub deletes: f64,
-    /// Entries removed because their TTL passed.
-    pub expired: f64,
-    /// Entries removed to stay under `maxEntries` / `maxMemory`.
-    pub evicted: f64,
-    /// Entries now in the store, all namespaces together.
-    pub keys: f64,
-    /// Bytes now charged: keys + values + per-entry overhead.
-    pub bytes: f64,
-    /// The entry cap, if any.
-    pub max_entries: Option<f64>,
-    /// The byte cap, if any.
-    pub max_memory: Option<f64>,
-    /// hits / (hits + misses), 0 before any read.
-    pub hit_ratio: f64,
-    /// Namespaces that hold at least one entry.
-    pub namespaces: Vec<JsNsStats>,
 }
 
 /// A local, in-process key-value cache with TTLs, LRU caps and namespaces, backed by TinyKV's
@@ -100,116 +44,7 @@ pub struct JsStats {
 /// ```
 #[napi(js_name = "TinyKV")]
 pub struct JsTinyKv {
-    view: Rc<View>,
-}
-
-/// Builds a store config from the constructor's option bag; errors name the option.
-unsafe fn parse_options(env: sys::napi_env, v: Js) -> std::result::Result<(Config, String), ()> {
-    let mut config = Config::default();
-    let mut ns = "default".to_string();
-    let t = raw::type_of(env, v);
-    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
-        return Ok((config, ns));
-    }
-    unsafe fn fail<T>(env: sys::napi_env, kind: Kind, msg: String) -> std::result::Result<T, ()> {
-        raw::throw(env, kind, &format!("new TinyKV: {msg}"));
-        Err(())
-    }
-    if t != sys::ValueType::napi_object {
-        return fail(
-            env,
-            Kind::Type,
-            format!("options must be an object, got {}", raw::type_name(t)),
-        );
-    }
-    // Reject unknown keys: a misspelt `maxEntires` would otherwise silently leave a cache unbounded.
-    let mut names = std::ptr::null_mut();
-    sys::napi_get_property_names(env, v, &mut names);
-    let mut n = 0u32;
-    sys::napi_get_array_length(env, names, &mut n);
-    let mut sb = StrBuf::<64>::new();
-    for i in 0..n {
-        let mut k = std::ptr::null_mut();
-        sys::napi_get_element(env, names, i, &mut k);
-        let name = sb.read(env, k).unwrap_or_default();
-        if !matches!(
-            name,
-            "maxEntries" | "maxMemory" | "defaultTtl" | "namespace"
-        ) {
-            return fail(
-                env,
-                Kind::Type,
-                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl or namespace)"),
-            );
-        }
-    }
-    let positive_int = |name: &str, x: Js| -> std::result::Result<u64, ()> {
-        match raw::double(env, x) {
-            Some(d) if d >= 1.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 => Ok(d as u64),
-            Some(d) => fail(
-                env,
-                Kind::Range,
-                format!("options.{name} must be a positive integer, got {d}"),
-            ),
-            None => fail(
-                env,
-                Kind::Type,
-                format!(
-                    "options.{name} must be a number, got {}",
-                    raw::type_name(raw::type_of(env, x))
-                ),
-            ),
-        }
-    };
-    if let Some(x) = raw::prop(env, v, c"maxEntries") {
-        config.max_entries = Some(positive_int("maxEntries", x)? as usize);
-    }
-    if let Some(x) = raw::prop(env, v, c"maxMemory") {
-        let mut mb = StrBuf::<64>::new();
-        config.max_memory = Some(if let Some(s) = mb.read(env, x) {
-            match parse_memory_size(s) {
-                Ok(0) => return fail(env, Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
-                Ok(b) => b,
-                Err(_) => {
-                    return fail(
-                env,
-                        Kind::Range,
-                        format!("options.maxMemory '{s}' is not a size (use bytes, or a number with kb, mb or gb)"),
-                    )
-                }
-            }
-        } else if raw::type_of(env, x) == sys::ValueType::napi_number {
-            positive_int("maxMemory", x)?
-        } else {
-            let t = raw::type_name(raw::type_of(env, x));
-            return fail(env, Kind::Type, format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"));
-        });
-    }
-    if let Some(x) = raw::prop(env, v, c"defaultTtl") {
-        config.default_ttl_ms = Some(ops::read_ttl(env, x, "new TinyKV: options.defaultTtl")?);
-    }
-    if let Some(x) = raw::prop(env, v, c"namespace") {
-        let mut nb = StrBuf::<256>::new();
-        match nb.read(env, x) {
-            Some("") => {
-                return fail(
-                    env,
-                    Kind::Range,
-                    "options.namespace must not be empty".into(),
-                )
-            }
-            Some(s) => ns = s.to_string(),
-            None => {
-                let t = raw::type_name(raw::type_of(env, x));
-                return fail(
-                    env,
-                    Kind::Type,
-                    format!("options.namespace must be a string, got {t}"),
-                );
-            }
-        }
-    }
-    Ok((config, ns))
+    pub(crate) view: Rc<View>,
 }
 
 unsafe fn namespace_id(env: sys::napi_env, store: &Store, name: &str, what: &str) -> Result<Ns> {
@@ -221,7 +56,8 @@ unsafe fn namespace_id(env: sys::napi_env, store: &Store, name: &str, what: &str
 }
 
 impl JsTinyKv {
-    fn store(&self, env: &Env, method: &str) -> Result<Arc<Store>> {
+    /// The store, or a thrown "closed" Error naming `method`.
+    pub(crate) fn store(&self, env: &Env, method: &str) -> Result<Arc<Store>> {
         match self.view.shared.store.borrow().as_ref() {
             Some(s) => Ok(s.clone()),
             None => {
@@ -493,34 +329,6 @@ impl JsTinyKv {
     #[napi(getter)]
     pub fn namespace_name(&self) -> String {
         self.view.name.clone()
-    }
-
-    /// A snapshot of the store's counters and sizes (all namespaces).
-    #[napi(catch_unwind)]
-    pub fn stats(&self, env: &Env) -> Result<JsStats> {
-        let s = self.store(env, "stats")?.stats();
-        Ok(JsStats {
-            hits: s.hits as f64,
-            misses: s.misses as f64,
-            sets: s.sets as f64,
-            deletes: s.deletes as f64,
-            expired: s.expired as f64,
-            evicted: s.evicted as f64,
-            keys: s.keys as f64,
-            bytes: s.bytes as f64,
-            max_entries: s.max_entries.map(|n| n as f64),
-            max_memory: s.max_memory.map(|n| n as f64),
-            hit_ratio: s.hit_ratio(),
-            namespaces: s
-                .namespaces
-                .into_iter()
-                .map(|n| JsNsStats {
-                    name: n.name,
-                    keys: n.keys as f64,
-                    bytes: n.bytes as f64,
-                })
-                .collect(),
-        })
     }
 
     /// Frees the store now: stops the background reaper thread and drops every entry. Later

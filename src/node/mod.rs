@@ -1,6 +1,8 @@
 //! The Node.js addon (feature `node`): the only module that imports napi.
 //!
-//! - `class.rs`: the `TinyKV` class, its option bags and every member's docs (-> `index.d.ts`).
+//! - `class.rs`: the `TinyKV` class, the set options and every member's docs (-> `index.d.ts`).
+//! - `options.rs`: the constructor's option bag and its reader (errors name the option).
+//! - `stats.rs`: `stats()`, `info(key)` and `metrics()` (Prometheus text).
 //! - `ops.rs`: each operation, written once against raw N-API handles.
 //! - `hot.rs`: the hot methods (get, set, has, delete, incr, decr, mget) as plain C callbacks,
 //!   installed on each instance, bypassing napi-rs's per-call machinery.
@@ -15,4 +17,6 @@ mod cli;
 mod error;
 mod hot;
 mod ops;
+mod options;
 mod raw;
+mod stats;
