@@ -473,6 +473,42 @@ fn volatile_ttl_evicts_the_soonest_expiry_and_spares_persistent_keys() {
 }
 
 #[test]
+fn volatile_ttl_finds_rare_ttl_keys() {
+    // One key in ten has a TTL: sampling must still find one rather than refuse the write.
+    for _ in 0..20 {
+        let config = Config {
+            max_entries: Some(200),
+            eviction_policy: EvictionPolicy::VolatileTtl,
+            ..Config::default()
+        };
+        let (s, _) = store_with(config);
+        let ttl = SetOptions {
+            ttl_ms: Some(60_000),
+            ..SetOptions::default()
+        };
+        for i in 0..200 {
+            let opts = if i % 10 == 0 {
+                ttl.clone()
+            } else {
+                SetOptions::default()
+            };
+            s.set(D, &format!("k{i}"), b("v"), &opts).unwrap();
+        }
+        for i in 0..20 {
+            s.set(D, &format!("new{i}"), b("v"), &SetOptions::default())
+                .unwrap();
+        }
+        assert_eq!(s.stats().evicted, 20);
+        assert!(
+            (0..200)
+                .filter(|i| i % 10 != 0)
+                .all(|i| s.exists(D, &format!("k{i}"))),
+            "persistent keys kept"
+        );
+    }
+}
+
+#[test]
 fn policies_parse_by_short_and_redis_names() {
     for (name, p) in [
         ("lru", EvictionPolicy::Lru),

@@ -95,7 +95,8 @@ impl Shared {
                     return true;
                 }
             }
-            if self.map.is_empty() {
+            if self.map.is_empty() || self.config.eviction_policy == EvictionPolicy::NoEviction {
+                // Under noeviction only expired entries qualify; one walk found none.
                 return false;
             }
         }
@@ -120,12 +121,15 @@ impl Shared {
         Some(live | LIVE)
     }
 
-    /// Offer `eviction_samples` entries from a random spot to the pool.
+    /// Offer `eviction_samples` candidates from a random spot to the pool. Entries the policy
+    /// never evicts (no TTL under volatile-ttl, live ones under noeviction) do not count, so
+    /// rare candidates are still found; the walk stops after `SCAN_FACTOR` times the samples.
     fn sample(&self, pool: &mut Pool) {
+        const SCAN_FACTOR: usize = 64;
         let shards = self.map.shards();
         let wanted = self.config.eviction_samples;
         let now = self.now();
-        let mut taken = 0;
+        let (mut taken, mut seen) = (0, 0);
         let first = pool.rng.gen_range(0..shards.len());
         for s in 0..shards.len() {
             let guard = shards[(first + s) % shards.len()].read();
@@ -146,11 +150,12 @@ impl Shared {
                 };
                 let e = value.get();
                 let stamp = e.access.load(Relaxed);
-                taken += 1;
+                seen += 1;
                 if let Some(score) = self.score(e, stamp, now) {
                     pool.offer(key, stamp, score);
+                    taken += 1;
                 }
-                if taken >= wanted {
+                if taken >= wanted || seen >= wanted * SCAN_FACTOR {
                     return;
                 }
             }
