@@ -167,3 +167,46 @@ fn bad_flags_are_refused() {
         assert!(err.contains(needle), "{flags:?}: {err}");
     }
 }
+
+#[test]
+fn eviction_pressure_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("t.sock");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .args(["--log-format", "json", "--max-entries", "5"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+    let mut c = UnixStream::connect(&sock).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    for i in 0..20 {
+        assert_eq!(ask(&mut c, format!("SET k{i} v\r\n").as_bytes()), "+OK\r\n");
+    }
+    // The sampler runs once a second; read log lines until its warning arrives.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let warning = loop {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "no eviction warning");
+        let e: Value = serde_json::from_str(&l).unwrap();
+        if e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("eviction pressure"))
+        {
+            break e;
+        }
+    };
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["evicted_keys"], 15);
+    assert_eq!(warning["max_entries"], 5);
+    assert_eq!(warning["keys"], 5);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -8,7 +8,10 @@
 //! hyper is the maintained one. Each scrape builds the text from collectors that read the live
 //! counters, so there is no second copy of any number to keep in step.
 //!
-//! Invariant: nothing here writes to the store or the daemon state; it only reads.
+//! Invariants: nothing here writes to the store or the daemon state; it only reads. At most
+//! [`MAX_CONNECTIONS`] HTTP connections are served at once (more are closed at accept), and a
+//! peer has [`HEADER_TIMEOUT`] to send its request head, so a stuck or hostile scraper cannot
+//! pile up tasks.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -18,19 +21,26 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use super::metrics::DaemonCollector;
 use super::Shared;
 use crate::metrics::{encode, StatsCollector, CONTENT_TYPE};
 
+/// Most HTTP connections served at once; scrapers and health checks need a handful.
+const MAX_CONNECTIONS: usize = 64;
+
+/// How long a peer may take to send a request head.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves the endpoint until `stop` changes or is dropped. `run` fires it only after the
 /// connections have drained, so `/readyz` answers 503 for the whole shutdown.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     let registry = Arc::new(registry(&shared));
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut stop_accept = stop.clone();
     loop {
         let accepted = tokio::select! {
@@ -45,6 +55,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
                 continue;
             }
         };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(
+                "metrics endpoint: {MAX_CONNECTIONS} connections open; closing a new one"
+            );
+            continue;
+        };
         let shared = Arc::clone(&shared);
         let registry = Arc::clone(&registry);
         let mut stop_conn = stop.clone();
@@ -54,6 +70,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
                 async move { Ok::<_, Infallible>(reply) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(sock), service);
             tokio::pin!(conn);
             tokio::select! {
@@ -64,6 +82,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
                 }
                 _ = stop_conn.changed() => {}
             }
+            drop(permit);
         });
     }
 }

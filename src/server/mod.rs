@@ -179,7 +179,7 @@ pub async fn run(
             http_stop_rx.clone(),
         )));
     }
-    let sampler = tokio::spawn(watch_stats::run(Arc::clone(&shared), stop_rx.clone()));
+    let sampler = watch_stats::spawn(Arc::clone(&shared), stop_rx.clone());
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let permits = Arc::new(Semaphore::new(
         shared.config.max_clients.min(Semaphore::MAX_PERMITS),

@@ -19,12 +19,25 @@ const PERIOD: Duration = Duration::from_secs(1);
 /// Least time between two eviction-pressure warnings.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-/// Samples until `stop` changes.
-pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(PERIOD);
+/// Spawns the sampler, which runs until `stop` changes. The baselines are read here, before
+/// `run` starts accepting, so every eviction caused by a client counts as pressure.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let last_commands = shared.clients.total_commands();
+    let last_evicted = shared.store.stats().evicted;
+    tokio::spawn(sample(shared, stop, last_commands, last_evicted))
+}
+
+async fn sample(
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    mut last_commands: u64,
+    mut last_evicted: u64,
+) {
+    let mut tick = tokio::time::interval_at(Instant::now() + PERIOD, PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_commands = shared.clients.total_commands();
-    let mut last_evicted = shared.store.stats().evicted;
     let mut last_at = Instant::now();
     let mut last_warn: Option<Instant> = None;
     let mut evicted_since_warn = 0u64;
