@@ -30,7 +30,7 @@ struct ServeArgs {
     /// TCP address [default: 127.0.0.1]; a non-loopback address requires --requirepass.
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
-    /// Entry cap (LRU eviction past it).
+    /// Entry cap (entries past it are evicted by --eviction-policy).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
     /// Byte cap, e.g. 64mb or 1gb (binary units, as Redis reads them).
