@@ -2,7 +2,7 @@
 //! Parsing only; the daemon itself is `crate::server`.
 
 use std::ffi::OsString;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::protocol::Limits;
-use crate::server::{serve, ServeOptions, ServerConfig};
-use crate::store::{parse_memory_size, Config};
+use crate::server::{serve, LogFormat, ServeOptions, ServerConfig};
+use crate::store::{parse_memory_size, Config, EvictionPolicy};
 
 /// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
 /// TCP when --port is given.
@@ -30,12 +30,15 @@ struct ServeArgs {
     /// TCP address [default: 127.0.0.1]; a non-loopback address requires --requirepass.
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
-    /// Entry cap (LRU eviction past it).
+    /// Entry cap (entries past it are evicted by --eviction-policy).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
-    /// Byte cap, e.g. 256mb.
+    /// Byte cap, e.g. 64mb or 1gb (binary units, as Redis reads them).
     #[arg(long, value_name = "SIZE")]
     max_memory: Option<String>,
+    /// What to evict at a cap: lru, lfu, volatile-ttl, noeviction (or allkeys-lru, allkeys-lfu).
+    #[arg(long, value_name = "POLICY", default_value = "lru")]
+    eviction_policy: String,
     /// Most simultaneous clients.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_clients: usize,
@@ -60,6 +63,15 @@ struct ServeArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Serve GET /metrics, /healthz and /readyz over HTTP on this address (port 0 picks one).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_addr: Option<SocketAddr>,
+    /// Log format on stderr: text or json (one object per line).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter, e.g. info, debug, tinykv=debug [default: $RUST_LOG, else info].
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -106,6 +118,10 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
     let store = Config {
         max_entries: a.max_entries,
         max_memory: max_memory.map_err(|e| e.to_string())?,
+        eviction_policy: a
+            .eviction_policy
+            .parse::<EvictionPolicy>()
+            .map_err(|e| e.to_string())?,
         ..Config::default()
     };
     let limits = Limits {
@@ -129,5 +145,8 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         store,
         server,
         threads: a.threads,
+        metrics_addr: a.metrics_addr,
+        log_format: a.log_format,
+        log_level: a.log_level,
     })
 }

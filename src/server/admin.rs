@@ -1,5 +1,5 @@
 //! Connection- and server-level commands the daemon answers itself (AUTH, HELLO, CLIENT, QUIT,
-//! SHUTDOWN, INFO, COMMAND, CONFIG), the authentication gate, and delegation of everything else
+//! SHUTDOWN, INFO, COMMAND, CONFIG, and STATS, which adds the daemon's latencies), the authentication gate, and delegation of everything else
 //! to [`crate::command::execute`].
 //!
 //! Invariant: these commands never touch the store directly except through `Store::stats` (INFO)
@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use super::clients::lock;
 use super::connection::ConnState;
 use super::info;
-use crate::command::{execute, Reply};
+use crate::command::{execute, stats_reply, Reply};
 use crate::protocol::{encode_reply, Resp};
 
 /// What the connection does after a command.
@@ -35,6 +35,7 @@ enum Admin {
     Info,
     Command,
     Config,
+    Stats,
 }
 
 /// Recognises an admin command name, any case. Cheap: a length check before comparing.
@@ -45,6 +46,7 @@ fn classify(name: &[u8]) -> Option<Admin> {
         4 if is("QUIT") => Some(Admin::Quit),
         4 if is("INFO") => Some(Admin::Info),
         5 if is("HELLO") => Some(Admin::Hello),
+        5 if is("STATS") => Some(Admin::Stats),
         6 if is("CLIENT") => Some(Admin::Client),
         6 if is("CONFIG") => Some(Admin::Config),
         7 if is("COMMAND") => Some(Admin::Command),
@@ -83,6 +85,7 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
         Some(Admin::Info) => (Some(info::info(st, argv)), Flow::Continue),
         Some(Admin::Command) => (Some(info::command(argv)), Flow::Continue),
         Some(Admin::Config) => (Some(info::config(st, argv)), Flow::Continue),
+        Some(Admin::Stats) => (Some(stats(st, argv)), Flow::Continue),
     };
     if let Some(reply) = reply {
         encode_reply(&reply, st.resp, out);
@@ -109,6 +112,26 @@ pub(crate) fn arity(argv: &[Vec<u8>]) -> Reply {
 /// Lossy text of an argument, for messages and names.
 pub(crate) fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
+}
+
+/// STATS: the store's snapshot (as the REPL shows it) plus the daemon's per-command latency
+/// percentiles, `latency.<cmd>.p50` / `.p99` / `.p999` in microseconds.
+fn stats(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() != 1 {
+        return arity(argv);
+    }
+    let mut reply = stats_reply(&st.shared.store.stats());
+    if let Reply::Map(fields) = &mut reply {
+        for (name, h) in st.shared.latency.snapshot() {
+            for (label, q) in [("p50", 0.5), ("p99", 0.99), ("p999", 0.999)] {
+                fields.push((
+                    Reply::text(format!("latency.{name}.{label}")),
+                    Reply::Double(h.quantile_us(q)),
+                ));
+            }
+        }
+    }
+    reply
 }
 
 fn shutdown(argv: &[Vec<u8>]) -> (Option<Reply>, Flow) {

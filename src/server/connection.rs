@@ -17,6 +17,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::admin::{self, Flow};
 use super::clients::ClientInfo;
+use super::latency::{self, Local};
 use super::Shared;
 use crate::command::Session;
 use crate::protocol::{Decoder, Resp};
@@ -63,7 +64,8 @@ pub(crate) async fn reject(conn: Accepted, msg: &'static str) {
 
 /// Serves one connection to its end.
 pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
-    match conn {
+    let shared = Arc::clone(&ctx.shared);
+    let (id, reason) = match conn {
         Accepted::Tcp(mut s, peer, local) => {
             let (r, w) = s.split();
             run(r, w, peer, local, ctx).await
@@ -72,7 +74,13 @@ pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
             let (r, w) = s.split();
             run(r, w, path.clone(), path, ctx).await
         }
-    }
+    };
+    tracing::info!(
+        client = id,
+        reason,
+        connected_clients = shared.clients.len(),
+        "connection closed"
+    );
 }
 
 /// Per-connection protocol state (everything except the byte buffers and the decoder, so
@@ -90,9 +98,12 @@ pub(crate) struct ConnState<'a> {
     pub authenticated: bool,
     /// Name of the last command, reused buffer (for CLIENT LIST's `cmd=`).
     pub last_cmd: Vec<u8>,
+    /// Command durations not yet merged into the server's totals.
+    pub latency: Local,
 }
 
-async fn run<R, W>(mut r: R, mut w: W, peer: String, local: String, ctx: Ctx)
+/// Serves until the connection ends; returns the client id and why it closed.
+async fn run<R, W>(mut r: R, mut w: W, peer: String, local: String, ctx: Ctx) -> (u64, &'static str)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -104,7 +115,15 @@ where
     let stop = stop_rx.changed();
     tokio::pin!(stop);
     let session = Session::default();
-    let guard = shared.clients.register(peer, local, &session.ns_name);
+    let guard = shared
+        .clients
+        .register(peer.clone(), local, &session.ns_name);
+    tracing::info!(
+        client = guard.info.id,
+        addr = %peer,
+        connected_clients = shared.clients.len(),
+        "connection opened"
+    );
     let mut st = ConnState {
         shared,
         info: &guard.info,
@@ -112,7 +131,9 @@ where
         resp: Resp::V2,
         authenticated: shared.config.requirepass.is_none(),
         last_cmd: Vec::new(),
+        latency: Local::default(),
     };
+    let id = st.info.id;
     let mut decoder = Decoder::new(shared.config.limits);
     decoder.set_authenticated(st.authenticated);
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -129,6 +150,7 @@ where
     let mut stalled = false;
     let mut eof = false;
     let mut flow = Flow::Continue;
+    let mut reason = "client closed";
     while flow == Flow::Continue {
         // Process every complete request already read (unless the output is at its limit).
         let mut processed = 0u64;
@@ -138,14 +160,18 @@ where
                 Ok(Some(argv)) => argv,
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::debug!(client = st.info.id, "closing: {e}");
+                    tracing::warn!(client = id, error = %e, "protocol error; closing connection");
+                    reason = "protocol error";
                     out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
                     flow = Flow::Close;
                     break;
                 }
             };
             processed += 1;
+            let cmd = latency::command_index(&argv[0]);
+            let started = std::time::Instant::now();
             flow = admin::dispatch(&mut st, argv, &mut out);
+            st.latency.record(cmd, started.elapsed());
             if st.authenticated != was_authed {
                 decoder.set_authenticated(st.authenticated);
             }
@@ -155,6 +181,7 @@ where
         }
         if processed > 0 {
             st.info.touch(processed, &st.last_cmd);
+            st.latency.flush(&shared.latency, id);
         }
         if flow != Flow::Continue || eof {
             break;
@@ -181,9 +208,12 @@ where
         }
         tokio::select! {
             biased;
-            _ = &mut stop => break,
+            _ = &mut stop => {
+                reason = "server shutdown";
+                break;
+            }
             res = w.write(&out), if !out.is_empty() => match res {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => return (id, "write failed"),
                 Ok(n) => {
                     out.advance(n);
                     if stalled {
@@ -202,15 +232,14 @@ where
                         idle_sleep.as_mut().reset(Instant::now() + t);
                     }
                 }
-                Err(_) => return,
+                Err(_) => return (id, "read failed"),
             },
             _ = &mut idle_sleep, if idle.is_some() => {
-                tracing::debug!(client = st.info.id, "closing idle connection");
-                return;
+                return (id, "idle timeout");
             }
             _ = &mut stall_sleep, if stalled => {
-                tracing::info!(client = st.info.id, "closing client that stopped reading its replies");
-                return;
+                tracing::warn!(client = id, "closing client that stopped reading its replies");
+                return (id, "output buffer stalled");
             }
         }
     }
@@ -235,6 +264,10 @@ where
     .await;
     if flow == Flow::Shutdown {
         shared.shutdown_request.notify_one();
+        reason = "SHUTDOWN";
+    } else if flow == Flow::Close && reason == "client closed" {
+        reason = "QUIT";
     }
     drop(guard);
+    (id, reason)
 }

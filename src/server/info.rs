@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use super::admin::{arity, err, text};
 use super::connection::ConnState;
+use super::latency;
 use crate::command::Reply;
 use crate::store::{glob, EvictionPolicy};
 
@@ -17,7 +18,7 @@ use crate::store::{glob, EvictionPolicy};
 pub(crate) const REDIS_COMPAT_VERSION: &str = "7.2.0";
 
 /// Commands the daemon answers (data commands via `execute`), for COMMAND COUNT/LIST.
-const COMMANDS: &[&str] = &[
+pub(crate) const COMMANDS: &[&str] = &[
     "ping",
     "echo",
     "quit",
@@ -66,7 +67,14 @@ const COMMANDS: &[&str] = &[
 
 /// INFO [section ...]
 pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let all = ["server", "clients", "memory", "stats", "keyspace"];
+    let all = [
+        "server",
+        "clients",
+        "memory",
+        "stats",
+        "latencystats",
+        "keyspace",
+    ];
     let mut wanted: Vec<&str> = Vec::new();
     if argv.len() == 1 {
         wanted.extend(all);
@@ -144,9 +152,26 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
             );
             kv(out, "expired_keys", stats.expired);
             kv(out, "evicted_keys", stats.evicted);
+            kv(
+                out,
+                "instantaneous_ops_per_sec",
+                sh.ops_per_sec.load(Ordering::Relaxed),
+            );
             kv(out, "keyspace_hits", stats.hits);
             kv(out, "keyspace_misses", stats.misses);
+            kv(
+                out,
+                "keyspace_hit_ratio",
+                format_args!("{:.4}", stats.hit_ratio()),
+            );
             kv(out, "loading", 0);
+        }
+        "latencystats" => {
+            out.push_str("# Latencystats\r\n");
+            for (name, h) in sh.latency.snapshot() {
+                let key = format!("latency_percentiles_usec_{name}");
+                kv(out, &key, latency::percentiles_text(&h));
+            }
         }
         _ => {
             out.push_str("# Keyspace\r\n");
@@ -167,11 +192,9 @@ fn kv(out: &mut String, key: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{key}:{value}\r\n");
 }
 
+/// The policy as Redis names it (`allkeys-lru`, `allkeys-lfu`, `volatile-ttl`, `noeviction`).
 fn policy_name(p: EvictionPolicy) -> &'static str {
-    match p {
-        EvictionPolicy::NoEviction => "noeviction",
-        _ => "allkeys-lru",
-    }
+    p.redis_name()
 }
 
 /// Bytes in Redis's human form (`1.50M`).

@@ -18,16 +18,20 @@
 mod admin;
 mod clients;
 mod connection;
+mod http;
 mod info;
+mod latency;
 mod listen;
+mod metrics;
 mod serve;
+mod watch_stats;
 
 pub use listen::{bind_tcp, bind_unix, default_socket_path, UnixSocket};
-pub use serve::{serve, ServeOptions};
+pub use serve::{serve, LogFormat, ServeOptions};
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,6 +84,8 @@ pub enum Listener {
     Tcp(TcpListener),
     /// A Unix socket; its file is removed when this is dropped.
     Unix(UnixSocket),
+    /// The HTTP endpoint (`/metrics`, `/healthz`, `/readyz`); it speaks HTTP, not RESP.
+    Http(TcpListener),
 }
 
 /// State every connection task shares.
@@ -101,6 +107,12 @@ pub(crate) struct Shared {
     shutdown_request: Notify,
     /// TCP port (0 if none) and Unix socket path, for INFO.
     endpoints: Endpoints,
+    /// Per-command latency totals (INFO latencystats, STATS, /metrics).
+    latency: latency::Latency,
+    /// True while the listeners accept; `/readyz` answers from it.
+    ready: AtomicBool,
+    /// Commands per second over the last sampling period (INFO instantaneous_ops_per_sec).
+    ops_per_sec: AtomicU64,
 }
 
 /// Where the server listens, for INFO and CONFIG GET.
@@ -122,10 +134,25 @@ pub async fn run(
     shutdown: impl Future,
 ) -> io::Result<()> {
     let mut endpoints = Endpoints::default();
-    for l in &listeners {
+    let mut names = Vec::new();
+    let mut http_listeners = Vec::new();
+    let mut resp_listeners = Vec::new();
+    for l in listeners {
+        match &l {
+            Listener::Tcp(t) => {
+                let addr = t.local_addr()?;
+                endpoints.port = addr.port();
+                names.push(format!("tcp:{addr}"));
+            }
+            Listener::Unix(u) => {
+                endpoints.unixsocket = u.path().display().to_string();
+                names.push(format!("unix:{}", u.path().display()));
+            }
+            Listener::Http(h) => names.push(format!("http:{}", h.local_addr()?)),
+        }
         match l {
-            Listener::Tcp(t) => endpoints.port = t.local_addr()?.port(),
-            Listener::Unix(u) => endpoints.unixsocket = u.path().display().to_string(),
+            Listener::Http(h) => http_listeners.push(h),
+            other => resp_listeners.push(other),
         }
     }
     let grace = config.shutdown_grace;
@@ -138,14 +165,27 @@ pub async fn run(
         shutdown_request: Notify::new(),
         endpoints,
         config,
+        latency: latency::Latency::default(),
+        ready: AtomicBool::new(false),
+        ops_per_sec: AtomicU64::new(0),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (http_stop_tx, http_stop_rx) = watch::channel(false);
+    let mut http_tasks = Vec::new();
+    for h in http_listeners {
+        http_tasks.push(tokio::spawn(http::serve(
+            h,
+            Arc::clone(&shared),
+            http_stop_rx.clone(),
+        )));
+    }
+    let sampler = watch_stats::spawn(Arc::clone(&shared), stop_rx.clone());
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let permits = Arc::new(Semaphore::new(
         shared.config.max_clients.min(Semaphore::MAX_PERMITS),
     ));
     let mut acceptors = Vec::new();
-    for listener in listeners {
+    for listener in resp_listeners {
         let ctx = connection::Ctx {
             shared: Arc::clone(&shared),
             stop: stop_rx.clone(),
@@ -157,23 +197,61 @@ pub async fn run(
             Arc::clone(&permits),
         )));
     }
+    shared.ready.store(true, Ordering::Release);
+    let c = &shared.config;
+    let store_config = shared.store.config();
+    tracing::info!(
+        listeners = ?names,
+        max_clients = c.max_clients,
+        maxmemory = store_config.max_memory.unwrap_or(0),
+        max_entries = store_config.max_entries.unwrap_or(0),
+        maxmemory_policy = store_config.eviction_policy.redis_name(),
+        max_output_buffer = c.max_output_buffer,
+        idle_timeout_secs = c.idle_timeout.map_or(0, |t| t.as_secs()),
+        auth = c.requirepass.is_some(),
+        "tinykv ready"
+    );
     tokio::select! {
-        _ = shutdown => tracing::info!("shutdown requested by signal"),
-        _ = shared.shutdown_request.notified() => tracing::info!("shutdown requested by SHUTDOWN"),
+        _ = shutdown => tracing::info!(phase = "requested", by = "signal", "shutdown"),
+        _ = shared.shutdown_request.notified() => {
+            tracing::info!(phase = "requested", by = "SHUTDOWN", "shutdown")
+        }
     }
+    shared.ready.store(false, Ordering::Release);
     let deadline = tokio::time::Instant::now() + grace;
     let _ = stop_tx.send(true);
     for a in acceptors {
         let _ = a.await;
     }
+    let _ = sampler.await;
+    tracing::info!(
+        phase = "listeners_closed",
+        connected_clients = shared.clients.len(),
+        "shutdown"
+    );
     drop(done_tx);
     drop(stop_rx);
     if tokio::time::timeout_at(deadline, done_rx.recv())
         .await
         .is_err()
     {
-        tracing::warn!("some connections did not finish within {grace:?}; closing them");
+        tracing::warn!(
+            phase = "grace_expired",
+            connected_clients = shared.clients.len(),
+            "some connections did not finish within {grace:?}; closing them"
+        );
+    } else {
+        tracing::info!(phase = "connections_drained", "shutdown");
     }
+    let _ = http_stop_tx.send(true);
+    for h in http_tasks {
+        let _ = h.await;
+    }
+    tracing::info!(
+        phase = "complete",
+        total_commands_processed = shared.clients.total_commands(),
+        "shutdown"
+    );
     Ok(())
 }
 
@@ -199,9 +277,19 @@ async fn accept_loop(listener: Listener, ctx: connection::Ctx, permits: Arc<Sema
                         });
                     }
                     Err(_) => {
-                        ctx.shared
+                        let n = ctx
+                            .shared
                             .rejected_connections
-                            .fetch_add(1, Ordering::Relaxed);
+                            .fetch_add(1, Ordering::Relaxed)
+                            + 1;
+                        // The first refusal, then every 100th: a client storm must not flood logs.
+                        if n == 1 || n % 100 == 0 {
+                            tracing::warn!(
+                                rejected_connections = n,
+                                max_clients = ctx.shared.config.max_clients,
+                                "refusing connection: max number of clients reached"
+                            );
+                        }
                         tokio::spawn(connection::reject(
                             conn,
                             "ERR max number of clients reached",
@@ -211,7 +299,7 @@ async fn accept_loop(listener: Listener, ctx: connection::Ctx, permits: Arc<Sema
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the listener stays open.
-                tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
+                tracing::warn!(error = %e, ?backoff, "accept failed; retrying");
                 tokio::select! {
                     _ = stop.changed() => return,
                     _ = tokio::time::sleep(backoff) => {}
@@ -235,5 +323,7 @@ async fn accept(listener: &Listener) -> io::Result<connection::Accepted> {
             let path = format!("{}:0", u.path().display());
             Ok(connection::Accepted::Unix(s, path))
         }
+        // `run` never passes an HTTP listener to an accept loop.
+        Listener::Http(_) => std::future::pending().await,
     }
 }

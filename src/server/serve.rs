@@ -2,6 +2,10 @@
 //!
 //! Exit codes: 0 after a graceful shutdown (SIGINT, SIGTERM or SHUTDOWN), 1 when startup fails
 //! (bad options, socket in use, address in use), 130 when a second signal forces an exit.
+//!
+//! Output: the `tinykv listening on ...` announcements go to stdout (tools and tests read the
+//! bound addresses there); logs go to stderr through `tracing`, as text or, with
+//! [`LogFormat::Json`], one JSON object per line and nothing else on stderr.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -33,6 +37,34 @@ pub struct ServeOptions {
     pub server: ServerConfig,
     /// Worker threads; `None` = one per core.
     pub threads: Option<usize>,
+    /// Address of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`); off when `None`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How log lines look.
+    pub log_format: LogFormat,
+    /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
+    /// `TINYKV_LOG`, else `info`.
+    pub log_level: Option<String>,
+}
+
+/// How the daemon writes its logs (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured when stderr is a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, fields at the top level, for log shippers.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("unknown log format '{s}' (expected text or json)")),
+        }
+    }
 }
 
 impl Default for ServeOptions {
@@ -45,27 +77,59 @@ impl Default for ServeOptions {
             store: Config::default(),
             server: ServerConfig::default(),
             threads: None,
+            metrics_addr: None,
+            log_format: LogFormat::Text,
+            log_level: None,
         }
     }
 }
 
 /// Runs the daemon until it is shut down; see the module docs for exit codes.
 pub fn serve(opts: ServeOptions) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TINYKV_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    let json = opts.log_format == LogFormat::Json;
+    if let Err(msg) = init_logging(opts.log_format, opts.log_level.as_deref()) {
+        say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
+        return ExitCode::from(2);
+    }
     match serve_inner(opts) {
         Ok(code) => code,
+        Err(msg) if json => {
+            tracing::error!(error = %msg, "startup failed");
+            ExitCode::from(1)
+        }
         Err(msg) => {
             say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// Installs the stderr subscriber. The filter is `level`, else `RUST_LOG`, else `TINYKV_LOG`,
+/// else `info`.
+fn init_logging(format: LogFormat, level: Option<&str>) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::try_new(l).map_err(|e| format!("bad --log-level '{l}': {e}"))?,
+        None => EnvFilter::try_from_env("RUST_LOG")
+            .or_else(|_| EnvFilter::try_from_env("TINYKV_LOG"))
+            .unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    // A second init (tests running serve twice in one process) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+    Ok(())
 }
 
 /// Writes one line and flushes, ignoring errors: a daemon whose stdout or stderr was closed
@@ -76,6 +140,7 @@ fn say(out: &mut dyn Write, line: std::fmt::Arguments<'_>) {
 }
 
 fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
+    let json = opts.log_format == LogFormat::Json;
     let bind_ip = opts.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if opts.bind.is_some() && opts.port.is_none() {
         return Err("--bind needs --port (TCP is off without it)".into());
@@ -121,22 +186,38 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             );
             listeners.push(Listener::Tcp(tcp));
         }
+        if let Some(addr) = opts.metrics_addr {
+            let http = bind_tcp(addr).map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+            let local = http.local_addr().map_err(|e| e.to_string())?;
+            say(
+                &mut std::io::stdout(),
+                format_args!("tinykv metrics on http://{local}/metrics"),
+            );
+            listeners.push(Listener::Http(http));
+        }
         let forced_path = socket_path.clone();
         let shutdown = async move {
             tokio::select! {
                 _ = sigint.recv() => {}
                 _ = sigterm.recv() => {}
             }
-            tracing::info!("signal received; shutting down (send another to exit at once)");
+            tracing::info!(
+                phase = "signal",
+                "signal received; shutting down (send another to exit at once)"
+            );
             tokio::spawn(async move {
                 tokio::select! {
                     _ = sigint.recv() => {}
                     _ = sigterm.recv() => {}
                 }
-                say(
-                    &mut std::io::stderr(),
-                    format_args!("tinykv serve: second signal; exiting now"),
-                );
+                if json {
+                    tracing::warn!(phase = "forced", "second signal; exiting now");
+                } else {
+                    say(
+                        &mut std::io::stderr(),
+                        format_args!("tinykv serve: second signal; exiting now"),
+                    );
+                }
                 let _ = std::fs::remove_file(&forced_path);
                 std::process::exit(130);
             });
@@ -147,9 +228,13 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
     });
     rt.shutdown_timeout(Duration::from_millis(500));
     result?;
-    say(
-        &mut std::io::stderr(),
-        format_args!("tinykv serve: shut down cleanly"),
-    );
+    if json {
+        tracing::info!(phase = "exit", "shut down cleanly");
+    } else {
+        say(
+            &mut std::io::stderr(),
+            format_args!("tinykv serve: shut down cleanly"),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! Shared helpers for the daemon integration tests: an in-process server on port 0 and a
-//! temp-dir socket, and a blocking raw-bytes client.
+//! temp-dir socket (optionally with the HTTP metrics endpoint), a blocking raw-bytes client, and
+//! a one-request HTTP GET.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +17,8 @@ use tinykv::store::{Config, Store};
 /// A running in-process server.
 pub struct TestServer {
     pub tcp: SocketAddr,
+    /// The HTTP endpoint's address, when started with [`TestServer::with_http`].
+    pub http: Option<SocketAddr>,
     pub sock: PathBuf,
     pub store: Arc<Store>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -34,6 +37,15 @@ impl TestServer {
     }
 
     pub fn with_store(config: ServerConfig, store: Arc<Store>) -> TestServer {
+        Self::spawn(config, store, false)
+    }
+
+    /// A server that also serves `/metrics`, `/healthz` and `/readyz` on a loopback port.
+    pub fn with_http(config: ServerConfig, store: Arc<Store>) -> TestServer {
+        Self::spawn(config, store, true)
+    }
+
+    fn spawn(config: ServerConfig, store: Arc<Store>, with_http: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("tinykv.sock");
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -48,21 +60,27 @@ impl TestServer {
             rt.block_on(async move {
                 let tcp = bind_tcp("127.0.0.1:0".parse().unwrap())?;
                 let unix = bind_unix(&sock2, 0o600)?;
-                addr_tx.send(tcp.local_addr()?).unwrap();
-                run(
-                    vec![Listener::Tcp(tcp), Listener::Unix(unix)],
-                    st,
-                    config,
-                    async {
-                        let _ = stop_rx.await;
-                    },
-                )
+                let mut listeners = vec![Listener::Tcp(tcp), Listener::Unix(unix)];
+                let mut http = None;
+                if with_http {
+                    let h = bind_tcp("127.0.0.1:0".parse().unwrap())?;
+                    http = Some(h.local_addr()?);
+                    listeners.push(Listener::Http(h));
+                }
+                let Listener::Tcp(tcp) = &listeners[0] else {
+                    unreachable!()
+                };
+                addr_tx.send((tcp.local_addr()?, http)).unwrap();
+                run(listeners, st, config, async {
+                    let _ = stop_rx.await;
+                })
                 .await
             })
         });
-        let tcp = addr_rx.recv().expect("server failed to start");
+        let (tcp, http) = addr_rx.recv().expect("server failed to start");
         TestServer {
             tcp,
+            http,
             sock,
             store,
             stop: Some(stop_tx),
@@ -85,11 +103,16 @@ impl TestServer {
         Raw::new(s)
     }
 
-    /// Stops the server (as a signal would) and waits for `run` to return.
-    pub fn stop(&mut self) {
+    /// Starts a shutdown (as a signal would) without waiting for it to finish.
+    pub fn begin_stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the server (as a signal would) and waits for `run` to return.
+    pub fn stop(&mut self) {
+        self.begin_stop();
         if let Some(t) = self.thread.take() {
             t.join().unwrap().unwrap();
         }
@@ -196,4 +219,33 @@ impl<S: Read + Write + Dup> Raw<S> {
 /// Bulk-string reply text for `s`.
 pub fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)
+}
+
+/// One HTTP/1.1 request; returns the status code and the body.
+pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// `GET url` on the server's HTTP endpoint.
+pub fn get(server: &TestServer, path: &str) -> (u16, String) {
+    http(
+        server.http.expect("server started without HTTP"),
+        "GET",
+        path,
+    )
 }

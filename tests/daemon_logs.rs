@@ -1,0 +1,212 @@
+//! The real `tinykv serve` with `--log-format json`: every stderr line is one JSON object, and
+//! the startup, connection, protocol-error and shutdown events carry their fields. Also the
+//! issue-5 flags (`--max-memory 64mb`, `--eviction-policy`) as the daemon reports them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tinykv");
+
+/// Sends one command and reads one line of reply (enough for simple replies).
+fn ask(s: &mut UnixStream, cmd: &[u8]) -> String {
+    s.write_all(cmd).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line
+}
+
+fn http_status(addr: &str, path: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The events whose `message` is `msg`.
+fn events<'a>(all: &'a [Value], msg: &str) -> Vec<&'a Value> {
+    all.iter().filter(|e| e["message"] == msg).collect()
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_expected_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("t.sock");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .args(["--metrics-addr", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--max-memory", "64mb", "--eviction-policy", "allkeys-lfu"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut metrics = None;
+    while metrics.is_none() {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(a) = line.trim().strip_prefix("tinykv metrics on http://") {
+            metrics = a.strip_suffix("/metrics").map(str::to_string);
+        }
+    }
+    let metrics = metrics.unwrap();
+    // The HTTP port is announced before `run` starts accepting; /readyz says 503 until then, so
+    // poll it as a supervisor would.
+    while http_status(&metrics, "/readyz") != 200 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(http_status(&metrics, "/healthz"), 200);
+
+    let mut c = UnixStream::connect(&sock).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    assert_eq!(ask(&mut c, b"PING\r\n"), "+PONG\r\n");
+    let policy = ask(&mut c, b"CONFIG GET maxmemory-policy\r\n");
+    assert_eq!(policy, "*2\r\n");
+    drop(c);
+    // A malformed frame: one error reply, then the server closes the connection.
+    let mut bad = UnixStream::connect(&sock).unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let reply = ask(&mut bad, b"*1\r\n$x\r\n");
+    assert!(reply.starts_with("-ERR Protocol error"), "{reply}");
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest);
+
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+
+    let logs: Vec<Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    for e in &logs {
+        assert!(e["timestamp"].is_string() && e["level"].is_string(), "{e}");
+    }
+    let ready = events(&logs, "tinykv ready");
+    assert_eq!(ready.len(), 1, "{err}");
+    assert_eq!(ready[0]["maxmemory"], 64 << 20);
+    assert_eq!(ready[0]["maxmemory_policy"], "allkeys-lfu");
+    assert_eq!(ready[0]["max_clients"], 10_000);
+    let listeners = ready[0]["listeners"].as_str().unwrap_or_default();
+    assert!(
+        listeners.contains("unix:") && listeners.contains("http:"),
+        "{listeners}"
+    );
+
+    let opened = events(&logs, "connection opened");
+    let closed = events(&logs, "connection closed");
+    assert_eq!((opened.len(), closed.len()), (2, 2), "{err}");
+    assert_eq!(opened[0]["connected_clients"], 1);
+    assert!(closed.iter().all(|e| e["connected_clients"].is_u64()));
+    assert!(
+        closed.iter().any(|e| e["reason"] == "client closed"),
+        "{err}"
+    );
+    assert!(
+        closed.iter().any(|e| e["reason"] == "protocol error"),
+        "{err}"
+    );
+    let proto = events(&logs, "protocol error; closing connection");
+    assert_eq!(proto.len(), 1, "{err}");
+    assert_eq!(proto[0]["level"], "WARN");
+
+    let phases: Vec<&str> = events(&logs, "shutdown")
+        .iter()
+        .filter_map(|e| e["phase"].as_str())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "requested",
+            "listeners_closed",
+            "connections_drained",
+            "complete"
+        ],
+        "{err}"
+    );
+    assert_eq!(events(&logs, "shut down cleanly").len(), 1, "{err}");
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    for (flags, needle) in [
+        (
+            &["--eviction-policy", "random"][..],
+            "unknown eviction policy",
+        ),
+        (&["--max-memory", "lots"][..], "lots"),
+        (&["--log-format", "xml"][..], "unknown log format"),
+        (&["--metrics-addr", "nowhere"][..], "invalid"),
+    ] {
+        let out = Command::new(BIN).arg("serve").args(flags).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(needle), "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn eviction_pressure_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("t.sock");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .args(["--log-format", "json", "--max-entries", "5"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+    let mut c = UnixStream::connect(&sock).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    for i in 0..20 {
+        assert_eq!(ask(&mut c, format!("SET k{i} v\r\n").as_bytes()), "+OK\r\n");
+    }
+    // The sampler runs once a second; read log lines until its warning arrives.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let warning = loop {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "no eviction warning");
+        let e: Value = serde_json::from_str(&l).unwrap();
+        if e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("eviction pressure"))
+        {
+            break e;
+        }
+    };
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["evicted_keys"], 15);
+    assert_eq!(warning["max_entries"], 5);
+    assert_eq!(warning["keys"], 5);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
