@@ -1,0 +1,442 @@
+//! Store throughput: TinyKV against the obvious alternative (an exact LRU, `lru::LruCache`
+//! behind a `Mutex`) and the floor (a bare `DashMap<String, Vec<u8>>`, no TTL, no caps, same
+//! foldhash hasher as TinyKV), plus TinyKV under a 64 MiB `max_memory` to show what eviction
+//! costs. One process, one run: each subject is built, filled with 1M keys `key:N` holding
+//! 100-byte values, measured, and dropped before the next, so only one is in memory at a time.
+//!
+//! Workloads, each with uniform and Zipf(0.99) keys, on 1 and 2 threads:
+//! - `get-hit`: read a present key (TinyKV reads in place through `get_with`);
+//! - `get-miss`: read an absent key (`key:N` with N in 1M..2M);
+//! - `set-over`: overwrite a present key (the alternatives update in place, no key allocation);
+//! - `mixed-90/10`: 90% get, 10% overwrite;
+//! - `set-fresh` (no key distribution): insert a never-present key `fresh:T:N`; on the uncapped
+//!   subjects the inserted keys are deleted between chunks of 50k (untimed) so the map stays
+//!   near 1M entries.
+//!
+//! `tinykv@64MiB` holds only part of the 1M keys (filled highest key first, so the resident
+//! part is the Zipf-hot low keys): its gets of evicted keys miss and its sets of them insert
+//! and evict. The table's last columns give its measured hit ratio and evictions per op.
+//!
+//! Times are aggregate: wall time of all threads divided by the total number of operations, so
+//! a 2-thread figure that is half the 1-thread one means perfect scaling. Key indices are drawn
+//! once up front (Zipf sampling is slower than the operations measured) and key strings are
+//! pre-built, so the timed loop is only the store call. The machine this was written on has 2
+//! cores shared with other work: treat 2-thread figures as indicative.
+//!
+//! After criterion's output, a table of ns/op (rows: workload; columns: subject; ratio to lru)
+//! is printed for pasting into notes. Run: `cargo bench --bench store` (add criterion flags
+//! after `--`, e.g. `-- get-hit` to filter).
+
+use criterion::{black_box, Criterion, SamplingMode, Throughput};
+use dashmap::DashMap;
+use lru::LruCache;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Zipf};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+use tinykv::store::{Config, Ns, SetOptions, Store, Value};
+
+/// Keys present after the fill: `key:0` .. `key:999999`.
+const KEYS: usize = 1_000_000;
+/// Bytes per value.
+const VALUE_LEN: usize = 100;
+/// Pre-drawn key indices per distribution (a power of two, so the cursor wraps with a mask).
+const STREAM: usize = 1 << 22;
+/// Fresh-key names per thread; larger than what the capped store holds, so a name that comes
+/// round again has long been evicted.
+const FRESH_POOL: usize = 1 << 20;
+/// Fresh inserts between untimed clean-ups on the uncapped subjects.
+const FRESH_CHUNK: u64 = 50_000;
+/// Byte cap of the `tinykv@64MiB` subject.
+const CAPPED_MEMORY: u64 = 64 << 20;
+/// Zipf exponent.
+const ZIPF_S: f64 = 0.99;
+
+/// What every subject must do; `&self` so threads share one instance.
+trait Subject: Sync {
+    /// Read `key`; true on a hit.
+    fn get(&self, key: &str) -> bool;
+    /// Write `value` at `key`.
+    fn set(&self, key: &str, value: &[u8]);
+    /// Remove `key` (used only by the untimed clean-up).
+    fn remove(&self, key: &str);
+    /// Does the subject evict by itself, so fresh keys need no clean-up?
+    fn bounded(&self) -> bool {
+        false
+    }
+    /// TinyKV's (hits, misses, evictions) counters, for the capped column's notes.
+    fn counters(&self) -> Option<(u64, u64, u64)> {
+        None
+    }
+}
+
+struct TinyKv(Store);
+
+impl Subject for TinyKv {
+    fn get(&self, key: &str) -> bool {
+        self.0
+            .get_with(Ns::DEFAULT, key, |v| {
+                black_box(v);
+            })
+            .is_some()
+    }
+    fn set(&self, key: &str, value: &[u8]) {
+        let v = Value::Bytes(value.to_vec());
+        black_box(
+            self.0
+                .set(Ns::DEFAULT, key, v, &SetOptions::default())
+                .is_ok(),
+        );
+    }
+    fn remove(&self, key: &str) {
+        self.0.delete(Ns::DEFAULT, key);
+    }
+    fn bounded(&self) -> bool {
+        self.0.config().max_memory.is_some()
+    }
+    fn counters(&self) -> Option<(u64, u64, u64)> {
+        let s = self.0.stats();
+        Some((s.hits, s.misses, s.evicted))
+    }
+}
+
+struct ExactLru(Mutex<LruCache<String, Vec<u8>>>);
+
+impl Subject for ExactLru {
+    fn get(&self, key: &str) -> bool {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        black_box(c.get(key).map(|v| v.len())).is_some()
+    }
+    fn set(&self, key: &str, value: &[u8]) {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match c.get_mut(key) {
+            Some(v) => *v = value.to_vec(),
+            None => {
+                c.put(key.to_owned(), value.to_vec());
+            }
+        }
+    }
+    fn remove(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop(key);
+    }
+}
+
+struct Floor(DashMap<String, Vec<u8>, foldhash::fast::RandomState>);
+
+impl Subject for Floor {
+    fn get(&self, key: &str) -> bool {
+        black_box(self.0.get(key).map(|v| v.len())).is_some()
+    }
+    fn set(&self, key: &str, value: &[u8]) {
+        match self.0.get_mut(key) {
+            Some(mut v) => *v = value.to_vec(),
+            None => {
+                self.0.insert(key.to_owned(), value.to_vec());
+            }
+        }
+    }
+    fn remove(&self, key: &str) {
+        self.0.remove(key);
+    }
+}
+
+/// Subjects in column order; `lru` is the ratio baseline.
+const SUBJECTS: [&str; 4] = ["tinykv", "tinykv@64MiB", "lru", "dashmap"];
+
+fn build(name: &str) -> Box<dyn Subject> {
+    let tinykv = |max_memory| {
+        let config = Config {
+            max_memory,
+            ..Config::default()
+        };
+        TinyKv(Store::new(config).unwrap_or_else(|e| panic!("store config: {e}")))
+    };
+    match name {
+        "tinykv" => Box::new(tinykv(None)),
+        "tinykv@64MiB" => Box::new(tinykv(Some(CAPPED_MEMORY))),
+        "lru" => Box::new(ExactLru(Mutex::new(LruCache::unbounded()))),
+        _ => Box::new(Floor(DashMap::with_hasher(Default::default()))),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Workload {
+    GetHit,
+    GetMiss,
+    SetOver,
+    SetFresh,
+    Mixed,
+}
+
+const WORKLOADS: [(Workload, &str); 5] = [
+    (Workload::GetHit, "get-hit"),
+    (Workload::GetMiss, "get-miss"),
+    (Workload::SetOver, "set-over"),
+    (Workload::Mixed, "mixed-90/10"),
+    // Last: on the capped subject it replaces the resident keys with fresh ones.
+    (Workload::SetFresh, "set-fresh"),
+];
+const DISTS: [&str; 2] = ["uniform", "zipf"];
+const THREADS: [usize; 2] = [1, 2];
+
+/// The distributions a workload runs with, and their labels: fresh keys have no distribution.
+fn dists(workload: Workload) -> &'static [(usize, &'static str)] {
+    if workload == Workload::SetFresh {
+        &[(0, "fresh")]
+    } else {
+        &[(0, DISTS[0]), (1, DISTS[1])]
+    }
+}
+/// Everything built once and shared by all subjects.
+struct Data {
+    /// `key:N` for N in 0..2M; the upper half is never written.
+    keys: Vec<String>,
+    /// `fresh:T:N`, per thread.
+    fresh: Vec<Vec<String>>,
+    /// Pre-drawn indices into the present keys, per distribution (uniform, zipf).
+    streams: [Vec<u32>; 2],
+    value: Vec<u8>,
+}
+
+impl Data {
+    fn new() -> Data {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let uniform = (0..STREAM).map(|_| rng.gen_range(0..KEYS as u32)).collect();
+        let zipf = Zipf::new(KEYS as u64, ZIPF_S).unwrap_or_else(|e| panic!("zipf: {e}"));
+        let zipf = (0..STREAM)
+            .map(|_| zipf.sample(&mut rng) as u32 - 1)
+            .collect();
+        Data {
+            keys: (0..2 * KEYS).map(|i| format!("key:{i}")).collect(),
+            fresh: (0..THREADS.len())
+                .map(|t| (0..FRESH_POOL).map(|i| format!("fresh:{t}:{i}")).collect())
+                .collect(),
+            streams: [uniform, zipf],
+            value: vec![b'v'; VALUE_LEN],
+        }
+    }
+}
+
+/// Run `iters` operations on each of `threads` threads, timed in chunks of `chunk` with
+/// `after_chunk(thread, range)` untimed in between. Returns wall time / threads, so criterion's
+/// time per iteration is the aggregate time per operation.
+fn run_threads(
+    threads: usize,
+    iters: u64,
+    chunk: u64,
+    op: impl Fn(usize, u64) + Sync,
+    after_chunk: impl Fn(usize, std::ops::Range<u64>) + Sync,
+) -> Duration {
+    let barrier = Barrier::new(threads);
+    let timed = Mutex::new(Duration::ZERO);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (barrier, timed, op, after_chunk) = (&barrier, &timed, &op, &after_chunk);
+            s.spawn(move || {
+                let mut start = 0;
+                while start < iters {
+                    let end = (start + chunk).min(iters);
+                    barrier.wait();
+                    let t0 = Instant::now();
+                    for i in start..end {
+                        op(t, i);
+                    }
+                    barrier.wait();
+                    if t == 0 {
+                        *timed.lock().unwrap_or_else(|e| e.into_inner()) += t0.elapsed();
+                    }
+                    after_chunk(t, start..end);
+                    start = end;
+                }
+            });
+        }
+    });
+    let wall = timed.into_inner().unwrap_or_else(|e| e.into_inner());
+    wall / threads as u32
+}
+
+/// One row of the table: workload, distribution index, threads.
+type Row = (Workload, usize, usize);
+
+/// Per (row, subject): every (iters, time) criterion asked for, and TinyKV counter deltas.
+#[derive(Default)]
+struct Results {
+    samples: BTreeMap<(Row, &'static str), Vec<(u64, Duration)>>,
+    counters: BTreeMap<Row, (u64, u64, u64)>,
+}
+
+fn bench_subject(c: &mut Criterion, name: &'static str, data: &Data, results: &mut Results) {
+    let subject = build(name);
+    let subject = &*subject;
+    let fill = Instant::now();
+    // Highest first, so a capped subject keeps the low (Zipf-hot) keys, as a warm cache would.
+    for key in data.keys[..KEYS].iter().rev() {
+        subject.set(key, &data.value);
+    }
+    eprintln!("{name}: filled {KEYS} keys in {:.2?}", fill.elapsed());
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(1));
+    for (workload, wname) in WORKLOADS {
+        // One cursor per workload, so the 2-thread run continues where the 1-thread run
+        // stopped (fresh names stay fresh on the capped subject, which keeps what it inserts).
+        let cursor = AtomicU64::new(0);
+        for &(d, dname) in dists(workload) {
+            for threads in THREADS {
+                let row = (workload, d, threads);
+                let stream = &data.streams[d];
+                let before = subject.counters();
+                let samples = results.samples.entry((row, name)).or_default();
+                let id = format!("{wname}/{dname}/{threads}t");
+                group.bench_function(id, |b| {
+                    b.iter_custom(|iters| {
+                        let base = cursor.fetch_add(iters, Relaxed);
+                        // Threads start at different points of the stream.
+                        let offset = |t: usize, i: u64| {
+                            ((base + i) as usize + t * (STREAM / 2)) & (STREAM - 1)
+                        };
+                        let key = |t, i| &data.keys[stream[offset(t, i)] as usize];
+                        let fresh = |t: usize, i: u64| {
+                            &data.fresh[t][(base + i) as usize & (FRESH_POOL - 1)]
+                        };
+                        let value = &data.value[..];
+                        let clean = !subject.bounded() && workload == Workload::SetFresh;
+                        let chunk = if clean { FRESH_CHUNK } else { iters };
+                        let d = run_threads(
+                            threads,
+                            iters,
+                            chunk,
+                            |t, i| match workload {
+                                Workload::GetHit => {
+                                    subject.get(key(t, i));
+                                }
+                                Workload::GetMiss => {
+                                    let k = stream[offset(t, i)] as usize + KEYS;
+                                    subject.get(&data.keys[k]);
+                                }
+                                Workload::SetOver => subject.set(key(t, i), value),
+                                Workload::SetFresh => subject.set(fresh(t, i), value),
+                                Workload::Mixed if (base + i) % 10 == 0 => {
+                                    subject.set(key(t, i), value)
+                                }
+                                Workload::Mixed => {
+                                    subject.get(key(t, i));
+                                }
+                            },
+                            |t, range| {
+                                if clean {
+                                    range.for_each(|i| subject.remove(fresh(t, i)));
+                                }
+                            },
+                        );
+                        samples.push((iters, d));
+                        d
+                    })
+                });
+                if let (Some(a), Some(b)) = (before, subject.counters()) {
+                    if subject.bounded() {
+                        results
+                            .counters
+                            .insert(row, (b.0 - a.0, b.1 - a.1, b.2 - a.2));
+                    }
+                }
+            }
+        }
+    }
+    group.finish();
+}
+
+impl Results {
+    /// Mean ns/op over the measurement samples: in flat sampling mode they all share the last
+    /// call's iteration count (warm-up calls come first and double each time).
+    fn ns_per_op(&self, row: Row, name: &'static str) -> Option<f64> {
+        let samples = self.samples.get(&(row, name))?;
+        let &(last, _) = samples.last()?;
+        let (n, t) = samples
+            .iter()
+            .filter(|(iters, _)| *iters == last)
+            .fold((0u64, 0f64), |(n, t), (i, d)| (n + i, t + d.as_secs_f64()));
+        Some(t * 1e9 / n as f64)
+    }
+
+    fn print(&self, load: &str) {
+        println!();
+        println!("TinyKV store bench: ns/op, aggregate over threads (lower is better); (x) = ns/op / lru's");
+        println!("1M keys \"key:N\", 100-byte values, zipf s={ZIPF_S}; tinykv@64MiB holds only part of the keys");
+        println!("load average (1 5 15 min) {load}; the machine's other work shows in the numbers");
+        print!("{:<12} {:<8} {:>3}", "workload", "keys", "thr");
+        for name in SUBJECTS {
+            print!("  {name:>15}");
+        }
+        println!("  {:>20}", "64MiB: hit%  evict/op");
+        for (workload, wname) in WORKLOADS {
+            for &(d, dname) in dists(workload) {
+                for threads in THREADS {
+                    let row = (workload, d, threads);
+                    if SUBJECTS.iter().all(|s| self.ns_per_op(row, s).is_none()) {
+                        continue;
+                    }
+                    let lru = self.ns_per_op(row, "lru");
+                    print!("{wname:<12} {dname:<8} {threads:>3}");
+                    for name in SUBJECTS {
+                        let cell = match (self.ns_per_op(row, name), lru) {
+                            (None, _) => "-".to_string(),
+                            (Some(ns), Some(l)) if name != "lru" => {
+                                format!("{ns:.1} ({:.2}x)", ns / l)
+                            }
+                            (Some(ns), _) => format!("{ns:.1}"),
+                        };
+                        print!("  {cell:>15}");
+                    }
+                    if let Some(&(h, m, e)) = self.counters.get(&row) {
+                        let ops = (h + m).max(1) as f64;
+                        let hit = if h + m > 0 {
+                            format!("{:.0}%", h as f64 * 100.0 / ops)
+                        } else {
+                            "-".to_string()
+                        };
+                        let all = self.samples_ops(row, "tinykv@64MiB").max(1) as f64;
+                        print!("  {hit:>10}  {:>8.2}", e as f64 / all);
+                    }
+                    println!();
+                }
+            }
+        }
+    }
+
+    /// Operations run on `name` for `row`, warm-up included (counters cover the warm-up too).
+    fn samples_ops(&self, row: Row, name: &'static str) -> u64 {
+        let threads = row.2 as u64;
+        self.samples
+            .get(&(row, name))
+            .map_or(0, |s| s.iter().map(|(i, _)| i * threads).sum())
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(10)
+        .configure_from_args();
+    let load_before = load_average();
+    let data = Data::new();
+    let mut results = Results::default();
+    for name in SUBJECTS {
+        bench_subject(&mut c, name, &data, &mut results);
+    }
+    c.final_summary();
+    let load = format!("at start {load_before}, at end {}", load_average());
+    results.print(&load);
+}
+
+/// The first three fields of /proc/loadavg, or "?" where there is none.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".to_string(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
