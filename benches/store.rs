@@ -1,8 +1,10 @@
 //! Store throughput: TinyKV against the obvious alternative (an exact LRU, `lru::LruCache`
 //! behind a `Mutex`) and the floor (a bare `DashMap<String, Vec<u8>>`, no TTL, no caps, same
 //! foldhash hasher as TinyKV), plus TinyKV under a 64 MiB `max_memory` to show what eviction
-//! costs. One process, one run: each subject is built, filled with 1M keys `key:N` holding
-//! 100-byte values, measured, and dropped before the next, so only one is in memory at a time.
+//! costs. One process, one run: every subject is filled with the same 1M keys `key:N` holding
+//! 100-byte values, then each row (workload x keys x threads) is a criterion group that measures
+//! the subjects back to back (all four live at once), so drift in a shared machine's load hits
+//! a row's subjects alike.
 //!
 //! Workloads, each with uniform and Zipf(0.99) keys, on 1 and 2 threads:
 //! - `get-hit`: read a present key (TinyKV reads in place through `get_with`);
@@ -17,11 +19,12 @@
 //! part is the Zipf-hot low keys): its gets of evicted keys miss and its sets of them insert
 //! and evict. The table's last columns give its measured hit ratio and evictions per op.
 //!
-//! Times are aggregate: wall time of all threads divided by the total number of operations, so
-//! a 2-thread figure that is half the 1-thread one means perfect scaling. Key indices are drawn
-//! once up front (Zipf sampling is slower than the operations measured) and key strings are
-//! pre-built, so the timed loop is only the store call. The machine this was written on has 2
-//! cores shared with other work: treat 2-thread figures as indicative.
+//! The table's times are aggregate: wall time divided by the operations of all threads, so a
+//! 2-thread figure half the 1-thread one means perfect scaling. (Criterion's own `time` is per
+//! iteration, one operation on each thread; its `thrpt` is aggregate operations per second.)
+//! Key indices are drawn once up front (Zipf sampling is slower than the operations measured)
+//! and key strings are pre-built, so the timed loop is only the store call. The table's header
+//! prints the load average: on a loaded 2-core machine, 2-thread figures are indicative only.
 //!
 //! After criterion's output, a table of ns/op (rows: workload; columns: subject; ratio to lru)
 //! is printed for pasting into notes. Run: `cargo bench --bench store` (add criterion flags
@@ -221,8 +224,7 @@ impl Data {
 }
 
 /// Run `iters` operations on each of `threads` threads, timed in chunks of `chunk` with
-/// `after_chunk(thread, range)` untimed in between. Returns wall time / threads, so criterion's
-/// time per iteration is the aggregate time per operation.
+/// `after_chunk(thread, range)` untimed in between. Returns the timed wall time.
 fn run_threads(
     threads: usize,
     iters: u64,
@@ -254,8 +256,7 @@ fn run_threads(
             });
         }
     });
-    let wall = timed.into_inner().unwrap_or_else(|e| e.into_inner());
-    wall / threads as u32
+    timed.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One row of the table: workload, distribution index, threads.
@@ -268,85 +269,101 @@ struct Results {
     counters: BTreeMap<Row, (u64, u64, u64)>,
 }
 
-fn bench_subject(c: &mut Criterion, name: &'static str, data: &Data, results: &mut Results) {
-    let subject = build(name);
-    let subject = &*subject;
-    let fill = Instant::now();
-    // Highest first, so a capped subject keeps the low (Zipf-hot) keys, as a warm cache would.
-    for key in data.keys[..KEYS].iter().rev() {
-        subject.set(key, &data.value);
-    }
-    eprintln!("{name}: filled {KEYS} keys in {:.2?}", fill.elapsed());
-    let mut group = c.benchmark_group(name);
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Elements(1));
+/// A subject under test and its column name.
+type Named = (&'static str, Box<dyn Subject>);
+
+/// Build every subject and fill it with the 1M keys.
+fn build_all(data: &Data) -> Vec<Named> {
+    SUBJECTS
+        .iter()
+        .map(|&name| {
+            let subject = build(name);
+            let fill = Instant::now();
+            // Highest first, so a capped subject keeps the low (Zipf-hot) keys, as a warm cache
+            // would.
+            for key in data.keys[..KEYS].iter().rev() {
+                subject.set(key, &data.value);
+            }
+            eprintln!("{name}: filled {KEYS} keys in {:.2?}", fill.elapsed());
+            (name, subject)
+        })
+        .collect()
+}
+
+/// One criterion group per row, every subject measured back to back in it, so drift in the
+/// machine's load hits the subjects of a row alike.
+fn bench_all(c: &mut Criterion, subjects: &[Named], data: &Data, results: &mut Results) {
     for (workload, wname) in WORKLOADS {
-        // One cursor per workload, so the 2-thread run continues where the 1-thread run
-        // stopped (fresh names stay fresh on the capped subject, which keeps what it inserts).
-        let cursor = AtomicU64::new(0);
+        // One cursor per subject and workload, so the 2-thread run continues where the
+        // 1-thread run stopped (fresh names stay fresh on the capped subject, which keeps what
+        // it inserts).
+        let cursors: Vec<AtomicU64> = subjects.iter().map(|_| AtomicU64::new(0)).collect();
         for &(d, dname) in dists(workload) {
             for threads in THREADS {
                 let row = (workload, d, threads);
-                let stream = &data.streams[d];
-                let before = subject.counters();
-                let samples = results.samples.entry((row, name)).or_default();
-                let id = format!("{wname}/{dname}/{threads}t");
-                group.bench_function(id, |b| {
-                    b.iter_custom(|iters| {
-                        let base = cursor.fetch_add(iters, Relaxed);
-                        // Threads start at different points of the stream.
-                        let offset = |t: usize, i: u64| {
-                            ((base + i) as usize + t * (STREAM / 2)) & (STREAM - 1)
-                        };
-                        let key = |t, i| &data.keys[stream[offset(t, i)] as usize];
-                        let fresh = |t: usize, i: u64| {
-                            &data.fresh[t][(base + i) as usize & (FRESH_POOL - 1)]
-                        };
-                        let value = &data.value[..];
-                        let clean = !subject.bounded() && workload == Workload::SetFresh;
-                        let chunk = if clean { FRESH_CHUNK } else { iters };
-                        let d = run_threads(
-                            threads,
-                            iters,
-                            chunk,
-                            |t, i| match workload {
-                                Workload::GetHit => {
-                                    subject.get(key(t, i));
-                                }
-                                Workload::GetMiss => {
-                                    let k = stream[offset(t, i)] as usize + KEYS;
-                                    subject.get(&data.keys[k]);
-                                }
-                                Workload::SetOver => subject.set(key(t, i), value),
-                                Workload::SetFresh => subject.set(fresh(t, i), value),
-                                Workload::Mixed if (base + i) % 10 == 0 => {
-                                    subject.set(key(t, i), value)
-                                }
-                                Workload::Mixed => {
-                                    subject.get(key(t, i));
-                                }
-                            },
-                            |t, range| {
-                                if clean {
-                                    range.for_each(|i| subject.remove(fresh(t, i)));
-                                }
-                            },
-                        );
-                        samples.push((iters, d));
-                        d
-                    })
-                });
-                if let (Some(a), Some(b)) = (before, subject.counters()) {
-                    if subject.bounded() {
-                        results
-                            .counters
-                            .insert(row, (b.0 - a.0, b.1 - a.1, b.2 - a.2));
+                let mut group = c.benchmark_group(format!("{wname}/{dname}/{threads}t"));
+                group.sampling_mode(SamplingMode::Flat);
+                group.throughput(Throughput::Elements(threads as u64));
+                for ((name, subject), cursor) in subjects.iter().zip(&cursors) {
+                    let before = subject.counters();
+                    let samples = results.samples.entry((row, name)).or_default();
+                    group.bench_function(*name, |b| {
+                        b.iter_custom(|iters| {
+                            let base = cursor.fetch_add(iters, Relaxed);
+                            let d = run_row(&**subject, data, row, base, iters);
+                            samples.push((iters, d));
+                            d
+                        })
+                    });
+                    if let (Some(a), Some(b)) = (before, subject.counters()) {
+                        if subject.bounded() {
+                            let delta = (b.0 - a.0, b.1 - a.1, b.2 - a.2);
+                            results.counters.insert(row, delta);
+                        }
                     }
                 }
+                group.finish();
             }
         }
     }
-    group.finish();
+}
+
+/// `iters` operations of `row` on each thread, starting at stream position `base`; returns the
+/// timed wall time.
+fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) -> Duration {
+    let (workload, d, threads) = row;
+    let stream = &data.streams[d];
+    // Threads start at different points of the stream.
+    let offset = |t: usize, i: u64| ((base + i) as usize + t * (STREAM / 2)) & (STREAM - 1);
+    let key = |t, i| &data.keys[stream[offset(t, i)] as usize];
+    let fresh = |t: usize, i: u64| &data.fresh[t][(base + i) as usize & (FRESH_POOL - 1)];
+    let value = &data.value[..];
+    let clean = !subject.bounded() && workload == Workload::SetFresh;
+    let chunk = if clean { FRESH_CHUNK } else { iters };
+    run_threads(
+        threads,
+        iters,
+        chunk,
+        |t, i| match workload {
+            Workload::GetHit => {
+                subject.get(key(t, i));
+            }
+            Workload::GetMiss => {
+                subject.get(&data.keys[stream[offset(t, i)] as usize + KEYS]);
+            }
+            Workload::SetOver => subject.set(key(t, i), value),
+            Workload::SetFresh => subject.set(fresh(t, i), value),
+            Workload::Mixed if (base + i) % 10 == 0 => subject.set(key(t, i), value),
+            Workload::Mixed => {
+                subject.get(key(t, i));
+            }
+        },
+        |t, range| {
+            if clean {
+                range.for_each(|i| subject.remove(fresh(t, i)));
+            }
+        },
+    )
 }
 
 impl Results {
@@ -359,7 +376,7 @@ impl Results {
             .iter()
             .filter(|(iters, _)| *iters == last)
             .fold((0u64, 0f64), |(n, t), (i, d)| (n + i, t + d.as_secs_f64()));
-        Some(t * 1e9 / n as f64)
+        Some(t * 1e9 / (n * row.2 as u64) as f64)
     }
 
     fn print(&self, load: &str) {
@@ -425,9 +442,9 @@ fn main() {
     let load_before = load_average();
     let data = Data::new();
     let mut results = Results::default();
-    for name in SUBJECTS {
-        bench_subject(&mut c, name, &data, &mut results);
-    }
+    let subjects = build_all(&data);
+    bench_all(&mut c, &subjects, &data, &mut results);
+    drop(subjects);
     c.final_summary();
     let load = format!("at start {load_before}, at end {}", load_average());
     results.print(&load);
