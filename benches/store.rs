@@ -438,6 +438,10 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(10)
+        .nresamples(10_000)
+        // Plotting takes longer than the analysis on a busy 2-core machine; the table is the
+        // report.
+        .without_plots()
         .configure_from_args();
     let load_before = load_average();
     let data = Data::new();
