@@ -22,8 +22,10 @@
 //! The table's times are aggregate: wall time divided by the operations of all threads, so a
 //! 2-thread figure half the 1-thread one means perfect scaling. (Criterion's own `time` is per
 //! iteration, one operation on each thread; its `thrpt` is aggregate operations per second.)
-//! Key indices are drawn once up front (Zipf sampling is slower than the operations measured)
-//! and key strings are pre-built, so the timed loop is only the store call. The table's header
+//! Key indices are drawn once up front (Zipf sampling is slower than the operations measured).
+//! Each operation formats its key into a per-thread buffer, as an application would (a few tens
+//! of ns, the same for every subject): reading 2M pre-built key strings scattered over the heap
+//! cost every subject a cache miss per operation that belongs to the bench, not the store. The table's header
 //! prints the load average: on a loaded 2-core machine, 2-thread figures are indicative only.
 //!
 //! After criterion's output, a table of ns/op (rows: workload; columns: subject; ratio to lru)
@@ -37,6 +39,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -48,9 +51,6 @@ const KEYS: usize = 1_000_000;
 const VALUE_LEN: usize = 100;
 /// Pre-drawn key indices per distribution (a power of two, so the cursor wraps with a mask).
 const STREAM: usize = 1 << 22;
-/// Fresh-key names per thread; larger than what the capped store holds, so a name that comes
-/// round again has long been evicted.
-const FRESH_POOL: usize = 1 << 20;
 /// Fresh inserts between untimed clean-ups on the uncapped subjects.
 const FRESH_CHUNK: u64 = 50_000;
 /// Byte cap of the `tinykv@64MiB` subject.
@@ -195,13 +195,23 @@ fn dists(workload: Workload) -> &'static [(usize, &'static str)] {
 }
 /// Everything built once and shared by all subjects.
 struct Data {
-    /// `key:N` for N in 0..2M; the upper half is never written.
-    keys: Vec<String>,
-    /// `fresh:T:N`, per thread.
-    fresh: Vec<Vec<String>>,
     /// Pre-drawn indices into the present keys, per distribution (uniform, zipf).
     streams: [Vec<u32>; 2],
     value: Vec<u8>,
+}
+
+/// `key:N` in `buf`: present for N below `KEYS`, never written above.
+fn key(buf: &mut String, n: usize) -> &str {
+    buf.clear();
+    let _ = write!(buf, "key:{n}");
+    buf
+}
+
+/// `fresh:T:N` in `buf`: thread T's N-th fresh key.
+fn fresh(buf: &mut String, t: usize, n: u64) -> &str {
+    buf.clear();
+    let _ = write!(buf, "fresh:{t}:{n}");
+    buf
 }
 
 impl Data {
@@ -213,10 +223,6 @@ impl Data {
             .map(|_| zipf.sample(&mut rng) as u32 - 1)
             .collect();
         Data {
-            keys: (0..2 * KEYS).map(|i| format!("key:{i}")).collect(),
-            fresh: (0..THREADS.len())
-                .map(|t| (0..FRESH_POOL).map(|i| format!("fresh:{t}:{i}")).collect())
-                .collect(),
             streams: [uniform, zipf],
             value: vec![b'v'; VALUE_LEN],
         }
@@ -229,8 +235,8 @@ fn run_threads(
     threads: usize,
     iters: u64,
     chunk: u64,
-    op: impl Fn(usize, u64) + Sync,
-    after_chunk: impl Fn(usize, std::ops::Range<u64>) + Sync,
+    op: impl Fn(&mut String, usize, u64) + Sync,
+    after_chunk: impl Fn(&mut String, usize, std::ops::Range<u64>) + Sync,
 ) -> Duration {
     let barrier = Barrier::new(threads);
     let timed = Mutex::new(Duration::ZERO);
@@ -238,19 +244,20 @@ fn run_threads(
         for t in 0..threads {
             let (barrier, timed, op, after_chunk) = (&barrier, &timed, &op, &after_chunk);
             s.spawn(move || {
+                let mut buf = String::with_capacity(32);
                 let mut start = 0;
                 while start < iters {
                     let end = (start + chunk).min(iters);
                     barrier.wait();
                     let t0 = Instant::now();
                     for i in start..end {
-                        op(t, i);
+                        op(&mut buf, t, i);
                     }
                     barrier.wait();
                     if t == 0 {
                         *timed.lock().unwrap_or_else(|e| e.into_inner()) += t0.elapsed();
                     }
-                    after_chunk(t, start..end);
+                    after_chunk(&mut buf, t, start..end);
                     start = end;
                 }
             });
@@ -281,8 +288,9 @@ fn build_all(data: &Data) -> Vec<Named> {
             let fill = Instant::now();
             // Highest first, so a capped subject keeps the low (Zipf-hot) keys, as a warm cache
             // would.
-            for key in data.keys[..KEYS].iter().rev() {
-                subject.set(key, &data.value);
+            let mut buf = String::new();
+            for n in (0..KEYS).rev() {
+                subject.set(key(&mut buf, n), &data.value);
             }
             eprintln!("{name}: filled {KEYS} keys in {:.2?}", fill.elapsed());
             (name, subject)
@@ -334,9 +342,8 @@ fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) 
     let (workload, d, threads) = row;
     let stream = &data.streams[d];
     // Threads start at different points of the stream.
-    let offset = |t: usize, i: u64| ((base + i) as usize + t * (STREAM / 2)) & (STREAM - 1);
-    let key = |t, i| &data.keys[stream[offset(t, i)] as usize];
-    let fresh = |t: usize, i: u64| &data.fresh[t][(base + i) as usize & (FRESH_POOL - 1)];
+    let pick =
+        |t: usize, i: u64| stream[((base + i) as usize + t * (STREAM / 2)) & (STREAM - 1)] as usize;
     let value = &data.value[..];
     let clean = !subject.bounded() && workload == Workload::SetFresh;
     let chunk = if clean { FRESH_CHUNK } else { iters };
@@ -344,23 +351,23 @@ fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) 
         threads,
         iters,
         chunk,
-        |t, i| match workload {
+        |buf, t, i| match workload {
             Workload::GetHit => {
-                subject.get(key(t, i));
+                subject.get(key(buf, pick(t, i)));
             }
             Workload::GetMiss => {
-                subject.get(&data.keys[stream[offset(t, i)] as usize + KEYS]);
+                subject.get(key(buf, pick(t, i) + KEYS));
             }
-            Workload::SetOver => subject.set(key(t, i), value),
-            Workload::SetFresh => subject.set(fresh(t, i), value),
-            Workload::Mixed if (base + i) % 10 == 0 => subject.set(key(t, i), value),
+            Workload::SetOver => subject.set(key(buf, pick(t, i)), value),
+            Workload::SetFresh => subject.set(fresh(buf, t, base + i), value),
+            Workload::Mixed if (base + i) % 10 == 0 => subject.set(key(buf, pick(t, i)), value),
             Workload::Mixed => {
-                subject.get(key(t, i));
+                subject.get(key(buf, pick(t, i)));
             }
         },
-        |t, range| {
+        |buf, t, range| {
             if clean {
-                range.for_each(|i| subject.remove(fresh(t, i)));
+                range.for_each(|i| subject.remove(fresh(buf, t, base + i)));
             }
         },
     )
