@@ -28,8 +28,10 @@
 //! cost every subject a cache miss per operation that belongs to the bench, not the store. The table's header
 //! prints the load average: on a loaded 2-core machine, 2-thread figures are indicative only.
 //!
-//! After criterion's output, a table of ns/op (rows: workload; columns: subject; ratio to lru)
-//! is printed for pasting into notes. Run: `cargo bench --bench store` (add criterion flags
+//! After criterion's output, two tables of ns/op (rows: workload; columns: subject; ratio to
+//! lru) are printed for pasting into notes: wall time (throughput, what criterion measures) and
+//! the measuring threads' CPU time, which a loaded shared machine disturbs far less (but which
+//! does not count time blocked on a lock). Run: `cargo bench --bench store` (add criterion flags
 //! after `--`, e.g. `-- get-hit` to filter).
 
 use criterion::{black_box, Criterion, SamplingMode, Throughput};
@@ -229,17 +231,36 @@ impl Data {
     }
 }
 
+/// Timed wall time, and the CPU time the measuring threads spent in the timed loops.
+#[derive(Clone, Copy, Default)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always supported
+    // on Linux and macOS.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Run `iters` operations on each of `threads` threads, timed in chunks of `chunk` with
-/// `after_chunk(thread, range)` untimed in between. Returns the timed wall time.
+/// `after_chunk(thread, range)` untimed in between.
 fn run_threads(
     threads: usize,
     iters: u64,
     chunk: u64,
     op: impl Fn(&mut String, usize, u64) + Sync,
     after_chunk: impl Fn(&mut String, usize, std::ops::Range<u64>) + Sync,
-) -> Duration {
+) -> Timing {
     let barrier = Barrier::new(threads);
-    let timed = Mutex::new(Duration::ZERO);
+    let timed = Mutex::new(Timing::default());
     std::thread::scope(|s| {
         for t in 0..threads {
             let (barrier, timed, op, after_chunk) = (&barrier, &timed, &op, &after_chunk);
@@ -250,13 +271,18 @@ fn run_threads(
                     let end = (start + chunk).min(iters);
                     barrier.wait();
                     let t0 = Instant::now();
+                    let c0 = thread_cpu();
                     for i in start..end {
                         op(&mut buf, t, i);
                     }
+                    let cpu = thread_cpu().saturating_sub(c0);
                     barrier.wait();
+                    let mut timed = timed.lock().unwrap_or_else(|e| e.into_inner());
                     if t == 0 {
-                        *timed.lock().unwrap_or_else(|e| e.into_inner()) += t0.elapsed();
+                        timed.wall += t0.elapsed();
                     }
+                    timed.cpu += cpu;
+                    drop(timed);
                     after_chunk(&mut buf, t, start..end);
                     start = end;
                 }
@@ -272,7 +298,7 @@ type Row = (Workload, usize, usize);
 /// Per (row, subject): every (iters, time) criterion asked for, and TinyKV counter deltas.
 #[derive(Default)]
 struct Results {
-    samples: BTreeMap<(Row, &'static str), Vec<(u64, Duration)>>,
+    samples: BTreeMap<(Row, &'static str), Vec<(u64, Timing)>>,
     counters: BTreeMap<Row, (u64, u64, u64)>,
 }
 
@@ -320,7 +346,7 @@ fn bench_all(c: &mut Criterion, subjects: &[Named], data: &Data, results: &mut R
                             let base = cursor.fetch_add(iters, Relaxed);
                             let d = run_row(&**subject, data, row, base, iters);
                             samples.push((iters, d));
-                            d
+                            d.wall
                         })
                     });
                     if let (Some(a), Some(b)) = (before, subject.counters()) {
@@ -336,9 +362,8 @@ fn bench_all(c: &mut Criterion, subjects: &[Named], data: &Data, results: &mut R
     }
 }
 
-/// `iters` operations of `row` on each thread, starting at stream position `base`; returns the
-/// timed wall time.
-fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) -> Duration {
+/// `iters` operations of `row` on each thread, starting at stream position `base`.
+fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) -> Timing {
     let (workload, d, threads) = row;
     let stream = &data.streams[d];
     // Threads start at different points of the stream.
@@ -373,24 +398,52 @@ fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) 
     )
 }
 
+/// Which time a table shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Metric {
+    Wall,
+    Cpu,
+}
+
 impl Results {
     /// Mean ns/op over the measurement samples: in flat sampling mode they all share the last
     /// call's iteration count (warm-up calls come first and double each time).
-    fn ns_per_op(&self, row: Row, name: &'static str) -> Option<f64> {
+    fn ns_per_op(&self, row: Row, name: &'static str, metric: Metric) -> Option<f64> {
         let samples = self.samples.get(&(row, name))?;
         let &(last, _) = samples.last()?;
-        let (n, t) = samples
-            .iter()
-            .filter(|(iters, _)| *iters == last)
-            .fold((0u64, 0f64), |(n, t), (i, d)| (n + i, t + d.as_secs_f64()));
+        let (n, t) = samples.iter().filter(|(iters, _)| *iters == last).fold(
+            (0u64, 0f64),
+            |(n, t), (i, d)| {
+                let d = if metric == Metric::Wall {
+                    d.wall
+                } else {
+                    d.cpu
+                };
+                (n + i, t + d.as_secs_f64())
+            },
+        );
         Some(t * 1e9 / (n * row.2 as u64) as f64)
     }
 
     fn print(&self, load: &str) {
         println!();
-        println!("TinyKV store bench: ns/op, aggregate over threads (lower is better); (x) = ns/op / lru's");
-        println!("1M keys \"key:N\", 100-byte values, zipf s={ZIPF_S}; tinykv@64MiB holds only part of the keys");
-        println!("load average (1 5 15 min) {load}; the machine's other work shows in the numbers");
+        println!("TinyKV store bench: 1M keys \"key:N\", 100-byte values, zipf s={ZIPF_S}");
+        println!("load average (1 5 15 min) {load}");
+        println!("(x) = ns/op / lru's; tinykv@64MiB holds only part of the keys (last columns)");
+        println!();
+        println!(
+            "wall ns/op, aggregate over threads (throughput; includes time other processes take)"
+        );
+        self.print_table(Metric::Wall);
+        println!();
+        println!(
+            "cpu ns/op (thread CPU time in the timed loops / ops; robust to load, but blind to"
+        );
+        println!("time spent blocked, e.g. waiting for lru's mutex)");
+        self.print_table(Metric::Cpu);
+    }
+
+    fn print_table(&self, metric: Metric) {
         print!("{:<12} {:<8} {:>3}", "workload", "keys", "thr");
         for name in SUBJECTS {
             print!("  {name:>15}");
@@ -400,13 +453,13 @@ impl Results {
             for &(d, dname) in dists(workload) {
                 for threads in THREADS {
                     let row = (workload, d, threads);
-                    if SUBJECTS.iter().all(|s| self.ns_per_op(row, s).is_none()) {
+                    let ns = |name| self.ns_per_op(row, name, metric);
+                    if SUBJECTS.iter().all(|s| ns(s).is_none()) {
                         continue;
                     }
-                    let lru = self.ns_per_op(row, "lru");
                     print!("{wname:<12} {dname:<8} {threads:>3}");
                     for name in SUBJECTS {
-                        let cell = match (self.ns_per_op(row, name), lru) {
+                        let cell = match (ns(name), ns("lru")) {
                             (None, _) => "-".to_string(),
                             (Some(ns), Some(l)) if name != "lru" => {
                                 format!("{ns:.1} ({:.2}x)", ns / l)
