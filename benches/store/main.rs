@@ -33,19 +33,23 @@
 //! the measuring threads' CPU time, which a loaded shared machine disturbs far less (but which
 //! does not count time blocked on a lock). Run: `cargo bench --bench store` (add criterion flags
 //! after `--`, e.g. `-- get-hit` to filter).
+//!
+//! Codemap: `subjects` holds the implementations under test, `table` the report; this file
+//! the workloads, the key streams and the threaded runner.
 
-use criterion::{black_box, Criterion, SamplingMode, Throughput};
-use dashmap::DashMap;
-use lru::LruCache;
+mod subjects;
+mod table;
+
+use criterion::{Criterion, SamplingMode, Throughput};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
-use tinykv::store::{Config, Ns, SetOptions, Store, Value};
+use subjects::{build, Subject, SUBJECTS};
+use table::{Results, Row};
 
 /// Keys present after the fill: `key:0` .. `key:999999`.
 const KEYS: usize = 1_000_000;
@@ -59,113 +63,6 @@ const FRESH_CHUNK: u64 = 50_000;
 const CAPPED_MEMORY: u64 = 64 << 20;
 /// Zipf exponent.
 const ZIPF_S: f64 = 0.99;
-
-/// What every subject must do; `&self` so threads share one instance.
-trait Subject: Sync {
-    /// Read `key`; true on a hit.
-    fn get(&self, key: &str) -> bool;
-    /// Write `value` at `key`.
-    fn set(&self, key: &str, value: &[u8]);
-    /// Remove `key` (used only by the untimed clean-up).
-    fn remove(&self, key: &str);
-    /// Does the subject evict by itself, so fresh keys need no clean-up?
-    fn bounded(&self) -> bool {
-        false
-    }
-    /// TinyKV's (hits, misses, evictions) counters, for the capped column's notes.
-    fn counters(&self) -> Option<(u64, u64, u64)> {
-        None
-    }
-}
-
-struct TinyKv(Store);
-
-impl Subject for TinyKv {
-    fn get(&self, key: &str) -> bool {
-        self.0
-            .get_with(Ns::DEFAULT, key, |v| {
-                black_box(v);
-            })
-            .is_some()
-    }
-    fn set(&self, key: &str, value: &[u8]) {
-        let v = Value::Bytes(value.to_vec());
-        black_box(
-            self.0
-                .set(Ns::DEFAULT, key, v, &SetOptions::default())
-                .is_ok(),
-        );
-    }
-    fn remove(&self, key: &str) {
-        self.0.delete(Ns::DEFAULT, key);
-    }
-    fn bounded(&self) -> bool {
-        self.0.config().max_memory.is_some()
-    }
-    fn counters(&self) -> Option<(u64, u64, u64)> {
-        let s = self.0.stats();
-        Some((s.hits, s.misses, s.evicted))
-    }
-}
-
-struct ExactLru(Mutex<LruCache<String, Vec<u8>>>);
-
-impl Subject for ExactLru {
-    fn get(&self, key: &str) -> bool {
-        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        black_box(c.get(key).map(|v| v.len())).is_some()
-    }
-    fn set(&self, key: &str, value: &[u8]) {
-        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match c.get_mut(key) {
-            Some(v) => *v = value.to_vec(),
-            None => {
-                c.put(key.to_owned(), value.to_vec());
-            }
-        }
-    }
-    fn remove(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop(key);
-    }
-}
-
-struct Floor(DashMap<String, Vec<u8>, foldhash::fast::RandomState>);
-
-impl Subject for Floor {
-    fn get(&self, key: &str) -> bool {
-        black_box(self.0.get(key).map(|v| v.len())).is_some()
-    }
-    fn set(&self, key: &str, value: &[u8]) {
-        match self.0.get_mut(key) {
-            Some(mut v) => *v = value.to_vec(),
-            None => {
-                self.0.insert(key.to_owned(), value.to_vec());
-            }
-        }
-    }
-    fn remove(&self, key: &str) {
-        self.0.remove(key);
-    }
-}
-
-/// Subjects in column order; `lru` is the ratio baseline.
-const SUBJECTS: [&str; 4] = ["tinykv", "tinykv@64MiB", "lru", "dashmap"];
-
-fn build(name: &str) -> Box<dyn Subject> {
-    let tinykv = |max_memory| {
-        let config = Config {
-            max_memory,
-            ..Config::default()
-        };
-        TinyKv(Store::new(config).unwrap_or_else(|e| panic!("store config: {e}")))
-    };
-    match name {
-        "tinykv" => Box::new(tinykv(None)),
-        "tinykv@64MiB" => Box::new(tinykv(Some(CAPPED_MEMORY))),
-        "lru" => Box::new(ExactLru(Mutex::new(LruCache::unbounded()))),
-        _ => Box::new(Floor(DashMap::with_hasher(Default::default()))),
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Workload {
@@ -292,16 +189,6 @@ fn run_threads(
     timed.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One row of the table: workload, distribution index, threads.
-type Row = (Workload, usize, usize);
-
-/// Per (row, subject): every (iters, time) criterion asked for, and TinyKV counter deltas.
-#[derive(Default)]
-struct Results {
-    samples: BTreeMap<(Row, &'static str), Vec<(u64, Timing)>>,
-    counters: BTreeMap<Row, (u64, u64, u64)>,
-}
-
 /// A subject under test and its column name.
 type Named = (&'static str, Box<dyn Subject>);
 
@@ -396,101 +283,6 @@ fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) 
             }
         },
     )
-}
-
-/// Which time a table shows.
-#[derive(Clone, Copy, PartialEq)]
-enum Metric {
-    Wall,
-    Cpu,
-}
-
-impl Results {
-    /// Mean ns/op over the measurement samples: in flat sampling mode they all share the last
-    /// call's iteration count (warm-up calls come first and double each time).
-    fn ns_per_op(&self, row: Row, name: &'static str, metric: Metric) -> Option<f64> {
-        let samples = self.samples.get(&(row, name))?;
-        let &(last, _) = samples.last()?;
-        let (n, t) = samples.iter().filter(|(iters, _)| *iters == last).fold(
-            (0u64, 0f64),
-            |(n, t), (i, d)| {
-                let d = if metric == Metric::Wall {
-                    d.wall
-                } else {
-                    d.cpu
-                };
-                (n + i, t + d.as_secs_f64())
-            },
-        );
-        Some(t * 1e9 / (n * row.2 as u64) as f64)
-    }
-
-    fn print(&self, load: &str) {
-        println!();
-        println!("TinyKV store bench: 1M keys \"key:N\", 100-byte values, zipf s={ZIPF_S}");
-        println!("load average (1 5 15 min) {load}");
-        println!("(x) = ns/op / lru's; tinykv@64MiB holds only part of the keys (last columns)");
-        println!();
-        println!(
-            "wall ns/op, aggregate over threads (throughput; includes time other processes take)"
-        );
-        self.print_table(Metric::Wall);
-        println!();
-        println!(
-            "cpu ns/op (thread CPU time in the timed loops / ops; robust to load, but blind to"
-        );
-        println!("time spent blocked, e.g. waiting for lru's mutex)");
-        self.print_table(Metric::Cpu);
-    }
-
-    fn print_table(&self, metric: Metric) {
-        print!("{:<12} {:<8} {:>3}", "workload", "keys", "thr");
-        for name in SUBJECTS {
-            print!("  {name:>15}");
-        }
-        println!("  {:>20}", "64MiB: hit%  evict/op");
-        for (workload, wname) in WORKLOADS {
-            for &(d, dname) in dists(workload) {
-                for threads in THREADS {
-                    let row = (workload, d, threads);
-                    let ns = |name| self.ns_per_op(row, name, metric);
-                    if SUBJECTS.iter().all(|s| ns(s).is_none()) {
-                        continue;
-                    }
-                    print!("{wname:<12} {dname:<8} {threads:>3}");
-                    for name in SUBJECTS {
-                        let cell = match (ns(name), ns("lru")) {
-                            (None, _) => "-".to_string(),
-                            (Some(ns), Some(l)) if name != "lru" => {
-                                format!("{ns:.1} ({:.2}x)", ns / l)
-                            }
-                            (Some(ns), _) => format!("{ns:.1}"),
-                        };
-                        print!("  {cell:>15}");
-                    }
-                    if let Some(&(h, m, e)) = self.counters.get(&row) {
-                        let ops = (h + m).max(1) as f64;
-                        let hit = if h + m > 0 {
-                            format!("{:.0}%", h as f64 * 100.0 / ops)
-                        } else {
-                            "-".to_string()
-                        };
-                        let all = self.samples_ops(row, "tinykv@64MiB").max(1) as f64;
-                        print!("  {hit:>10}  {:>8.2}", e as f64 / all);
-                    }
-                    println!();
-                }
-            }
-        }
-    }
-
-    /// Operations run on `name` for `row`, warm-up included (counters cover the warm-up too).
-    fn samples_ops(&self, row: Row, name: &'static str) -> u64 {
-        let threads = row.2 as u64;
-        self.samples
-            .get(&(row, name))
-            .map_or(0, |s| s.iter().map(|(i, _)| i * threads).sum())
-    }
 }
 
 fn main() {
