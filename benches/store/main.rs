@@ -30,8 +30,11 @@
 //!
 //! After criterion's output, two tables of ns/op (rows: workload; columns: subject; ratio to
 //! lru) are printed for pasting into notes: wall time (throughput, what criterion measures) and
-//! the measuring threads' CPU time, which a loaded shared machine disturbs far less (but which
-//! does not count time blocked on a lock). Run: `cargo bench --bench store` (add criterion flags
+//! the measuring threads' CPU time, which leaves out time the threads were descheduled (and
+//! time blocked on a lock). On the loaded 2-core machine this was written on, CPU time came out
+//! at 85-95% of wall time: most run-to-run noise there is contention for caches and memory,
+//! which neither figure removes, so compare ratios within a row and repeat a run before
+//! trusting a difference under ~1.5x. Run: `cargo bench --bench store` (add criterion flags
 //! after `--`, e.g. `-- get-hit` to filter).
 //!
 //! Codemap: `subjects` holds the implementations under test, `table` the report; this file

@@ -53,9 +53,9 @@ impl Results {
         self.print_table(Metric::Wall);
         println!();
         println!(
-            "cpu ns/op (thread CPU time in the timed loops / ops; robust to load, but blind to"
+            "cpu ns/op (thread CPU time in the timed loops / ops: leaves out time descheduled"
         );
-        println!("time spent blocked, e.g. waiting for lru's mutex)");
+        println!("and time blocked, e.g. waiting for lru's mutex)");
         self.print_table(Metric::Cpu);
     }
 
