@@ -144,56 +144,6 @@ pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A])
     result.unwrap_or_else(|e| Reply::Error(e.0))
 }
 
-/// Does `execute` know this command name (any case)?
-pub fn is_known(name: &str) -> bool {
-    const KNOWN: &[&str] = &[
-        "get",
-        "set",
-        "setnx",
-        "setex",
-        "psetex",
-        "getdel",
-        "getex",
-        "mget",
-        "mset",
-        "msetnx",
-        "append",
-        "strlen",
-        "incr",
-        "decr",
-        "incrby",
-        "decrby",
-        "getset",
-        "del",
-        "unlink",
-        "exists",
-        "type",
-        "keys",
-        "scan",
-        "rename",
-        "renamenx",
-        "expire",
-        "pexpire",
-        "expireat",
-        "pexpireat",
-        "ttl",
-        "pttl",
-        "persist",
-        "expiretime",
-        "pexpiretime",
-        "object",
-        "ping",
-        "echo",
-        "select",
-        "dbsize",
-        "flushdb",
-        "flushall",
-        "stats",
-        "namespaces",
-    ];
-    KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name))
-}
-
 /// Redis's unknown-command error, quoting the first few arguments.
 pub fn unknown<A: AsRef<[u8]>>(name: &[u8], rest: &[A]) -> CmdError {
     let quoted: String = rest

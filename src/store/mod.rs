@@ -275,24 +275,22 @@ impl Store {
 
     /// Remove `key`; true if it existed.
     pub fn delete(&self, ns: Ns, key: &str) -> bool {
+        self.remove_live(ns, key).is_some()
+    }
+
+    /// Remove `key`, counting it as deleted if live and as expired if not; the entry if live.
+    fn remove_live(&self, ns: Ns, key: &str) -> Option<Entry> {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        match s.map.remove(&k[..]) {
-            Some((k, e)) => {
-                let live = !e.is_expired(s.now());
-                s.on_removed(
-                    &k,
-                    &e,
-                    if live {
-                        Removal::Deleted
-                    } else {
-                        Removal::Expired
-                    },
-                );
-                live
-            }
-            None => false,
-        }
+        let (k, e) = s.map.remove(&k[..])?;
+        let live = !e.is_expired(s.now());
+        let why = if live {
+            Removal::Deleted
+        } else {
+            Removal::Expired
+        };
+        s.on_removed(&k, &e, why);
+        live.then_some(e)
     }
 
     /// Is `key` present? Does not count as an access.
@@ -422,20 +420,8 @@ impl Store {
 
     /// Remove `key` and return its value (GETDEL).
     pub fn take(&self, ns: Ns, key: &str) -> Option<Value> {
-        let s = &*self.shared;
-        let k = make_key(ns, key);
-        let (k, e) = s.map.remove(&k[..])?;
-        let live = !e.is_expired(s.now());
-        s.on_removed(
-            &k,
-            &e,
-            if live {
-                Removal::Deleted
-            } else {
-                Removal::Expired
-            },
-        );
-        live.then(|| e.value.as_ref().to_owned())
+        self.remove_live(ns, key)
+            .map(|e| e.value.as_ref().to_owned())
     }
 
     /// Append `suffix` to the value at `key` (absent counts as empty); returns the new length.
