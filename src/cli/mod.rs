@@ -5,7 +5,6 @@
 pub mod help;
 pub mod repl;
 pub mod serve;
-pub mod split;
 
 use crate::client::{Address, Client, Target};
 use crate::command::Session;
@@ -54,22 +53,28 @@ struct Cli {
     command: Vec<OsString>,
 }
 
+/// Parse `args` with clap; on failure print clap's message and give the exit code (2 for a
+/// usage error, 0 for `--help` and `--version`).
+pub(crate) fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, ExitCode> {
+    T::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 /// Run the CLI with `args` (including the program name); returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.get(1).is_some_and(|a| a == "serve") {
         return serve::main(args);
     }
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse::<Cli>(args) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match run(cli) {
         Ok(code) => code,

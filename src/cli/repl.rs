@@ -4,8 +4,8 @@
 //! and against a daemon, so the friendly commands behave the same in both.
 
 use super::help;
-use super::split::split_args;
 use crate::command::{execute, Reply, Session};
+use crate::protocol::split_args;
 use crate::store::Store;
 use std::io::{BufRead, Write};
 
@@ -68,10 +68,10 @@ impl<B: Backend> Repl<B> {
     /// Evaluate one line. Never panics; errors become one `(error) ...` line.
     pub fn eval_line(&mut self, line: &str) -> Output {
         let said = |text: String| Output { text, quit: false };
-        let args = match split_args(line) {
-            Ok(a) if a.is_empty() => return said(String::new()),
-            Ok(a) => a,
-            Err(e) => return said(format!("(error) ERR {e}")),
+        let args = match split_args(line.as_bytes()) {
+            Some(a) if a.is_empty() => return said(String::new()),
+            Some(a) => a,
+            None => return said("(error) ERR unbalanced quotes in request".into()),
         };
         let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
         let rest = &args[1..];

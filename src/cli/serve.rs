@@ -93,16 +93,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         .enumerate()
         .filter(|(i, _)| *i != 1)
         .map(|(_, a)| a);
-    let a = match ServeArgs::try_parse_from(args) {
+    let a = match super::parse::<ServeArgs>(args) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match options(a) {
         Ok(opts) => serve(opts),
