@@ -135,7 +135,7 @@ export interface EntryInfo {
   frequency: number
   /** Remaining time to live in ms, or `-1` if the entry has no TTL. */
   ttl: number
-  /** Bytes charged for the entry's key and value allocations. */
+  /** Bytes charged for the entry: its one allocation (32-byte header, key and value). */
   size: number
   /** True when the value is held as a 64-bit integer (set from a safe integer, or by `incr`). */
   isInt: boolean
@@ -148,7 +148,7 @@ export interface NamespaceStats {
   /** Entries in the namespace. */
   keys: number
   /**
-   * Bytes of the namespace's key and value allocations (the shared hash tables are not
+   * Bytes of the namespace's entry allocations (the shared hash tables are not
    * split between namespaces; they count in `tableMemory`).
    */
   bytes: number
@@ -220,8 +220,8 @@ export interface TinyKVStats {
   /** Entries now in the store, all namespaces together. */
   keys: number
   /**
-   * Bytes the store holds, as the allocator sizes them: every key and value allocation plus
-   * the hash tables. This is what `maxMemory` caps (Redis's `used_memory`).
+   * Bytes the store holds, as the allocator sizes them: every entry allocation (header, key
+   * and value) plus the hash tables. This is what `maxMemory` caps (Redis's `used_memory`).
    */
   usedMemory: number
   /** The part of `usedMemory` taken by the hash tables (slots and control bytes). */

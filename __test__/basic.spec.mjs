@@ -220,7 +220,7 @@ test('stats is a typed snapshot', () => {
     assert.equal(n.keys, 1)
     assert.ok(n.bytes > 0, `${n.name} bytes ${n.bytes}`)
   }
-  // usedMemory is every key and value allocation plus the tables.
+  // usedMemory is every entry allocation (header, key, value) plus the tables.
   const nsBytes = s.namespaces.reduce((a, n) => a + n.bytes, 0)
   assert.equal(s.usedMemory, nsBytes + s.tableMemory)
   assert.deepEqual(Object.keys(s).sort(), ['deletes', 'evicted', 'evictionPolicy', 'expired', 'hitRatio', 'hits', 'keys', 'maxEntries', 'maxMemory', 'misses', 'namespaces', 'sets', 'tableMemory', 'usedMemory'])

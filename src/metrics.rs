@@ -104,7 +104,7 @@ impl Collector for StatsCollector {
         gauge(
             &mut enc,
             "tinykv_used_memory_bytes",
-            "Bytes charged: key and value allocations plus tables.",
+            "Bytes charged: entry allocations plus tables.",
             st.bytes as i64,
         )?;
         gauge(

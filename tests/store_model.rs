@@ -11,6 +11,8 @@ use tinykv::store::{Config, Error, ManualClock, SetOptions, Store, Ttl, Value};
 #[derive(Debug, Clone)]
 enum Op {
     Get(u8),
+    /// A batch read (duplicates allowed), checked as that many gets in order.
+    Mget(Vec<u8>),
     Set {
         key: u8,
         val: u8,
@@ -33,6 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
     let key = 0u8..12;
     prop_oneof![
         4 => key.clone().prop_map(Op::Get),
+        1 => proptest::collection::vec(key.clone(), 0..40).prop_map(Op::Mget),
         4 => (key.clone(), any::<u8>(), proptest::option::of(1u16..300), any::<bool>(), any::<bool>(), any::<bool>())
             .prop_map(|(key, val, ttl, nx, xx, keep_ttl)| Op::Set { key, val, ttl, nx: nx && !xx, xx, keep_ttl: keep_ttl && ttl.is_none() }),
         1 => key.clone().prop_map(Op::Delete),
@@ -156,6 +159,25 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                     None
                 };
                 prop_assert_eq!(s.get(ns, &k), expected, "get {}", k);
+            }
+            Op::Mget(keys) => {
+                let names: Vec<String> = keys.iter().map(|k| format!("k{k}")).collect();
+                let mut expected = Vec::new();
+                for k in &names {
+                    m.drop_if_expired(k);
+                    expected.push(if m.live(k) {
+                        m.hits += 1;
+                        let stamp = m.stamp();
+                        let e = m.map.get_mut(k).unwrap();
+                        e.stamp = stamp;
+                        Some(e.value.clone())
+                    } else {
+                        m.misses += 1;
+                        None
+                    });
+                }
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                prop_assert_eq!(s.mget(ns, &refs), expected, "mget {:?}", names);
             }
             Op::Set {
                 key,

@@ -275,26 +275,40 @@ unsafe fn set_value(
     env: sys::napi_env,
     view: &View,
     key: &str,
-    value: Value,
+    value: ValueRef<'_>,
     opts: Js,
     method: &str,
 ) -> Js {
     let Ok(opts) = read_set_options(env, opts, method) else {
         return null_mut();
     };
-    view.with(env, method, |s| match s.set(view.ns, key, value, &opts) {
-        Ok(out) => raw::boolean(env, out.written),
-        Err(e) => throw_store(env, &e),
+    view.with(env, method, |s| {
+        match s.set_ref(view.ns, key, value, &opts) {
+            Ok(out) => raw::boolean(env, out.written),
+            Err(e) => throw_store(env, &e),
+        }
     })
 }
 
 pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     let mut kb = StrBuf::<STACK_KEY>::new();
     let key = key!(env, kb, a[0], "set");
-    let Ok(value) = read_value(env, a[1], "set") else {
+    // A string value is borrowed from a stack buffer: the store copies it into the entry.
+    let mut vb = StrBuf::<1024>::new();
+    if let Some(text) = vb.read(env, a[1]) {
+        return set_value(
+            env,
+            view,
+            key,
+            ValueRef::Bytes(text.as_bytes()),
+            a[2],
+            "set",
+        );
+    }
+    let Ok(value) = read_value_other(env, a[1], "set") else {
         return null_mut();
     };
-    set_value(env, view, key, value, a[2], "set")
+    set_value(env, view, key, value.view(), a[2], "set")
 }
 
 pub(crate) unsafe fn has(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
@@ -416,27 +430,28 @@ pub(crate) unsafe fn mget(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
         bytes.extend_from_slice(k.as_bytes());
         ends.push(bytes.len());
     }
-    // Phase 2: look up every key, copying values into one scratch buffer. The loop is tight
-    // (no V8 calls), so the CPU can overlap one key's cache misses with the next key's.
+    // Phase 2: look up every key with the store's batch read (which overlaps the keys' cache
+    // misses), copying values into one scratch buffer; no V8 calls in between.
     let mut vals: Vec<u8> = Vec::with_capacity(n as usize * 128);
     let mut slots: Vec<Slot> = Vec::with_capacity(n as usize);
     let looked_up = view.with(env, "mget", |s| {
+        let mut keys: Vec<&str> = Vec::with_capacity(ends.len());
         let mut start = 0;
         for &end in &ends {
-            let key = std::str::from_utf8_unchecked(&bytes[start..end]);
+            keys.push(std::str::from_utf8_unchecked(&bytes[start..end]));
             start = end;
-            let slot = s
-                .get_with(view.ns, key, |v| match v {
-                    ValueRef::Bytes(b) => {
-                        let at = vals.len();
-                        vals.extend_from_slice(b);
-                        Slot::Bytes(at, b.len())
-                    }
-                    ValueRef::Int(i) => Slot::Int(i),
-                })
-                .unwrap_or(Slot::Missing);
-            slots.push(slot);
         }
+        slots.resize(keys.len(), Slot::Missing);
+        s.get_many_with(view.ns, &keys, |i, v| {
+            slots[i] = match v {
+                ValueRef::Bytes(b) => {
+                    let at = vals.len();
+                    vals.extend_from_slice(b);
+                    Slot::Bytes(at, b.len())
+                }
+                ValueRef::Int(n) => Slot::Int(n),
+            }
+        });
         raw::undefined(env)
     });
     if looked_up.is_null() {
@@ -604,6 +619,12 @@ pub(crate) unsafe fn set_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             &format!("TinyKV.setJSON: a {t} value has no JSON form"),
         );
     };
-    let value = Value::Bytes(t.as_bytes().to_vec());
-    set_value(env, view, key, value, a[2], "setJSON")
+    set_value(
+        env,
+        view,
+        key,
+        ValueRef::Bytes(t.as_bytes()),
+        a[2],
+        "setJSON",
+    )
 }

@@ -16,7 +16,7 @@ pub struct JsNsStats {
     pub name: String,
     /// Entries in the namespace.
     pub keys: f64,
-    /// Bytes of the namespace's key and value allocations (the shared hash tables are not
+    /// Bytes of the namespace's entry allocations (the shared hash tables are not
     /// split between namespaces; they count in `tableMemory`).
     pub bytes: f64,
 }
@@ -40,8 +40,8 @@ pub struct JsStats {
     pub evicted: f64,
     /// Entries now in the store, all namespaces together.
     pub keys: f64,
-    /// Bytes the store holds, as the allocator sizes them: every key and value allocation plus
-    /// the hash tables. This is what `maxMemory` caps (Redis's `used_memory`).
+    /// Bytes the store holds, as the allocator sizes them: every entry allocation (header, key
+    /// and value) plus the hash tables. This is what `maxMemory` caps (Redis's `used_memory`).
     pub used_memory: f64,
     /// The part of `usedMemory` taken by the hash tables (slots and control bytes).
     pub table_memory: f64,
@@ -96,7 +96,7 @@ pub struct JsEntryInfo {
     pub frequency: u32,
     /// Remaining time to live in ms, or `-1` if the entry has no TTL.
     pub ttl: f64,
-    /// Bytes charged for the entry's key and value allocations.
+    /// Bytes charged for the entry: its one allocation (32-byte header, key and value).
     pub size: f64,
     /// True when the value is held as a 64-bit integer (set from a safe integer, or by `incr`).
     pub is_int: bool,

@@ -120,6 +120,12 @@ impl Config {
                 "max_key_len must be at least 1".into(),
             ));
         }
+        let most = super::entry::MAX_PART_LEN - super::entry::NS_PREFIX;
+        if self.max_key_len > most || self.max_value_len > most {
+            return Err(Error::InvalidArgument(format!(
+                "max_key_len and max_value_len must be at most {most} bytes"
+            )));
+        }
         if self.eviction_samples == 0 {
             return Err(Error::InvalidArgument(
                 "eviction_samples must be at least 1".into(),

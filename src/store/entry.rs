@@ -1,7 +1,10 @@
-//! What one map slot holds, and how big we say it is. Keys are stored as one boxed byte string:
-//! the namespace id (4 bytes, little endian) followed by the key's UTF-8 bytes, so a lookup is
-//! one hash of one contiguous buffer and a namespace costs nothing per entry.
+//! What one map slot holds, and how big we say it is. An entry is one allocation: a 32-byte
+//! header (expiry, access stamp, LFU data, lengths), the stored key, then the value. The stored
+//! key is the namespace id (4 bytes, little endian) followed by the key's UTF-8 bytes, so a
+//! lookup is one hash of one contiguous buffer and a namespace costs nothing per entry.
 
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A namespace id. Cheap to copy; names map to ids in the store's registry.
@@ -21,6 +24,7 @@ const INLINE_KEY: usize = 124;
 
 /// A lookup key in the stored layout, on the stack for the common short key. Two plain
 /// copies into a fixed array: cheaper on the hot path than a growable small vector.
+#[derive(Debug)]
 pub(crate) enum KeyBuf {
     /// Short keys: the bytes and their length.
     Inline([u8; INLINE_KEY], usize),
@@ -56,6 +60,19 @@ pub(crate) fn make_key(ns: Ns, key: &str) -> KeyBuf {
     }
 }
 
+impl KeyBuf {
+    /// A copy of a stored key; on the stack when short.
+    pub(crate) fn copy_of(stored: &[u8]) -> KeyBuf {
+        if stored.len() <= INLINE_KEY {
+            let mut buf = [0u8; INLINE_KEY];
+            buf[..stored.len()].copy_from_slice(stored);
+            KeyBuf::Inline(buf, stored.len())
+        } else {
+            KeyBuf::Heap(stored.to_vec())
+        }
+    }
+}
+
 /// The namespace of a stored key.
 pub(crate) fn key_ns(stored: &[u8]) -> Ns {
     let mut id = [0u8; NS_PREFIX];
@@ -83,6 +100,14 @@ impl Value {
         match self {
             Value::Bytes(b) => b.clone(),
             Value::Int(n) => n.to_string().into_bytes(),
+        }
+    }
+
+    /// The value, borrowed.
+    pub fn view(&self) -> ValueRef<'_> {
+        match self {
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            Value::Int(n) => ValueRef::Int(*n),
         }
     }
 
@@ -138,58 +163,285 @@ impl ValueRef<'_> {
     }
 }
 
-/// The stored form of a value: bytes in one exact-size allocation, or an inline integer.
-#[derive(Debug)]
-pub(crate) enum Stored {
-    Bytes(Box<[u8]>),
-    Int(i64),
-}
-
-impl Stored {
-    pub(crate) fn from_value(v: Value) -> Self {
-        match v {
-            Value::Bytes(b) => Stored::Bytes(b.into_boxed_slice()),
-            Value::Int(n) => Stored::Int(n),
-        }
-    }
-
-    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
-        match self {
-            Stored::Bytes(b) => ValueRef::Bytes(b),
-            Stored::Int(n) => ValueRef::Int(*n),
-        }
-    }
-
-    /// Heap bytes this value owns (an inline integer owns none).
-    pub(crate) fn heap_len(&self) -> usize {
-        match self {
-            Stored::Bytes(b) => b.len(),
-            Stored::Int(_) => 0,
-        }
-    }
-}
-
-/// Heap bytes a value will own once stored.
-pub(crate) fn value_heap_len(v: &Value) -> usize {
-    match v {
-        Value::Bytes(b) => b.len(),
-        Value::Int(_) => 0,
-    }
-}
-
-/// One entry: the value, its absolute expiry, and what eviction needs to know about its use.
-/// With the boxed key this makes a 56-byte map slot.
-#[derive(Debug)]
-pub(crate) struct Entry {
-    /// The value.
-    pub(crate) value: Stored,
-    /// Absolute expiry in clock ms; 0 means no TTL.
-    pub(crate) expires_at: u64,
+/// The fixed part of an entry's allocation. The stored key and the value follow it in the same
+/// allocation, so a lookup that found the slot touches one more place for everything else.
+#[repr(C)]
+struct Header {
+    /// Absolute expiry in clock ms; 0 means no TTL. Changed only through `&mut Entry`.
+    expires_at: u64,
     /// Logical time of the last access (a store-wide counter, so recency is a total order).
     /// Atomic so reads can update it under a shared lock.
-    pub(crate) access: AtomicU64,
+    access: AtomicU64,
     /// Last access time in clock ms (high 56 bits) and the LFU counter (low 8 bits).
-    pub(crate) meta: AtomicU64,
+    meta: AtomicU64,
+    /// Bytes of the stored key (namespace prefix included).
+    key_len: u32,
+    /// Bytes of the value, or [`INT`] for an integer held in 8 bytes.
+    value_len: u32,
+}
+
+/// Bytes in front of the stored key in every entry allocation.
+pub const ENTRY_HEADER: usize = std::mem::size_of::<Header>();
+
+/// `value_len` of an integer value.
+const INT: u32 = u32::MAX;
+
+/// Bytes an integer value occupies after the key.
+const INT_SPACE: usize = 8;
+
+/// Longest value or stored key an entry can hold (its length is a `u32` below [`INT`]).
+pub(crate) const MAX_PART_LEN: usize = (u32::MAX - 1) as usize;
+
+/// Bytes a value occupies after the key.
+#[inline]
+fn value_space(v: ValueRef<'_>) -> usize {
+    match v {
+        ValueRef::Bytes(b) => b.len(),
+        ValueRef::Int(_) => INT_SPACE,
+    }
+}
+
+/// One entry, owning one allocation: [`Header`], stored key, value bytes. The map slot holds
+/// this pointer and the key's hash, so an entry costs one allocation plus a 16-byte slot. It
+/// behaves as a `Box`: dropped with its slot, read by many under the shard's read lock (only
+/// the atomics change then), and changed otherwise only through `&mut`.
+pub(crate) struct Entry(NonNull<Header>);
+
+// SAFETY: `Entry` owns its allocation like a `Box`; shared access reads plain fields and uses
+// atomics, and every other change goes through `&mut Entry`.
+unsafe impl Send for Entry {}
+// SAFETY: as above.
+unsafe impl Sync for Entry {}
+
+impl Entry {
+    /// Layout of an entry allocation holding a key of `key_len` and `space` value bytes.
+    #[inline]
+    fn layout(key_len: usize, space: usize) -> Layout {
+        match Layout::from_size_align(ENTRY_HEADER + key_len + space, 8) {
+            Ok(l) => l,
+            // Lengths are checked against the store's limits (far below isize::MAX) first.
+            Err(_) => handle_alloc_error(Layout::new::<Header>()),
+        }
+    }
+
+    /// A new entry for stored key `key` (see [`make_key`]) holding `value`.
+    pub(crate) fn new(
+        key: &[u8],
+        value: ValueRef<'_>,
+        expires_at: u64,
+        stamp: u64,
+        now_ms: u64,
+    ) -> Self {
+        let space = value_space(value);
+        let layout = Self::layout(key.len(), space);
+        // SAFETY: the layout is non-zero (it includes the header) and 8-aligned; the header,
+        // key and value are written inside it before the entry is used.
+        unsafe {
+            let p = alloc(layout) as *mut Header;
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            p.write(Header {
+                expires_at,
+                access: AtomicU64::new(stamp),
+                meta: AtomicU64::new(pack(now_ms, LFU_INIT)),
+                key_len: key.len() as u32,
+                value_len: value_space(value) as u32,
+            });
+            let data = (p as *mut u8).add(ENTRY_HEADER);
+            std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
+            let mut e = Entry(NonNull::new_unchecked(p));
+            e.write_value(value);
+            e
+        }
+    }
+
+    #[inline]
+    fn header(&self) -> &Header {
+        // SAFETY: the pointer is valid and initialized for the entry's whole life.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline]
+    fn data(&self) -> *mut u8 {
+        // SAFETY: the key and value follow the header inside the same allocation.
+        unsafe { (self.0.as_ptr() as *mut u8).add(ENTRY_HEADER) }
+    }
+
+    /// Bytes after the key: the value's length, or 8 for an integer.
+    #[inline]
+    fn space(&self) -> usize {
+        match self.header().value_len {
+            INT => INT_SPACE,
+            n => n as usize,
+        }
+    }
+
+    /// Writes `value` into the value area.
+    ///
+    /// # Safety
+    /// The value area must be exactly `value_space(value)` bytes.
+    #[inline]
+    unsafe fn write_value(&mut self, value: ValueRef<'_>) {
+        let at = self.data().add(self.header().key_len as usize);
+        let len = match value {
+            ValueRef::Bytes(b) => {
+                std::ptr::copy_nonoverlapping(b.as_ptr(), at, b.len());
+                b.len() as u32
+            }
+            ValueRef::Int(n) => {
+                at.cast::<[u8; INT_SPACE]>()
+                    .write_unaligned(n.to_le_bytes());
+                INT
+            }
+        };
+        self.0.as_mut().value_len = len;
+    }
+
+    /// The stored key: namespace prefix and key bytes.
+    #[inline]
+    pub(crate) fn key(&self) -> &[u8] {
+        // SAFETY: `key_len` initialized bytes follow the header.
+        unsafe { std::slice::from_raw_parts(self.data(), self.header().key_len as usize) }
+    }
+
+    /// The value, borrowed.
+    #[inline]
+    pub(crate) fn value(&self) -> ValueRef<'_> {
+        let h = self.header();
+        // SAFETY: the value area follows the key and holds `space()` initialized bytes.
+        unsafe {
+            let at = self.data().add(h.key_len as usize);
+            match h.value_len {
+                INT => ValueRef::Int(i64::from_le_bytes(
+                    at.cast::<[u8; INT_SPACE]>().read_unaligned(),
+                )),
+                n => ValueRef::Bytes(std::slice::from_raw_parts(at, n as usize)),
+            }
+        }
+    }
+
+    /// True when the value is held as a 64-bit integer.
+    #[inline]
+    pub(crate) fn is_int(&self) -> bool {
+        self.header().value_len == INT
+    }
+
+    /// Replaces the value: in place when it needs the same number of bytes (an INCR, or an
+    /// overwrite of equal length), else by moving to a new allocation that keeps the key,
+    /// expiry and access history.
+    pub(crate) fn set_value(&mut self, value: ValueRef<'_>) {
+        if value_space(value) == self.space() {
+            // SAFETY: the value area has exactly the bytes the new value needs.
+            unsafe { self.write_value(value) };
+            return;
+        }
+        let h = self.header();
+        let next = Entry::new(
+            self.key(),
+            value,
+            h.expires_at,
+            h.access.load(Ordering::Relaxed),
+            0,
+        );
+        next.header()
+            .meta
+            .store(h.meta.load(Ordering::Relaxed), Ordering::Relaxed);
+        *self = next;
+    }
+
+    /// Absolute expiry in clock ms; 0 = none.
+    #[inline]
+    pub(crate) fn expires_at(&self) -> u64 {
+        self.header().expires_at
+    }
+
+    /// Sets the absolute expiry (0 = none).
+    #[inline]
+    pub(crate) fn set_expires_at(&mut self, at: u64) {
+        // SAFETY: `&mut self`: no reader holds this entry.
+        unsafe { self.0.as_mut().expires_at = at };
+    }
+
+    /// The logical time of the last access.
+    #[inline]
+    pub(crate) fn stamp(&self) -> u64 {
+        self.header().access.load(Ordering::Relaxed)
+    }
+
+    /// Bytes charged for this entry: its allocation as the allocator sizes it.
+    #[inline]
+    pub(crate) fn size(&self) -> u64 {
+        alloc_size(ENTRY_HEADER + self.header().key_len as usize + self.space()) as u64
+    }
+
+    /// Hints the CPU to start loading this entry's header, key and the start of its value (the
+    /// first two cache lines).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self) {
+        let p = self.0.as_ptr() as *const u8;
+        prefetch_read(p);
+        prefetch_read(p.wrapping_add(64));
+    }
+}
+
+/// Starts loading the cache line at `p` (a hint: any address is allowed).
+#[inline(always)]
+pub(crate) fn prefetch_read(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint and never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.header().key_len as usize, self.space());
+        // SAFETY: allocated in `new` with this same layout, and dropped once.
+        unsafe { dealloc(self.0.as_ptr() as *mut u8, layout) }
+    }
+}
+
+impl std::hash::Hash for Entry {
+    /// Hashes as the stored key's bytes, so lookups by `&[u8]` find the entry.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Entry {}
+
+impl std::borrow::Borrow<[u8]> for Entry {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        self.key()
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &String::from_utf8_lossy(self.key()))
+            .field("value", &self.value())
+            .field("expires_at", &self.expires_at())
+            .finish()
+    }
+}
+
+/// Bytes charged for an entry with a stored key of `key_len` holding `value`.
+#[inline]
+pub(crate) fn entry_size(key_len: usize, value: ValueRef<'_>) -> u64 {
+    alloc_size(ENTRY_HEADER + key_len + value_space(value)) as u64
 }
 
 /// LFU counter of a new entry (Redis's LFU_INIT_VAL), so newcomers are not evicted at once.
@@ -245,40 +497,33 @@ fn fast_random() -> f64 {
 }
 
 impl Entry {
-    pub(crate) fn new(value: Stored, expires_at: u64, stamp: u64, now_ms: u64) -> Self {
-        Self {
-            value,
-            expires_at,
-            access: AtomicU64::new(stamp),
-            meta: AtomicU64::new(pack(now_ms, LFU_INIT)),
-        }
-    }
-
     /// Last access time in clock ms.
     pub(crate) fn last_access_ms(&self) -> u64 {
-        self.meta.load(Ordering::Relaxed) >> 8
+        self.header().meta.load(Ordering::Relaxed) >> 8
     }
 
     /// The LFU counter, decayed to `now_ms`.
     pub(crate) fn frequency(&self, now_ms: u64) -> u8 {
-        lfu_decayed(self.meta.load(Ordering::Relaxed), now_ms)
+        lfu_decayed(self.header().meta.load(Ordering::Relaxed), now_ms)
     }
 
     /// Has this entry expired at `now`?
     #[inline]
     pub(crate) fn is_expired(&self, now: u64) -> bool {
-        self.expires_at != 0 && self.expires_at <= now
+        let at = self.expires_at();
+        at != 0 && at <= now
     }
 
-    /// Record an access at logical time `stamp` and clock time `now_ms`: LRU stamp, last
+    /// Records an access at logical time `stamp` and clock time `now_ms`: LRU stamp, last
     /// access time, and the decayed-then-incremented LFU counter. Racing readers may lose an
     /// increment; the counter is a statistic, as in Redis.
     #[inline]
     pub(crate) fn touch(&self, stamp: u64, now_ms: u64) {
-        self.access.store(stamp, Ordering::Relaxed);
-        let meta = self.meta.load(Ordering::Relaxed);
+        let h = self.header();
+        h.access.store(stamp, Ordering::Relaxed);
+        let meta = h.meta.load(Ordering::Relaxed);
         let counter = lfu_incr(lfu_decayed(meta, now_ms));
-        self.meta.store(pack(now_ms, counter), Ordering::Relaxed);
+        h.meta.store(pack(now_ms, counter), Ordering::Relaxed);
     }
 }
 
@@ -298,8 +543,9 @@ pub const fn alloc_size(n: usize) -> usize {
     }
 }
 
-/// The map's element type; its size is a table slot.
-pub(crate) type Slot = (Box<[u8]>, dashmap::SharedValue<Entry>);
+/// The map's element type; its size is a table slot: the entry pointer, and the key's hash so
+/// a table can grow without reading every entry.
+pub(crate) type Slot = (Entry, dashmap::SharedValue<u64>);
 
 /// Bytes of a hashbrown table with `buckets` buckets: the slots (padded to the control-byte
 /// alignment), one control byte per bucket and one trailing SIMD group.
@@ -308,16 +554,8 @@ pub(crate) const fn table_size(buckets: usize) -> usize {
     data + buckets + 16
 }
 
-/// Bytes charged for an entry with a stored key of `key_len` and a value owning `value_len`
-/// heap bytes: the two allocations as the allocator sizes them. Its slot is charged with the
-/// table (see `Shared::table_bytes`).
-#[inline]
-pub(crate) fn entry_size(key_len: usize, value_len: usize) -> u64 {
-    (alloc_size(key_len) + alloc_size(value_len)) as u64
-}
-
-/// Bytes a lone entry would add to a store whose table has room: its allocations plus one
-/// slot at full load. For docs and rough sizing only; the store charges table growth exactly.
+/// Table bytes per entry at the table's fullest (7/8 load). For docs and rough sizing only;
+/// the store charges table growth exactly.
 pub const ENTRY_OVERHEAD: usize = (std::mem::size_of::<Slot>() + 1) * 8 / 7;
 
 /// Number of bytes in the decimal form of `n`.
@@ -403,11 +641,31 @@ mod tests {
         assert_eq!(alloc_size(24), 32);
         assert_eq!(alloc_size(25), 48);
         assert_eq!(alloc_size(100), 112);
-        assert_eq!(
-            std::mem::size_of::<Slot>(),
-            56,
-            "key box 16 + value 16 + expiry, stamp, meta 24"
-        );
+        assert_eq!(std::mem::size_of::<Slot>(), 16, "entry pointer + hash");
+        assert_eq!(ENTRY_HEADER, 32, "expiry, stamp, meta, two lengths");
+    }
+
+    #[test]
+    fn entries_hold_key_and_value_in_one_allocation() {
+        let key = make_key(Ns(2), "user:1");
+        let mut e = Entry::new(&key, ValueRef::Bytes(b"hello"), 7, 1, 0);
+        assert_eq!(e.key(), &key[..]);
+        assert_eq!(e.value(), ValueRef::Bytes(b"hello"));
+        assert_eq!(e.size(), alloc_size(ENTRY_HEADER + 4 + 6 + 5) as u64);
+        e.set_value(ValueRef::Bytes(b"world"));
+        assert_eq!(e.value(), ValueRef::Bytes(b"world"));
+        e.set_value(ValueRef::Int(-42));
+        assert_eq!((e.value(), e.is_int()), (ValueRef::Int(-42), true));
+        e.set_value(ValueRef::Int(i64::MAX));
+        assert_eq!(e.value(), ValueRef::Int(i64::MAX));
+        let long = vec![b'x'; 1000];
+        e.set_value(ValueRef::Bytes(&long));
+        assert_eq!(e.value(), ValueRef::Bytes(&long[..]));
+        assert_eq!((e.key(), e.expires_at(), e.stamp()), (&key[..], 7, 1));
+        e.set_value(ValueRef::Bytes(b""));
+        assert_eq!(e.value(), ValueRef::Bytes(b""));
+        e.set_expires_at(0);
+        assert!(!e.is_expired(u64::MAX));
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! Lock order: pool mutex, then one shard lock at a time; never a shard lock while evicting.
 
 use super::config::EvictionPolicy;
+use super::entry::KeyBuf;
 use super::shared::{Removal, Shared};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::sync::atomic::Ordering::Relaxed;
 
 /// Score bit that puts live entries after every expired one.
 const LIVE: u64 = 1 << 63;
@@ -21,7 +21,7 @@ const POOL_SIZE: usize = 16;
 #[derive(Debug)]
 struct Candidate {
     /// Stored key (namespace prefix + key).
-    key: Box<[u8]>,
+    key: KeyBuf,
     /// Access stamp when sampled; the entry is only evicted if it still has it.
     stamp: u64,
     /// Lower goes first.
@@ -60,7 +60,7 @@ impl Pool {
             c.score = score;
         } else {
             self.candidates.push(Candidate {
-                key: key.into(),
+                key: KeyBuf::copy_of(key),
                 stamp,
                 score,
             });
@@ -82,16 +82,14 @@ impl Shared {
         for _ in 0..8 {
             self.sample(&mut pool);
             while let Some(c) = pool.candidates.pop() {
-                let removed = self
-                    .map
-                    .remove_if(&c.key[..], |_, e| e.access.load(Relaxed) == c.stamp);
-                if let Some((k, e)) = removed {
+                let removed = self.map.remove_if(&c.key[..], |e, _| e.stamp() == c.stamp);
+                if let Some((e, _)) = removed {
                     let why = if e.is_expired(self.now()) {
                         Removal::Expired
                     } else {
                         Removal::Evicted
                     };
-                    self.on_removed(&k, &e, why);
+                    self.on_removed(&e, why);
                     return true;
                 }
             }
@@ -115,7 +113,7 @@ impl Shared {
             EvictionPolicy::Lfu => {
                 (u64::from(e.frequency(self.access_now())) << 55) | (stamp & STAMP)
             }
-            EvictionPolicy::VolatileTtl if e.expires_at != 0 => e.expires_at & !LIVE,
+            EvictionPolicy::VolatileTtl if e.expires_at() != 0 => e.expires_at() & !LIVE,
             EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,
         };
         Some(live | LIVE)
@@ -142,17 +140,16 @@ impl Shared {
                 let idx = (start + i) & (buckets - 1);
                 // SAFETY: idx < buckets(), and the shard's read lock is held for the whole
                 // walk, so the table cannot be resized or the bucket freed underneath us.
-                let (key, value) = unsafe {
+                let (e, _) = unsafe {
                     if !guard.is_bucket_full(idx) {
                         continue;
                     }
                     guard.bucket(idx).as_ref()
                 };
-                let e = value.get();
-                let stamp = e.access.load(Relaxed);
+                let stamp = e.stamp();
                 seen += 1;
                 if let Some(score) = self.score(e, stamp, now) {
-                    pool.offer(key, stamp, score);
+                    pool.offer(e.key(), stamp, score);
                     taken += 1;
                 }
                 if taken >= wanted || seen >= wanted * SCAN_FACTOR {

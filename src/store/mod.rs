@@ -4,6 +4,7 @@
 //! the REPL; every read checks expiry, so an expired entry is never returned; caps hold at
 //! every instant (see `shared`); time comes only from the injected [`Clock`].
 
+mod batch;
 mod clock;
 mod config;
 mod entry;
@@ -17,13 +18,14 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
-pub use self::entry::{alloc_size, Ns, Value, ValueRef, ENTRY_OVERHEAD};
+pub use self::entry::{alloc_size, Ns, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD};
 pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
-use self::entry::{make_key, parse_i64, value_heap_len, Entry, Stored};
+use self::entry::{entry_size, make_key, parse_i64, Entry};
 use self::reaper::Reaper;
+use self::shared::Upsert;
 use self::shared::{Removal, Shared};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -77,8 +79,8 @@ pub struct EntryInfo {
     pub frequency: u8,
     /// Remaining time to live.
     pub ttl: Ttl,
-    /// Bytes charged for the entry's key and value allocations (its table slot is charged with
-    /// the table).
+    /// Bytes charged for the entry's one allocation: header, key and value (its table slot is
+    /// charged with the table).
     pub size: u64,
     /// True when the value is stored as a 64-bit integer.
     pub is_int: bool,
@@ -149,10 +151,10 @@ impl Store {
         Ok(())
     }
 
-    fn check_value(&self, value: &Value) -> Result<()> {
+    fn check_value(&self, value: ValueRef<'_>) -> Result<()> {
         let max = self.shared.config.max_value_len;
         match value {
-            Value::Bytes(b) if b.len() > max => Err(Error::ValueTooLarge { len: b.len(), max }),
+            ValueRef::Bytes(b) if b.len() > max => Err(Error::ValueTooLarge { len: b.len(), max }),
             _ => Ok(()),
         }
     }
@@ -163,13 +165,14 @@ impl Store {
         let s = &*self.shared;
         let k = make_key(ns, key);
         let expired_at = match s.map.get(&k[..]) {
-            Some(e) => {
-                if e.expires_at == 0 || !e.is_expired(s.now()) {
-                    s.touch(&e);
+            Some(r) => {
+                let e = r.key();
+                if !s.expired(e) {
+                    s.touch(e);
                     s.counters.hits.fetch_add(1, Relaxed);
-                    return Some(f(e.value.as_ref()));
+                    return Some(f(e.value()));
                 }
-                e.expires_at
+                e.expires_at()
             }
             None => {
                 s.counters.misses.fetch_add(1, Relaxed);
@@ -202,73 +205,99 @@ impl Store {
 
     /// Write `value` at `key` under `opts`.
     pub fn set(&self, ns: Ns, key: &str, value: Value, opts: &SetOptions) -> Result<SetOutcome> {
+        self.set_ref(ns, key, value.view(), opts)
+    }
+
+    /// Write a borrowed value at `key` under `opts` (copied into the entry; nothing else is
+    /// allocated).
+    pub fn set_ref(
+        &self,
+        ns: Ns,
+        key: &str,
+        value: ValueRef<'_>,
+        opts: &SetOptions,
+    ) -> Result<SetOutcome> {
         self.check_key(key)?;
-        self.check_value(&value)?;
+        self.check_value(value)?;
         let s = &*self.shared;
         let expires_at = self.expiry_for(opts)?;
         let k = make_key(ns, key);
-        let new_heap = value_heap_len(&value);
-        let mut value = Some(value);
-        loop {
-            if let Some(mut e) = s.map.get_mut(&k[..]) {
-                if e.expires_at != 0 && e.is_expired(s.now()) {
-                    let at = e.expires_at;
-                    drop(e);
-                    s.remove_expired(&k, at);
-                    continue;
-                }
-                let previous = opts.get.then(|| e.value.as_ref().to_owned());
-                if opts.nx {
-                    return Ok(SetOutcome {
-                        written: false,
-                        previous,
-                    });
-                }
-                let old_heap = e.value.heap_len();
-                if new_heap > old_heap {
-                    let grow = (new_heap - old_heap) as u64;
-                    if !s.try_reserve(0, grow) {
-                        drop(e);
-                        if !s.evict_one() {
-                            return Err(Error::OutOfMemory);
-                        }
-                        continue;
-                    }
-                } else {
-                    s.release(0, (old_heap - new_heap) as u64);
-                }
-                s.namespaces.add(ns, 0, new_heap as i64 - old_heap as i64);
-                let new_exp = if opts.keep_ttl {
-                    e.expires_at
-                } else {
-                    expires_at
-                };
-                s.on_ttl_change(e.expires_at, new_exp);
-                e.expires_at = new_exp;
-                e.value = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
-                s.touch(&e);
-                s.counters.sets.fetch_add(1, Relaxed);
-                return Ok(SetOutcome {
-                    written: true,
+        let new_size = entry_size(k.len(), value);
+        let overwrite = |e: &mut Entry| -> Step<SetOutcome> {
+            if s.expired(e) {
+                return Step::Expired(e.expires_at());
+            }
+            let previous = opts.get.then(|| e.value().to_owned());
+            if opts.nx {
+                return Step::Done(SetOutcome {
+                    written: false,
                     previous,
                 });
             }
-            if opts.xx {
-                return Ok(SetOutcome {
-                    written: false,
-                    previous: None,
-                });
+            if !s.resize(ns, e.size(), new_size) {
+                return Step::NeedRoom;
             }
-            let v = Stored::from_value(value.take().unwrap_or(Value::Int(0)));
-            match s.insert_new(&k, Entry::new(v, expires_at, s.bump(), s.access_now()))? {
-                None => {
-                    return Ok(SetOutcome {
-                        written: true,
-                        previous: None,
-                    })
+            let new_exp = if opts.keep_ttl {
+                e.expires_at()
+            } else {
+                expires_at
+            };
+            s.on_ttl_change(e.expires_at(), new_exp);
+            e.set_expires_at(new_exp);
+            e.set_value(value);
+            s.touch(e);
+            s.counters.sets.fetch_add(1, Relaxed);
+            Step::Done(SetOutcome {
+                written: true,
+                previous,
+            })
+        };
+        let written = || SetOutcome {
+            written: true,
+            previous: None,
+        };
+        loop {
+            let step = if opts.xx {
+                match s.with_mut(&k, overwrite) {
+                    Some(step) => step,
+                    None => {
+                        return Ok(SetOutcome {
+                            written: false,
+                            previous: None,
+                        })
+                    }
                 }
-                // Another writer inserted the key first: take our value back and retry.
-                Some(lost) => value = Some(lost.value.as_ref().to_owned()),
+            } else {
+                let make = || Entry::new(&k, value, expires_at, s.bump(), s.access_now());
+                match s.upsert(&k, new_size, overwrite, make) {
+                    Upsert::Existing(step) => step,
+                    Upsert::Inserted => return Ok(written()),
+                    // No room without evicting: insert the slow way, which evicts.
+                    Upsert::Vacant => {
+                        match s.insert_new(Entry::new(
+                            &k,
+                            value,
+                            expires_at,
+                            s.bump(),
+                            s.access_now(),
+                        ))? {
+                            None => return Ok(written()),
+                            // Another writer inserted the key first: go again.
+                            Some(_) => continue,
+                        }
+                    }
+                }
+            };
+            match step {
+                Step::Done(out) => return Ok(out),
+                Step::Expired(at) => {
+                    s.remove_expired(&k, at);
+                }
+                Step::NeedRoom => {
+                    if !s.evict_one() {
+                        return Err(Error::OutOfMemory);
+                    }
+                }
             }
         }
     }
@@ -282,14 +311,14 @@ impl Store {
     fn remove_live(&self, ns: Ns, key: &str) -> Option<Entry> {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let (k, e) = s.map.remove(&k[..])?;
+        let (e, _) = s.map.remove(&k[..])?;
         let live = !e.is_expired(s.now());
         let why = if live {
             Removal::Deleted
         } else {
             Removal::Expired
         };
-        s.on_removed(&k, &e, why);
+        s.on_removed(&e, why);
         live.then_some(e)
     }
 
@@ -302,17 +331,18 @@ impl Store {
     pub fn ttl(&self, ns: Ns, key: &str) -> Ttl {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let Some(e) = s.map.get(&k[..]) else {
+        let Some(r) = s.map.get(&k[..]) else {
             return Ttl::Missing;
         };
-        if e.expires_at == 0 {
+        let at = r.key().expires_at();
+        if at == 0 {
             return Ttl::Persistent;
         }
         let now = s.now();
-        if e.is_expired(now) {
+        if at <= now {
             Ttl::Missing
         } else {
-            Ttl::Remaining(e.expires_at - now)
+            Ttl::Remaining(at - now)
         }
     }
 
@@ -330,25 +360,30 @@ impl Store {
             return self.delete(ns, key);
         }
         let k = make_key(ns, key);
-        let Some(mut e) = s.map.get_mut(&k[..]) else {
-            return false;
-        };
-        if e.is_expired(now) {
-            let at = e.expires_at;
-            drop(e);
-            s.remove_expired(&k, at);
-            return false;
+        let expired = s.with_mut(&k, |e| {
+            if e.is_expired(now) {
+                return Some(e.expires_at());
+            }
+            s.on_ttl_change(e.expires_at(), at_ms);
+            e.set_expires_at(at_ms);
+            None
+        });
+        match expired {
+            None => false,
+            Some(None) => true,
+            Some(Some(at)) => {
+                s.remove_expired(&k, at);
+                false
+            }
         }
-        s.on_ttl_change(e.expires_at, at_ms);
-        e.expires_at = at_ms;
-        true
     }
 
     /// Access statistics for `key`, without counting as an access. `None` if missing or expired.
     pub fn info(&self, ns: Ns, key: &str) -> Option<EntryInfo> {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let e = s.map.get(&k[..])?;
+        let r = s.map.get(&k[..])?;
+        let e = r.key();
         let now = s.now();
         if e.is_expired(now) {
             return None;
@@ -357,13 +392,13 @@ impl Store {
         Some(EntryInfo {
             idle_ms: access_now.saturating_sub(e.last_access_ms()),
             frequency: e.frequency(access_now),
-            ttl: if e.expires_at == 0 {
+            ttl: if e.expires_at() == 0 {
                 Ttl::Persistent
             } else {
-                Ttl::Remaining(e.expires_at - now)
+                Ttl::Remaining(e.expires_at() - now)
             },
-            size: entry::entry_size(k.len(), e.value.heap_len()),
-            is_int: matches!(e.value, Stored::Int(_)),
+            size: e.size(),
+            is_int: e.is_int(),
         })
     }
 
@@ -371,15 +406,15 @@ impl Store {
     pub fn persist(&self, ns: Ns, key: &str) -> bool {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let Some(mut e) = s.map.get_mut(&k[..]) else {
-            return false;
-        };
-        if e.expires_at == 0 || e.is_expired(s.now()) {
-            return false;
-        }
-        s.on_ttl_change(e.expires_at, 0);
-        e.expires_at = 0;
-        true
+        s.with_mut(&k, |e| {
+            if e.expires_at() == 0 || e.is_expired(s.now()) {
+                return false;
+            }
+            s.on_ttl_change(e.expires_at(), 0);
+            e.set_expires_at(0);
+            true
+        })
+        .unwrap_or(false)
     }
 
     /// Add `delta` to the integer at `key` (absent counts as 0); atomic across threads.
@@ -387,41 +422,65 @@ impl Store {
         self.check_key(key)?;
         let s = &*self.shared;
         let k = make_key(ns, key);
-        loop {
-            if let Some(mut e) = s.map.get_mut(&k[..]) {
-                if e.expires_at != 0 && e.is_expired(s.now()) {
-                    let at = e.expires_at;
-                    drop(e);
-                    s.remove_expired(&k, at);
-                    continue;
-                }
-                let current = match &e.value {
-                    Stored::Int(n) => *n,
-                    Stored::Bytes(b) => parse_i64(b).ok_or(Error::NotInteger)?,
-                };
-                let next = current.checked_add(delta).ok_or(Error::Overflow)?;
-                let old_heap = e.value.heap_len();
-                if old_heap > 0 {
-                    s.release(0, old_heap as u64);
-                    s.namespaces.add(ns, 0, -(old_heap as i64));
-                }
-                e.value = Stored::Int(next);
-                s.touch(&e);
-                s.counters.sets.fetch_add(1, Relaxed);
-                return Ok(next);
+        let new_size = entry_size(k.len(), ValueRef::Int(0));
+        let bump = |e: &mut Entry| -> Step<Result<i64>> {
+            if s.expired(e) {
+                return Step::Expired(e.expires_at());
             }
+            let current = match e.value() {
+                ValueRef::Int(n) => n,
+                ValueRef::Bytes(b) => match parse_i64(b) {
+                    Some(n) => n,
+                    None => return Step::Done(Err(Error::NotInteger)),
+                },
+            };
+            let Some(next) = current.checked_add(delta) else {
+                return Step::Done(Err(Error::Overflow));
+            };
+            if !s.resize(ns, e.size(), new_size) {
+                return Step::NeedRoom;
+            }
+            e.set_value(ValueRef::Int(next));
+            s.touch(e);
+            s.counters.sets.fetch_add(1, Relaxed);
+            Step::Done(Ok(next))
+        };
+        loop {
             let expires_at = self.expiry_for(&SetOptions::default())?;
-            let entry = Entry::new(Stored::Int(delta), expires_at, s.bump(), s.access_now());
-            if s.insert_new(&k, entry)?.is_none() {
-                return Ok(delta);
+            let make = || {
+                Entry::new(
+                    &k,
+                    ValueRef::Int(delta),
+                    expires_at,
+                    s.bump(),
+                    s.access_now(),
+                )
+            };
+            let step = match s.upsert(&k, new_size, bump, make) {
+                Upsert::Existing(step) => step,
+                Upsert::Inserted => return Ok(delta),
+                Upsert::Vacant => match s.insert_new(make())? {
+                    None => return Ok(delta),
+                    Some(_) => continue,
+                },
+            };
+            match step {
+                Step::Done(out) => return out,
+                Step::Expired(at) => {
+                    s.remove_expired(&k, at);
+                }
+                Step::NeedRoom => {
+                    if !s.evict_one() {
+                        return Err(Error::OutOfMemory);
+                    }
+                }
             }
         }
     }
 
     /// Remove `key` and return its value (GETDEL).
     pub fn take(&self, ns: Ns, key: &str) -> Option<Value> {
-        self.remove_live(ns, key)
-            .map(|e| e.value.as_ref().to_owned())
+        self.remove_live(ns, key).map(|e| e.value().to_owned())
     }
 
     /// Append `suffix` to the value at `key` (absent counts as empty); returns the new length.
@@ -429,52 +488,55 @@ impl Store {
         self.check_key(key)?;
         let s = &*self.shared;
         let k = make_key(ns, key);
+        let max = s.config.max_value_len;
         loop {
-            let Some(mut e) = s.map.get_mut(&k[..]) else {
-                let opts = SetOptions {
-                    nx: true,
-                    ..SetOptions::default()
+            let step = s.with_mut(&k, |e| -> Step<Result<usize>> {
+                if s.expired(e) {
+                    return Step::Expired(e.expires_at());
+                }
+                let mut bytes = match e.value() {
+                    ValueRef::Bytes(b) => b.to_vec(),
+                    ValueRef::Int(n) => n.to_string().into_bytes(),
                 };
-                if self
-                    .set(ns, key, Value::Bytes(suffix.to_vec()), &opts)?
-                    .written
-                {
-                    return Ok(suffix.len());
+                bytes.extend_from_slice(suffix);
+                if bytes.len() > max {
+                    return Step::Done(Err(Error::ValueTooLarge {
+                        len: bytes.len(),
+                        max,
+                    }));
                 }
-                continue;
-            };
-            if e.expires_at != 0 && e.is_expired(s.now()) {
-                let at = e.expires_at;
-                drop(e);
-                s.remove_expired(&k, at);
-                continue;
-            }
-            let mut bytes = match &e.value {
-                Stored::Bytes(b) => b.to_vec(),
-                Stored::Int(n) => n.to_string().into_bytes(),
-            };
-            bytes.extend_from_slice(suffix);
-            let max = s.config.max_value_len;
-            if bytes.len() > max {
-                return Err(Error::ValueTooLarge {
-                    len: bytes.len(),
-                    max,
-                });
-            }
-            let grow = (bytes.len() - e.value.heap_len()) as u64;
-            if !s.try_reserve(0, grow) {
-                drop(e);
-                if !s.evict_one() {
-                    return Err(Error::OutOfMemory);
+                let value = ValueRef::Bytes(&bytes);
+                if !s.resize(ns, e.size(), entry_size(k.len(), value)) {
+                    return Step::NeedRoom;
                 }
-                continue;
+                e.set_value(value);
+                s.touch(e);
+                s.counters.sets.fetch_add(1, Relaxed);
+                Step::Done(Ok(bytes.len()))
+            });
+            match step {
+                None => {
+                    let opts = SetOptions {
+                        nx: true,
+                        ..SetOptions::default()
+                    };
+                    if self
+                        .set_ref(ns, key, ValueRef::Bytes(suffix), &opts)?
+                        .written
+                    {
+                        return Ok(suffix.len());
+                    }
+                }
+                Some(Step::Done(out)) => return out,
+                Some(Step::Expired(at)) => {
+                    s.remove_expired(&k, at);
+                }
+                Some(Step::NeedRoom) => {
+                    if !s.evict_one() {
+                        return Err(Error::OutOfMemory);
+                    }
+                }
             }
-            s.namespaces.add(ns, 0, grow as i64);
-            let len = bytes.len();
-            e.value = Stored::Bytes(bytes.into_boxed_slice());
-            s.touch(&e);
-            s.counters.sets.fetch_add(1, Relaxed);
-            return Ok(len);
         }
     }
 
@@ -509,17 +571,19 @@ impl Store {
 
     /// Values for many keys, in order.
     pub fn mget(&self, ns: Ns, keys: &[&str]) -> Vec<Option<Value>> {
-        keys.iter().map(|k| self.get(ns, k)).collect()
+        let mut out = vec![None; keys.len()];
+        self.get_many_with(ns, keys, |i, v| out[i] = Some(v.to_owned()));
+        out
     }
 
     /// Write many entries with the same options. Checks every key and value before writing any.
     pub fn mset(&self, ns: Ns, entries: &[(&str, Value)], opts: &SetOptions) -> Result<()> {
         for (k, v) in entries {
             self.check_key(k)?;
-            self.check_value(v)?;
+            self.check_value(v.view())?;
         }
         for (k, v) in entries {
-            self.set(ns, k, v.clone(), opts)?;
+            self.set_ref(ns, k, v.view(), opts)?;
         }
         Ok(())
     }
@@ -568,9 +632,9 @@ impl Store {
     fn flush_where(&self, pick: impl Fn(&[u8]) -> bool) -> usize {
         let s = &*self.shared;
         let mut removed = 0;
-        s.map.retain(|k, e| {
-            if pick(k) {
-                s.on_removed(k, e, Removal::Flushed);
+        s.map.retain(|e, _| {
+            if pick(e.key()) {
+                s.on_removed(e, Removal::Flushed);
                 removed += 1;
                 false
             } else {
@@ -590,4 +654,14 @@ impl Store {
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
+}
+
+/// What a write found under the shard lock, for the retry loop around it.
+enum Step<T> {
+    /// Finished, with this result.
+    Done(T),
+    /// The entry had expired at this time: remove it and go again.
+    Expired(u64),
+    /// A cap needs room first: evict (with no lock held) and go again.
+    NeedRoom,
 }

@@ -23,8 +23,8 @@ impl Shared {
             // SAFETY: the read lock is held while the iterator lives.
             unsafe { guard.iter() }
                 .map(|b| unsafe { b.as_ref() })
-                .filter(|(_, v)| v.get().is_expired(now))
-                .map(|(k, _)| k.clone())
+                .filter(|(e, _)| e.is_expired(now))
+                .map(|(e, _)| Box::from(e.key()))
                 .collect()
         };
         expired

@@ -13,8 +13,8 @@ impl Shared {
         let all = pattern == "*";
         self.map
             .iter()
-            .filter(|r| key_ns(r.key()) == ns && !r.value().is_expired(now))
-            .map(|r| key_name(r.key()).to_owned())
+            .filter(|r| key_ns(r.key().key()) == ns && !r.key().is_expired(now))
+            .map(|r| key_name(r.key().key()).to_owned())
             .filter(|name| all || glob::matches(pattern.as_bytes(), name.as_bytes()))
             .collect()
     }
@@ -42,8 +42,8 @@ impl Shared {
                 // SAFETY: the read lock is held while the iterator lives.
                 unsafe { guard.iter() }
                     .map(|b| unsafe { b.as_ref() })
-                    .filter(|(k, v)| key_ns(k) == ns && !v.get().is_expired(now))
-                    .map(|(k, _)| (position(self.map.hash_usize(&&k[..])), k))
+                    .filter(|(e, _)| key_ns(e.key()) == ns && !e.is_expired(now))
+                    .map(|(e, hash)| (position(*hash.get() as usize), e.key()))
                     .filter(|(pos, _)| *pos >= from)
                     .map(|(pos, k)| (pos, key_name(k).to_owned()))
                     .collect()

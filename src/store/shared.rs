@@ -5,7 +5,7 @@
 
 use super::clock::Clock;
 use super::config::Config;
-use super::entry::{entry_size, key_ns, table_size, Entry, Slot};
+use super::entry::{key_ns, table_size, Entry, Ns, Slot};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
@@ -14,8 +14,19 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
-/// The map type: stored key (namespace prefix + key bytes) to entry.
-pub(crate) type Map = DashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>;
+/// The map type: entries (each holding its stored key, namespace prefix + key bytes), looked
+/// up by that key as `&[u8]`; the value is the key's hash, kept for table growth.
+pub(crate) type Map = DashMap<Entry, u64, foldhash::fast::RandomState>;
+
+/// What [`Shared::upsert`] did.
+pub(crate) enum Upsert<R> {
+    /// The key was present; the closure ran on its entry and returned this.
+    Existing(R),
+    /// The key was absent and the new entry is in.
+    Inserted,
+    /// The key was absent and there was no room without evicting; nothing changed.
+    Vacant,
+}
 
 /// Why an entry left the map; each cause feeds its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,64 +131,152 @@ impl Shared {
         }
     }
 
+    /// Has `e` expired? Reads the clock only for entries with a TTL.
+    #[inline]
+    pub(crate) fn expired(&self, e: &Entry) -> bool {
+        e.expires_at() != 0 && e.is_expired(self.now())
+    }
+
+    /// Account for an entry in `ns` changing from `old` to `new` bytes; false (and nothing
+    /// changed) if growing would pass the byte cap.
+    #[inline]
+    pub(crate) fn resize(&self, ns: Ns, old: u64, new: u64) -> bool {
+        if new > old {
+            if !self.try_reserve(0, new - old) {
+                return false;
+            }
+        } else if new < old {
+            self.release(0, old - new);
+        }
+        if new != old {
+            self.namespaces.add(ns, 0, new as i64 - old as i64);
+        }
+        true
+    }
+
     /// Record an access to `e`.
     #[inline]
     pub(crate) fn touch(&self, e: &Entry) {
         e.touch(self.bump(), self.access_now());
     }
 
-    /// Insert a new entry at `key`, which the caller saw absent. Room for the entry, and for
-    /// the table's growth when the shard's table is full, is reserved before anything is
-    /// written, so `used_bytes` covers the real allocations at every instant. Hands the
-    /// entry back if another writer inserted the key first; the caller then retries.
-    pub(crate) fn insert_new(&self, key: &[u8], entry: Entry) -> Result<Option<Entry>> {
-        let size = entry_size(key.len(), entry.value.heap_len());
-        self.reserve(1, size)?;
-        let hash = self.map.hash_usize(&key) as u64;
+    /// The hash of stored key `key`, as the map computes it.
+    #[inline]
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.map.hash_usize(&key) as u64
+    }
+
+    /// Runs `f` on the entry at `key` under its shard's write lock; `None` if absent. Unlike
+    /// `DashMap::get_mut` this hands out the entry itself, so `f` may move it to a new
+    /// allocation (the key stays the same, so its slot and hash stay right).
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let hash = self.hash(key);
         let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
-        let rehash = |slot: &Slot| self.map.hash_usize(&slot.0) as u64;
+        let table = shard.write();
+        let bucket = table.find(hash, |slot| slot.0.key() == key)?;
+        // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
+        let slot = unsafe { bucket.as_mut() };
+        Some(f(&mut slot.0))
+    }
+
+    /// Under one write lock on `key`'s shard: runs `existing` on the entry if the key is
+    /// present, else inserts `make()` if room for one more entry of `size` bytes (and for the
+    /// table's growth) can be had without evicting. One probe for the common write.
+    #[inline]
+    pub(crate) fn upsert<R>(
+        &self,
+        key: &[u8],
+        size: u64,
+        existing: impl FnOnce(&mut Entry) -> R,
+        make: impl FnOnce() -> Entry,
+    ) -> Upsert<R> {
+        let reserved = self.try_reserve(1, size);
+        let hash = self.hash(key);
+        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
+        let mut table = shard.write();
+        if let Some(bucket) = table.find(hash, |slot| slot.0.key() == key) {
+            if reserved {
+                self.release(1, size);
+            }
+            // SAFETY: the bucket was just found and the write lock is held until `existing` ends.
+            let slot = unsafe { bucket.as_mut() };
+            return Upsert::Existing(existing(&mut slot.0));
+        }
+        if !reserved {
+            return Upsert::Vacant;
+        }
+        if !self.grow_for_insert(&mut table) {
+            self.release(1, size);
+            return Upsert::Vacant;
+        }
+        let bucket = table.insert(hash, (make(), dashmap::SharedValue::new(hash)), rehash);
+        // SAFETY: the bucket was just returned by insert and the write lock is still held.
+        let (e, _) = unsafe { bucket.as_ref() };
+        self.on_inserted(e);
+        Upsert::Inserted
+    }
+
+    /// Makes room in `table` for one more insert: when it is full, reserves the bytes of its
+    /// growth (without evicting) and grows it. False if the byte cap has no room for that.
+    fn grow_for_insert(&self, table: &mut hashbrown::raw::RawTable<Slot>) -> bool {
+        let allocated = table.capacity() > 0;
+        if allocated && table.len() < table.capacity() {
+            return true;
+        }
+        let before = if allocated {
+            table_size(table.buckets())
+        } else {
+            0
+        };
+        // The insert will grow the table: to twice the buckets, or 4 for a new table.
+        let next = if allocated { table.buckets() * 2 } else { 4 };
+        let estimate = (table_size(next) - before) as u64;
+        if !self.try_reserve(0, estimate) {
+            return false;
+        }
+        table.reserve(1, rehash);
+        let actual = (table_size(table.buckets()) - before) as u64;
+        self.table_bytes.fetch_add(actual, Relaxed);
+        if actual < estimate {
+            self.release(0, estimate - actual);
+        } else {
+            self.used_bytes.fetch_add(actual - estimate, Relaxed);
+        }
+        true
+    }
+
+    /// Insert `entry`, whose key the caller saw absent, evicting as needed. Room for the
+    /// entry, and for the table's growth when the shard's table is full, is reserved before
+    /// anything is written, so `used_bytes` covers the real allocations at every instant.
+    /// Hands the entry back if another writer inserted the key first; the caller then retries.
+    pub(crate) fn insert_new(&self, entry: Entry) -> Result<Option<Entry>> {
+        let size = entry.size();
+        self.reserve(1, size)?;
+        let hash = self.hash(entry.key());
+        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
         loop {
             let mut table = shard.write();
-            if table.find(hash, |slot| &*slot.0 == key).is_some() {
+            if table
+                .find(hash, |slot| slot.0.key() == entry.key())
+                .is_some()
+            {
                 drop(table);
                 self.release(1, size);
                 return Ok(Some(entry));
             }
-            let allocated = table.capacity() > 0;
-            let before = if allocated {
-                table_size(table.buckets())
-            } else {
-                0
-            };
-            if table.len() == table.capacity() || !allocated {
-                // The insert will grow the table: to twice the buckets, or 4 for a new table.
-                let next = if allocated { table.buckets() * 2 } else { 4 };
-                let estimate = (table_size(next) - before) as u64;
-                if !self.try_reserve(0, estimate) {
-                    drop(table);
-                    if !self.evict_one() {
-                        self.release(1, size);
-                        return Err(Error::OutOfMemory);
-                    }
-                    continue;
+            if !self.grow_for_insert(&mut table) {
+                drop(table);
+                if !self.evict_one() {
+                    self.release(1, size);
+                    return Err(Error::OutOfMemory);
                 }
-                table.reserve(1, rehash);
-                let actual = (table_size(table.buckets()) - before) as u64;
-                self.table_bytes.fetch_add(actual, Relaxed);
-                if actual < estimate {
-                    self.release(0, estimate - actual);
-                } else {
-                    self.used_bytes.fetch_add(actual - estimate, Relaxed);
-                }
+                continue;
             }
-            let bucket = table.insert(
-                hash,
-                (Box::from(key), dashmap::SharedValue::new(entry)),
-                rehash,
-            );
+            let bucket = table.insert(hash, (entry, dashmap::SharedValue::new(hash)), rehash);
             // SAFETY: the bucket was just returned by insert and the write lock is still held.
-            let (k, v) = unsafe { bucket.as_ref() };
-            self.on_inserted(k, v.get());
+            let (e, _) = unsafe { bucket.as_ref() };
+            self.on_inserted(e);
             return Ok(None);
         }
     }
@@ -219,23 +318,23 @@ impl Shared {
     }
 
     /// Account for an entry that has just been inserted (its room was reserved).
-    pub(crate) fn on_inserted(&self, key: &[u8], entry: &Entry) {
-        let size = entry_size(key.len(), entry.value.heap_len());
+    pub(crate) fn on_inserted(&self, entry: &Entry) {
         self.keys.fetch_add(1, Relaxed);
-        self.namespaces.add(key_ns(key), 1, size as i64);
-        if entry.expires_at != 0 {
+        self.namespaces
+            .add(key_ns(entry.key()), 1, entry.size() as i64);
+        if entry.expires_at() != 0 {
             self.volatile.fetch_add(1, Relaxed);
         }
         self.counters.sets.fetch_add(1, Relaxed);
     }
 
     /// Account for an entry that has left the map.
-    pub(crate) fn on_removed(&self, key: &[u8], entry: &Entry, why: Removal) {
-        let size = entry_size(key.len(), entry.value.heap_len());
+    pub(crate) fn on_removed(&self, entry: &Entry, why: Removal) {
+        let size = entry.size();
         self.keys.fetch_sub(1, Relaxed);
         self.release(1, size);
-        self.namespaces.add(key_ns(key), -1, -(size as i64));
-        if entry.expires_at != 0 {
+        self.namespaces.add(key_ns(entry.key()), -1, -(size as i64));
+        if entry.expires_at() != 0 {
             self.volatile.fetch_sub(1, Relaxed);
         }
         let counter = match why {
@@ -263,9 +362,9 @@ impl Shared {
 
     /// Remove `key` if it is still expired at `now`; true if this call removed it.
     pub(crate) fn remove_expired(&self, key: &[u8], now: u64) -> bool {
-        match self.map.remove_if(key, |_, e| e.is_expired(now)) {
-            Some((k, e)) => {
-                self.on_removed(&k, &e, Removal::Expired);
+        match self.map.remove_if(key, |e, _| e.is_expired(now)) {
+            Some((e, _)) => {
+                self.on_removed(&e, Removal::Expired);
                 true
             }
             None => false,
@@ -285,4 +384,10 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
             (next <= max).then_some(next)
         })
         .is_ok()
+}
+
+/// A slot's hash, for table growth: kept in the slot, so growing reads no entry.
+#[inline]
+fn rehash(slot: &Slot) -> u64 {
+    *slot.1.get()
 }

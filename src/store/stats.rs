@@ -31,8 +31,8 @@ pub struct Stats {
     pub evicted: u64,
     /// Entries now in the store.
     pub keys: u64,
-    /// Bytes now charged: every key and value allocation as the allocator sizes it, plus the
-    /// map's tables. This is what `max_memory` caps.
+    /// Bytes now charged: every entry allocation (header, key and value) as the allocator sizes
+    /// it, plus the map's tables. This is what `max_memory` caps.
     pub bytes: u64,
     /// The part of `bytes` taken by the map's tables (slots and control bytes).
     pub table_bytes: u64,

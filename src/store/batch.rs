@@ -1,0 +1,95 @@
+//! Batch reads (MGET) with their cache misses overlapped. A lone lookup is a chain of
+//! dependent misses (control bytes, slot, entry); a batch runs each step for every key before
+//! the next step, with prefetches in between, so the misses of different keys are in flight
+//! together. Shard read locks are taken in ascending shard order, all of a chunk's before any
+//! lookup, and held for that chunk only: batches cannot deadlock each other or a writer (which
+//! holds one shard lock at a time).
+
+use super::entry::{make_key, prefetch_read, KeyBuf, Ns, Slot, ValueRef};
+use super::Store;
+use hashbrown::raw::Bucket;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Keys looked up under one set of shard locks.
+const CHUNK: usize = 32;
+
+impl Store {
+    /// Reads many keys: calls `f(i, value)` for each `keys[i]` that is present and live, in
+    /// order. Counts hits and misses and records accesses as [`Store::get_with`] does; expired
+    /// entries met are removed after the locks are released.
+    pub fn get_many_with(&self, ns: Ns, keys: &[&str], mut f: impl FnMut(usize, ValueRef<'_>)) {
+        let s = &*self.shared;
+        let shards = s.map.shards();
+        let mut guards: Vec<Option<_>> = (0..shards.len()).map(|_| None).collect();
+        let mut expired: Vec<(KeyBuf, u64)> = Vec::new();
+        let mut wanted = vec![false; shards.len()];
+        let now = s.now();
+        for (c, chunk) in keys.chunks(CHUNK).enumerate() {
+            let stored: Vec<KeyBuf> = chunk.iter().map(|k| make_key(ns, k)).collect();
+            let mut hash = [0u64; CHUNK];
+            let mut shard = [0usize; CHUNK];
+            wanted.fill(false);
+            for (i, k) in stored.iter().enumerate() {
+                hash[i] = s.hash(k);
+                shard[i] = s.map.determine_shard(hash[i] as usize);
+                wanted[shard[i]] = true;
+            }
+            for (idx, _) in wanted.iter().enumerate().filter(|(_, w)| **w) {
+                guards[idx] = Some(shards[idx].read());
+            }
+            // Step 1: start loading each key's home control group and slot.
+            for i in 0..stored.len() {
+                let Some(t) = &guards[shard[i]] else { continue };
+                let pos = hash[i] as usize & (t.buckets() - 1);
+                let end = t.data_end().as_ptr();
+                prefetch_read(end.cast::<u8>().wrapping_add(pos));
+                prefetch_read(end.wrapping_sub(pos + 1).cast());
+            }
+            // Step 2: find each slot by its stored hash (no entry read yet), start loading the
+            // entry.
+            let mut found: [Option<Bucket<Slot>>; CHUNK] = std::array::from_fn(|_| None);
+            for i in 0..stored.len() {
+                let Some(t) = &guards[shard[i]] else { continue };
+                if let Some(b) = t.find(hash[i], |slot| *slot.1.get() == hash[i]) {
+                    // SAFETY: the bucket is full and the shard's read lock is held.
+                    let e = unsafe { &b.as_ref().0 };
+                    e.prefetch();
+                    found[i] = Some(b);
+                }
+            }
+            // Step 3: check each key (a hash match on another key falls back to a full probe),
+            // its expiry, and hand out the value.
+            let mut hits = 0;
+            for (i, k) in stored.iter().enumerate() {
+                let Some(t) = &guards[shard[i]] else { continue };
+                let bucket = match found[i].take() {
+                    // SAFETY: as above.
+                    Some(b) if unsafe { b.as_ref() }.0.key() == &k[..] => Some(b),
+                    Some(_) => t.find(hash[i], |slot| slot.0.key() == &k[..]),
+                    None => None,
+                };
+                // SAFETY: the bucket is full and the shard's read lock is held.
+                let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) else {
+                    continue;
+                };
+                if e.is_expired(now) {
+                    expired.push((KeyBuf::copy_of(k), e.expires_at()));
+                    continue;
+                }
+                s.touch(e);
+                hits += 1;
+                f(c * CHUNK + i, e.value());
+            }
+            for g in guards.iter_mut() {
+                *g = None;
+            }
+            s.counters.hits.fetch_add(hits, Relaxed);
+            s.counters
+                .misses
+                .fetch_add(stored.len() as u64 - hits, Relaxed);
+        }
+        for (k, at) in expired {
+            s.remove_expired(&k, at);
+        }
+    }
+}
