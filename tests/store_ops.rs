@@ -170,9 +170,9 @@ fn counters() {
 fn batches_keys_and_scan() {
     let (s, _) = store();
     let entries: Vec<(String, Value)> = (0..50).map(|i| (format!("user:{i}"), b("x"))).collect();
-    let refs: Vec<(&str, Value)> = entries
+    let refs: Vec<(&str, ValueRef<'_>)> = entries
         .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
+        .map(|(k, v)| (k.as_str(), v.view()))
         .collect();
     s.mset(D, &refs, &SetOptions::default()).unwrap();
     s.set(D, "other", b("y"), &SetOptions::default()).unwrap();

@@ -7,7 +7,8 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
     match a.name {
         "get" => {
             a.exactly(1)?;
-            Ok(bulk_or_nil(store.get(ns, a.str(0)?)))
+            let found = store.get_with(ns, a.str(0)?, |v| Reply::Bulk(bytes_of(v)));
+            Ok(found.unwrap_or(Reply::Nil))
         }
         "set" => set(store, ns, a),
         "setnx" => {
@@ -16,7 +17,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 nx: true,
                 ..SetOptions::default()
             };
-            let done = store.set(ns, a.str(0)?, value(a, 1), &opts)?.written;
+            let done = store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?.written;
             Ok(Reply::Int(done as i64))
         }
         "setex" | "psetex" => {
@@ -27,7 +28,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 ttl_ms: Some(ms),
                 ..SetOptions::default()
             };
-            store.set(ns, a.str(0)?, value(a, 2), &opts)?;
+            store.set_ref(ns, a.str(0)?, value(a, 2), &opts)?;
             Ok(Reply::ok())
         }
         "getset" => {
@@ -37,7 +38,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 ..SetOptions::default()
             };
             Ok(bulk_or_nil(
-                store.set(ns, a.str(0)?, value(a, 1), &opts)?.previous,
+                store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?.previous,
             ))
         }
         "getdel" => {
@@ -105,14 +106,24 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
     }
 }
 
-fn value<A: AsRef<[u8]>>(a: &Args<'_, A>, i: usize) -> Value {
-    Value::Bytes(a.bytes(i).to_vec())
+/// Argument `i` as a value, borrowed from the request (the store copies it into the entry).
+fn value<'a, A: AsRef<[u8]>>(a: &'a Args<'_, A>, i: usize) -> ValueRef<'a> {
+    ValueRef::Bytes(a.bytes(i))
+}
+
+/// A stored value's bytes for a reply: integers as decimal text.
+fn bytes_of(v: ValueRef<'_>) -> Vec<u8> {
+    match v {
+        ValueRef::Bytes(b) => b.to_vec(),
+        ValueRef::Int(n) => n.to_string().into_bytes(),
+    }
 }
 
 /// A reply for an optional value: bulk bytes, or nil.
 pub(crate) fn bulk_or_nil(v: Option<Value>) -> Reply {
     match v {
-        Some(v) => Reply::Bulk(v.to_bytes()),
+        Some(Value::Bytes(b)) => Reply::Bulk(b),
+        Some(Value::Int(n)) => Reply::Bulk(n.to_string().into_bytes()),
         None => Reply::Nil,
     }
 }
@@ -181,7 +192,7 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         }
         i += 1;
     }
-    let out = store.set(ns, a.str(0)?, value(a, 1), &opts)?;
+    let out = store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?;
     Ok(match (opts.get, out.written) {
         (true, _) => bulk_or_nil(out.previous),
         (false, true) => Reply::ok(),

@@ -616,7 +616,11 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
         );
     }
     view.with(env, "mset", |s| {
-        let entries: Vec<(&str, Value)> = names.iter().map(String::as_str).zip(values).collect();
+        let entries: Vec<(&str, ValueRef<'_>)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(values.iter().map(Value::view))
+            .collect();
         match s.mset(view.ns, &entries, &opts) {
             Ok(()) => raw::undefined(env),
             Err(e) => throw_store(env, &e),

@@ -577,13 +577,13 @@ impl Store {
     }
 
     /// Write many entries with the same options. Checks every key and value before writing any.
-    pub fn mset(&self, ns: Ns, entries: &[(&str, Value)], opts: &SetOptions) -> Result<()> {
+    pub fn mset(&self, ns: Ns, entries: &[(&str, ValueRef<'_>)], opts: &SetOptions) -> Result<()> {
         for (k, v) in entries {
             self.check_key(k)?;
-            self.check_value(v.view())?;
+            self.check_value(*v)?;
         }
         for (k, v) in entries {
-            self.set_ref(ns, k, v.view(), opts)?;
+            self.set_ref(ns, k, *v, opts)?;
         }
         Ok(())
     }
