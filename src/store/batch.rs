@@ -5,9 +5,8 @@
 //! lookup, and held for that chunk only: batches cannot deadlock each other or a writer (which
 //! holds one shard lock at a time).
 
-use super::entry::{make_key, prefetch_read, KeyBuf, Ns, Slot, ValueRef};
+use super::entry::{make_key, prefetch_read, KeyBuf, Ns, ValueRef};
 use super::Store;
-use hashbrown::raw::Bucket;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Keys looked up under one set of shard locks.
@@ -45,29 +44,21 @@ impl Store {
                 prefetch_read(end.cast::<u8>().wrapping_add(pos));
                 prefetch_read(end.wrapping_sub(pos + 1).cast());
             }
-            // Step 2: find each slot by its stored hash (no entry read yet), start loading the
-            // entry.
-            let mut found: [Option<Bucket<Slot>>; CHUNK] = std::array::from_fn(|_| None);
+            // Step 2: the first slot whose control byte matches the key's hash (no entry read
+            // yet; almost always the key's own slot): start loading its entry.
             for i in 0..stored.len() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                if let Some(b) = t.find(hash[i], |slot| *slot.1.get() == hash[i]) {
-                    // SAFETY: the bucket is full and the shard's read lock is held.
-                    let e = unsafe { &b.as_ref().0 };
-                    e.prefetch();
-                    found[i] = Some(b);
+                // SAFETY: the shard's read lock is held while the iterator and bucket are used.
+                if let Some(b) = unsafe { t.iter_hash(hash[i]) }.next() {
+                    unsafe { b.as_ref() }.0.prefetch();
                 }
             }
-            // Step 3: check each key (a hash match on another key falls back to a full probe),
-            // its expiry, and hand out the value.
+            // Step 3: find each key (its entry is in cache now), check expiry, hand out the
+            // value.
             let mut hits = 0;
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                let bucket = match found[i].take() {
-                    // SAFETY: as above.
-                    Some(b) if unsafe { b.as_ref() }.0.key() == &k[..] => Some(b),
-                    Some(_) => t.find(hash[i], |slot| slot.0.key() == &k[..]),
-                    None => None,
-                };
+                let bucket = t.find(hash[i], |slot| slot.0.key() == &k[..]);
                 // SAFETY: the bucket is full and the shard's read lock is held.
                 let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) else {
                     continue;

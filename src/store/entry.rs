@@ -202,7 +202,7 @@ fn value_space(v: ValueRef<'_>) -> usize {
 }
 
 /// One entry, owning one allocation: [`Header`], stored key, value bytes. The map slot holds
-/// this pointer and the key's hash, so an entry costs one allocation plus a 16-byte slot. It
+/// just this pointer, so an entry costs one allocation plus an 8-byte slot. It
 /// behaves as a `Box`: dropped with its slot, read by many under the shard's read lock (only
 /// the atomics change then), and changed otherwise only through `&mut`.
 pub(crate) struct Entry(NonNull<Header>);
@@ -543,9 +543,8 @@ pub const fn alloc_size(n: usize) -> usize {
     }
 }
 
-/// The map's element type; its size is a table slot: the entry pointer, and the key's hash so
-/// a table can grow without reading every entry.
-pub(crate) type Slot = (Entry, dashmap::SharedValue<u64>);
+/// The map's element type; its size is a table slot: just the entry pointer.
+pub(crate) type Slot = (Entry, dashmap::SharedValue<()>);
 
 /// Bytes of a hashbrown table with `buckets` buckets: the slots (padded to the control-byte
 /// alignment), one control byte per bucket and one trailing SIMD group.
@@ -641,7 +640,7 @@ mod tests {
         assert_eq!(alloc_size(24), 32);
         assert_eq!(alloc_size(25), 48);
         assert_eq!(alloc_size(100), 112);
-        assert_eq!(std::mem::size_of::<Slot>(), 16, "entry pointer + hash");
+        assert_eq!(std::mem::size_of::<Slot>(), 8, "the entry pointer");
         assert_eq!(ENTRY_HEADER, 32, "expiry, stamp, meta, two lengths");
     }
 

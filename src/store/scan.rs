@@ -43,7 +43,7 @@ impl Shared {
                 unsafe { guard.iter() }
                     .map(|b| unsafe { b.as_ref() })
                     .filter(|(e, _)| key_ns(e.key()) == ns && !e.is_expired(now))
-                    .map(|(e, hash)| (position(*hash.get() as usize), e.key()))
+                    .map(|(e, _)| (position(self.hash(e.key()) as usize), e.key()))
                     .filter(|(pos, _)| *pos >= from)
                     .map(|(pos, k)| (pos, key_name(k).to_owned()))
                     .collect()

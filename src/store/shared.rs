@@ -9,14 +9,15 @@ use super::entry::{key_ns, table_size, Entry, Ns, Slot};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
-use dashmap::DashMap;
+use dashmap::{DashMap, SharedValue};
+use hashbrown::raw::RawTable;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// The map type: entries (each holding its stored key, namespace prefix + key bytes), looked
-/// up by that key as `&[u8]`; the value is the key's hash, kept for table growth.
-pub(crate) type Map = DashMap<Entry, u64, foldhash::fast::RandomState>;
+/// up by that key as `&[u8]`. No value: a slot is just the entry pointer.
+pub(crate) type Map = DashMap<Entry, (), foldhash::fast::RandomState>;
 
 /// What [`Shared::upsert`] did.
 pub(crate) enum Upsert<R> {
@@ -210,40 +211,68 @@ impl Shared {
             self.release(1, size);
             return Upsert::Vacant;
         }
-        let bucket = table.insert(hash, (make(), dashmap::SharedValue::new(hash)), rehash);
+        let bucket = table.insert(hash, (make(), SharedValue::new(())), |slot| {
+            self.hash(slot.0.key())
+        });
         // SAFETY: the bucket was just returned by insert and the write lock is still held.
         let (e, _) = unsafe { bucket.as_ref() };
         self.on_inserted(e);
         Upsert::Inserted
     }
 
-    /// Makes room in `table` for one more insert: when it is full, reserves the bytes of its
-    /// growth (without evicting) and grows it. False if the byte cap has no room for that.
-    fn grow_for_insert(&self, table: &mut hashbrown::raw::RawTable<Slot>) -> bool {
+    /// Makes room in `table` for one more insert. When it is full, builds its replacement:
+    /// twice the buckets, or the same number when at most half the slots are live (the rest are
+    /// tombstones left by removals), or 4 for a table never allocated. The new table's bytes
+    /// are reserved (without evicting) before it is allocated and the old table's released
+    /// after it is freed, so `used_bytes` covers both while both exist. False, with nothing
+    /// changed, if the byte cap has no room for the new table.
+    fn grow_for_insert(&self, table: &mut RawTable<Slot>) -> bool {
         let allocated = table.capacity() > 0;
         if allocated && table.len() < table.capacity() {
             return true;
         }
-        let before = if allocated {
-            table_size(table.buckets())
+        let buckets = table.buckets();
+        let next = if !allocated {
+            4
+        } else if table.len() <= full_capacity(buckets) / 2 {
+            buckets
         } else {
-            0
+            buckets * 2
         };
-        // The insert will grow the table: to twice the buckets, or 4 for a new table.
-        let next = if allocated { table.buckets() * 2 } else { 4 };
-        let estimate = (table_size(next) - before) as u64;
-        if !self.try_reserve(0, estimate) {
+        let new_bytes = table_size(next) as u64;
+        if !self.try_reserve(0, new_bytes) {
             return false;
         }
-        table.reserve(1, rehash);
-        let actual = (table_size(table.buckets()) - before) as u64;
-        self.table_bytes.fetch_add(actual, Relaxed);
-        if actual < estimate {
-            self.release(0, estimate - actual);
-        } else {
-            self.used_bytes.fetch_add(actual - estimate, Relaxed);
-        }
+        let mut grown = RawTable::with_capacity(full_capacity(next));
+        self.move_entries(table, &mut grown);
+        let old = std::mem::replace(table, grown);
+        let old_bytes = if allocated { table_size(buckets) } else { 0 } as u64;
+        drop(old);
+        self.release(0, old_bytes);
+        self.table_bytes
+            .fetch_add(new_bytes.wrapping_sub(old_bytes), Relaxed);
         true
+    }
+
+    /// Moves every entry of `from` into `to`, which has room for them all. A slot holds only
+    /// the entry pointer, so each key must be read to be rehashed: entries are collected
+    /// first (a sequential read of the slots) and each one is prefetched a few places ahead
+    /// of its turn, so the reads overlap instead of costing one cache miss after another.
+    fn move_entries(&self, from: &mut RawTable<Slot>, to: &mut RawTable<Slot>) {
+        const AHEAD: usize = 8;
+        let entries: Vec<Entry> = from.drain().map(|(e, _)| e).collect();
+        let mut hashes = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(ahead) = entries.get(i + AHEAD) {
+                ahead.prefetch();
+            }
+            hashes.push(self.hash(e.key()));
+        }
+        for (e, hash) in entries.into_iter().zip(hashes) {
+            to.insert(hash, (e, SharedValue::new(())), |slot| {
+                self.hash(slot.0.key())
+            });
+        }
     }
 
     /// Insert `entry`, whose key the caller saw absent, evicting as needed. Room for the
@@ -273,7 +302,9 @@ impl Shared {
                 }
                 continue;
             }
-            let bucket = table.insert(hash, (entry, dashmap::SharedValue::new(hash)), rehash);
+            let bucket = table.insert(hash, (entry, SharedValue::new(())), |slot| {
+                self.hash(slot.0.key())
+            });
             // SAFETY: the bucket was just returned by insert and the write lock is still held.
             let (e, _) = unsafe { bucket.as_ref() };
             self.on_inserted(e);
@@ -386,8 +417,12 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
         .is_ok()
 }
 
-/// A slot's hash, for table growth: kept in the slot, so growing reads no entry.
-#[inline]
-fn rehash(slot: &Slot) -> u64 {
-    *slot.1.get()
+/// How many entries a hashbrown table of `buckets` buckets holds before it must grow (7/8 of
+/// its buckets, one less than that for tables under 8 buckets).
+fn full_capacity(buckets: usize) -> usize {
+    if buckets < 8 {
+        buckets - 1
+    } else {
+        buckets / 8 * 7
+    }
 }
