@@ -5,7 +5,7 @@
 //! lookup, and held for that chunk only: batches cannot deadlock each other or a writer (which
 //! holds one shard lock at a time).
 
-use super::entry::{make_key, prefetch_read, KeyBuf, Ns, ValueRef};
+use super::entry::{prefetch_read, KeyBuf, Ns, ValueRef};
 use super::Store;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -23,8 +23,25 @@ impl Store {
         let mut expired: Vec<(KeyBuf, u64)> = Vec::new();
         let mut wanted = vec![false; shards.len()];
         let now = s.now();
+        // The chunk's stored keys, back to back, and where each ends.
+        let mut buf: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(CHUNK);
         for (c, chunk) in keys.chunks(CHUNK).enumerate() {
-            let stored: Vec<KeyBuf> = chunk.iter().map(|k| make_key(ns, k)).collect();
+            buf.clear();
+            ends.clear();
+            for k in chunk {
+                buf.extend_from_slice(&ns.0.to_le_bytes());
+                buf.extend_from_slice(k.as_bytes());
+                ends.push(buf.len());
+            }
+            let stored: Vec<&[u8]> = ends
+                .iter()
+                .scan(0, |start, &end| {
+                    let k = &buf[*start..end];
+                    *start = end;
+                    Some(k)
+                })
+                .collect();
             let mut hash = [0u64; CHUNK];
             let mut shard = [0usize; CHUNK];
             wanted.fill(false);
@@ -58,7 +75,7 @@ impl Store {
             let mut hits = 0;
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                let bucket = t.find(hash[i], |slot| slot.0.key() == &k[..]);
+                let bucket = t.find(hash[i], |slot| slot.0.key() == *k);
                 // SAFETY: the bucket is full and the shard's read lock is held.
                 let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) else {
                     continue;
