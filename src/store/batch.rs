@@ -73,6 +73,10 @@ impl Store {
             // Step 3: find each key (its entry is in cache now), check expiry, hand out the
             // value.
             let mut hits = 0;
+            // One logical-time stamp per key, taken at once (misses leave gaps, which keep
+            // the order): one atomic add per chunk instead of one per hit.
+            let first = s.tick.fetch_add(stored.len() as u64, Relaxed) + 1;
+            let access_ms = s.access_now();
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };
                 let bucket = t.find(hash[i], |slot| slot.0.key() == *k);
@@ -84,7 +88,7 @@ impl Store {
                     expired.push((KeyBuf::copy_of(k), e.expires_at()));
                     continue;
                 }
-                s.touch(e);
+                e.touch(first + i as u64, access_ms);
                 hits += 1;
                 f(c * CHUNK + i, e.value());
             }
