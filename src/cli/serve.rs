@@ -60,7 +60,7 @@ struct ServeArgs {
     /// Pending reply bytes per client before it must read (0 = unlimited), e.g. 64mb.
     #[arg(long, value_name = "SIZE", default_value = "64mb")]
     max_output_buffer: String,
-    /// Worker threads [default: one per core].
+    /// Worker threads [default: one per core; one on machines with 2 cores or fewer].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Serve GET /metrics, /healthz and /readyz over HTTP on this address (port 0 picks one).
