@@ -196,11 +196,36 @@ fn second_signal_exits_at_once() {
             break;
         }
     }
+    // Signal only once the daemon is serving those GETs: a signal that came before it accepted
+    // or read them would leave nothing to flush, and shutdown would finish before the second.
+    let mut serving = false;
+    for _ in 0..500 {
+        if client_list(&sock).contains("cmd=get") {
+            serving = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(serving, "the daemon never served the GETs");
     d.signal(libc::SIGINT);
     d.wait_log("signal received");
     d.signal(libc::SIGINT);
     assert_eq!(d.wait(), 130);
     assert!(!sock.exists());
+}
+
+/// CLIENT LIST over a fresh connection to `sock`.
+fn client_list(sock: &Path) -> String {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"CLIENT LIST\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let mut header = String::new();
+    r.read_line(&mut header).unwrap();
+    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
+    let mut body = vec![0; len + 2];
+    std::io::Read::read_exact(&mut r, &mut body).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// Runs `tinykv ARGS` with `input` on stdin; returns (exit code, stdout).
