@@ -180,6 +180,7 @@ where
             }
         }
         if processed > 0 {
+            shared.busy_poll.worked();
             st.info.touch(processed, &st.last_cmd);
             st.latency.flush(&shared.latency, id);
         }

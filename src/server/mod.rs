@@ -16,6 +16,7 @@
 //!   `shutdown_grace`, and closes; `run` returns after the listeners (and the socket file) are gone.
 
 mod admin;
+mod busy_poll;
 mod clients;
 mod connection;
 mod http;
@@ -61,6 +62,15 @@ pub struct ServerConfig {
     pub requirepass: Option<String>,
     /// How long shutdown waits for connections to flush their replies.
     pub shutdown_grace: Duration,
+    /// After serving requests, keep polling for more (without sleeping) for this long, so the
+    /// client's next request does not have to wake the server; `Duration::ZERO` = never.
+    /// See `busy_poll.rs` for the measurements behind the default.
+    pub busy_poll: Duration,
+}
+
+impl ServerConfig {
+    /// The default [`ServerConfig::busy_poll`].
+    pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(20);
 }
 
 impl Default for ServerConfig {
@@ -73,6 +83,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             requirepass: None,
             shutdown_grace: Duration::from_secs(3),
+            busy_poll: Self::DEFAULT_BUSY_POLL,
         }
     }
 }
@@ -113,6 +124,8 @@ pub(crate) struct Shared {
     ready: AtomicBool,
     /// Commands per second over the last sampling period (INFO instantaneous_ops_per_sec).
     ops_per_sec: AtomicU64,
+    /// Connections report served requests here; the busy poller spins while they do.
+    busy_poll: busy_poll::BusyPoll,
 }
 
 /// Where the server listens, for INFO and CONFIG GET.
@@ -168,6 +181,7 @@ pub async fn run(
         latency: latency::Latency::default(),
         ready: AtomicBool::new(false),
         ops_per_sec: AtomicU64::new(0),
+        busy_poll: busy_poll::BusyPoll::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
@@ -180,6 +194,10 @@ pub async fn run(
         )));
     }
     let sampler = watch_stats::spawn(Arc::clone(&shared), stop_rx.clone());
+    let poller = (!shared.config.busy_poll.is_zero()).then(|| {
+        let (sh, stop) = (Arc::clone(&shared), stop_rx.clone());
+        tokio::spawn(async move { sh.busy_poll.run(sh.config.busy_poll, stop).await })
+    });
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let permits = Arc::new(Semaphore::new(
         shared.config.max_clients.min(Semaphore::MAX_PERMITS),
@@ -224,6 +242,9 @@ pub async fn run(
         let _ = a.await;
     }
     let _ = sampler.await;
+    if let Some(p) = poller {
+        let _ = p.await;
+    }
     tracing::info!(
         phase = "listeners_closed",
         connected_clients = shared.clients.len(),
