@@ -6,8 +6,9 @@
 //! wakeup (an inter-processor interrupt, and on a VM a trip through the hypervisor) is paid on
 //! the *client's* CPU. Measured with redis-benchmark -P 1 -c 50 on the 2-core VM this project
 //! benchmarks on: about 8-12% of the client's CPU went to waking the server, which slept ~150
-//! times per 1000 requests; polling for 20 us before sleeping cut that to ~15 per 1000 and raised
-//! requests/s by ~8%, for ~0.5 us more server CPU per request.
+//! times per 1000 requests; polling for 20 us before sleeping cut that to ~5-45 per 1000 and
+//! raised requests/s by ~8-10%. The server's own CPU per request rises (by ~0.5-1.5 us at -P 1):
+//! it spends idle time polling instead of sleeping.
 //!
 //! Invariants: an idle server never spins (the poller sleeps until a connection reports work);
 //! a spin ends once no request has been served for the budget, and never runs longer than
@@ -54,14 +55,17 @@ impl BusyPoll {
                 _ = self.wake.notified() => {}
             }
             let mut seen = self.work.load(Ordering::Relaxed);
-            let mut since = Instant::now();
+            // When the polls started finding nothing; the clock is read only on idle polls.
+            let mut idle_since: Option<Instant> = None;
             for _ in 0..MAX_POLLS {
                 tokio::task::yield_now().await;
                 let now = self.work.load(Ordering::Relaxed);
                 if now != seen {
                     seen = now;
-                    since = Instant::now();
-                } else if since.elapsed() >= budget || *stop.borrow() {
+                    idle_since = None;
+                } else if *stop.borrow()
+                    || idle_since.get_or_insert_with(Instant::now).elapsed() >= budget
+                {
                     break;
                 }
             }
