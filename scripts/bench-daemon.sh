@@ -11,7 +11,9 @@
 # scheduler happened to put it next to the client.
 #
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools).
-# Env: N (requests per run, default 200000), ROUNDS (runs per cell, default 3),
+# Env: N (requests per unpipelined run, default 200000), PIPE_N (requests per -P 16 run,
+#      default 5 x N: at ~1M requests/s, N alone would be a 0.2 s run, mostly connection setup
+#      and scheduler noise), ROUNDS (runs per cell, default 3),
 #      PIN (1 = pin as above, the default when taskset exists and there are 2+ cores; 0 = don't),
 #      SERVER_CPUS (default 0), CLIENT_CPUS (default 1),
 #      TINYKV_BIN (skip the build and use this binary), TINYKV_ARGS (extra `serve` flags),
@@ -19,6 +21,7 @@
 set -euo pipefail
 
 N=${N:-200000}
+PIPE_N=${PIPE_N:-$((N * 5))}
 ROUNDS=${ROUNDS:-3}
 SERVER_CPUS=${SERVER_CPUS:-0}
 CLIENT_CPUS=${CLIENT_CPUS:-1}
@@ -90,11 +93,12 @@ switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_sw
 # One redis-benchmark run against server process $1; prints "requests/s cpu-ticks switches".
 # Args: pid test pipeline conn-flags...
 rps() {
-  local pid=$1 test=$2 pipe=$3 before after sw_before sw_after r
+  local pid=$1 test=$2 pipe=$3 n=$N before after sw_before sw_after r
   shift 3
+  if ((pipe > 1)); then n=$PIPE_N; fi
   before=$(ticks "$pid")
   sw_before=$(switches "$pid")
-  r=$("${client_pin[@]}" redis-benchmark "$@" -t "$test" -n "$N" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
+  r=$("${client_pin[@]}" redis-benchmark "$@" -t "$test" -n "$n" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
     awk -F'","' 'NR==2 { gsub(/"/, "", $2); print int($2) }')
   after=$(ticks "$pid")
   sw_after=$(switches "$pid")
@@ -122,6 +126,8 @@ for conn in tcp unix; do
       else
         rflags=(-s "$work/redis.sock"); tflags=(-s "$work/tinykv.sock")
       fi
+      n=$N
+      if ((pipe > 1)); then n=$PIPE_N; fi
       # Alternate the two servers round by round, in ABBA order, so load from elsewhere and
       # any first-or-second advantage hit both alike.
       rs=() ts=() rcpu=0 tcpu=0 rsw=0 tsw=0
@@ -144,11 +150,11 @@ for conn in tcp unix; do
       ratio=$(awk -v t="$t" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
       mratio=$(awk -v t="$tm" -v r="$rm_" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
       per_req='BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }'
-      rus=$(awk -v c="$rcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" "$per_req")
-      tus=$(awk -v c="$tcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" "$per_req")
+      rus=$(awk -v c="$rcpu" -v n="$n" -v k="$ROUNDS" -v hz="$hz" "$per_req")
+      tus=$(awk -v c="$tcpu" -v n="$n" -v k="$ROUNDS" -v hz="$hz" "$per_req")
       per_k='BEGIN { printf "%.0f", w * 1000 / (n * k) }'
-      rcs=$(awk -v w="$rsw" -v n="$N" -v k="$ROUNDS" "$per_k")
-      tcs=$(awk -v w="$tsw" -v n="$N" -v k="$ROUNDS" "$per_k")
+      rcs=$(awk -v w="$rsw" -v n="$n" -v k="$ROUNDS" "$per_k")
+      tcs=$(awk -v w="$tsw" -v n="$n" -v k="$ROUNDS" "$per_k")
       # shellcheck disable=SC2059
       printf "$fmt" "$test" "$conn" "$pipe" "$r" "$t" "${ratio}x" "$rm_" "$tm" "${mratio}x" "$rus" "$tus" "$rcs" "$tcs"
       if [[ -z "$worst" ]] || awk -v a="$ratio" -v b="$worst" 'BEGIN { exit !(a < b) }'; then worst=$ratio; fi
@@ -158,5 +164,5 @@ for conn in tcp unix; do
 done
 pinning="unpinned"
 [[ $PIN == 1 ]] && pinning="servers on CPU $SERVER_CPUS, client on CPU $CLIENT_CPUS"
-echo "N=$N per run, $ROUNDS alternating rounds, -c $CLIENTS, $(nproc) cores, $pinning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N per run (PIPE_N=$PIPE_N pipelined), $ROUNDS alternating rounds, -c $CLIENTS, $(nproc) cores, $pinning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lowest ratio: best ${worst}x, median ${worst_median}x"
