@@ -163,6 +163,31 @@ fn stale_socket_is_replaced_and_socket_perm_applies() {
 }
 
 #[test]
+fn both_runtimes_serve_and_shut_down_cleanly() {
+    // --threads 1 is the current-thread runtime (the default on <= 2 cores), 2 the multi-thread
+    // one; busy polling on (the default) and off.
+    for extra in [
+        &["--threads", "1"][..],
+        &["--threads", "2"],
+        &["--threads", "1", "--busy-poll-us", "0"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("kv.sock");
+        let s = sock.to_str().unwrap();
+        let mut d = Daemon::start(&sock, extra);
+        assert_eq!(tinykv(&["-s", s, "SET", "k", "v"]).1, "OK\n", "{extra:?}");
+        assert_eq!(tinykv(&["-s", s, "INCR", "n"]).1, "(integer) 1\n");
+        assert_eq!(tinykv(&["-s", s, "GET", "k"]).1, "\"v\"\n");
+        d.signal(libc::SIGTERM);
+        assert_eq!(d.wait(), 0, "{extra:?}");
+        assert!(!sock.exists());
+    }
+    let (code, _, err) = tinykv(&["serve", "--busy-poll-us", "2000000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("busy-poll-us"), "{err}");
+}
+
+#[test]
 fn non_loopback_bind_requires_a_password() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("kv.sock");
