@@ -62,6 +62,7 @@ struct ServeArgs {
     max_output_buffer: String,
     /// After serving requests, poll for more without sleeping for this many microseconds, so a
     /// busy client does not have to wake the server for each request (0 = off, at most 1000000).
+    /// Only with one thread (--threads 1, the default on 2 cores or fewer).
     #[arg(
         long,
         value_name = "MICROS",

@@ -10,6 +10,10 @@
 //! raised requests/s by ~8-10%. The server's own CPU per request rises (by ~0.5-1.5 us at -P 1):
 //! it spends idle time polling instead of sleeping.
 //!
+//! Only on a current-thread runtime (`run` decides): there each yield of the poller polls the
+//! I/O driver. On a multi-thread runtime another worker may hold the driver, and spinning was
+//! measured to buy nothing.
+//!
 //! Invariants: an idle server never spins (the poller sleeps until a connection reports work);
 //! a spin ends once no request has been served for the budget, and never runs longer than
 //! [`MAX_POLLS`] polls without sleeping; the poller stops when the server stops.
