@@ -143,8 +143,9 @@ fn say(out: &mut dyn Write, line: std::fmt::Arguments<'_>) {
 
 /// Worker threads when `--threads` is not given: one per core, except on machines with two
 /// cores or fewer, where one thread serves everything. There a client on the same machine needs
-/// the other core, and a second tokio worker only adds cross-thread wakeups (measured at -P 1:
-/// ~360 vs ~150 context switches and 8.6 vs 7.1 us of CPU per 1000 requests).
+/// the other core, and a second tokio worker only adds cross-thread wakeups (measured with
+/// redis-benchmark -P 1 -c 50: ~250-360 vs ~150 context switches per 1000 requests, and 8.6-10
+/// vs 7.1-8.6 us of CPU per request). One thread also enables busy polling (`busy_poll.rs`).
 fn default_threads() -> usize {
     match std::thread::available_parallelism().map_or(1, usize::from) {
         n if n <= 2 => 1,
