@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
 # Compares `tinykv serve` with a redis-server this script starts itself, on this machine, in one
 # run: redis-benchmark SET/GET/INCR, over TCP and the Unix socket, with -P 1 and -P 16, -c 50.
-# Prints a table of requests/s and the tinykv/redis ratio.
+# Prints a table of requests/s (best and median of the rounds), the tinykv/redis ratios, and for
+# each server the CPU time and voluntary context switches per request.
+#
+# Fairness: both servers get the same treatment. They alternate round by round, in ABBA order
+# (redis first in odd rounds, tinykv first in even ones), so drift in background load hits both
+# alike; and on machines with 2+ cores both servers are pinned to the same CPU (SERVER_CPUS) and
+# redis-benchmark to another (CLIENT_CPUS), so neither server's throughput depends on where the
+# scheduler happened to put it next to the client.
 #
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools).
-# Env: N (requests per run, default 200000), ROUNDS (runs per cell, best kept, default 3),
+# Env: N (requests per unpipelined run, default 200000), PIPE_N (requests per -P 16 run,
+#      default 5 x N: at ~1M requests/s, N alone would be a 0.2 s run, mostly connection setup
+#      and scheduler noise), ROUNDS (runs per cell, default 3),
+#      PIN (1 = pin as above, the default when taskset exists and there are 2+ cores; 0 = don't),
+#      SERVER_CPUS (default 0), CLIENT_CPUS (default 1),
 #      TINYKV_BIN (skip the build and use this binary), TINYKV_ARGS (extra `serve` flags),
 #      CARGO_TARGET_DIR.
 set -euo pipefail
 
 N=${N:-200000}
+PIPE_N=${PIPE_N:-$((N * 5))}
 ROUNDS=${ROUNDS:-3}
+SERVER_CPUS=${SERVER_CPUS:-0}
+CLIENT_CPUS=${CLIENT_CPUS:-1}
+if [[ -z "${PIN:-}" ]]; then
+  if command -v taskset >/dev/null && (($(nproc) >= 2)); then PIN=1; else PIN=0; fi
+fi
+server_pin=() client_pin=()
+if [[ $PIN == 1 ]]; then
+  server_pin=(taskset -c "$SERVER_CPUS")
+  client_pin=(taskset -c "$CLIENT_CPUS")
+fi
 CLIENTS=50
 TESTS=(set get incr)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,14 +60,14 @@ free_port() {
 }
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 \
+"${server_pin[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 \
   --save "" --appendonly no --daemonize no --dir "$work" --logfile "$work/redis.log" &
 redis_pid=$!
 pids+=("$redis_pid")
 
 tinykv_port=$(free_port)
 # shellcheck disable=SC2086 # TINYKV_ARGS is a list of flags
-"$TINYKV_BIN" serve --socket "$work/tinykv.sock" --port "$tinykv_port" ${TINYKV_ARGS:-} >"$work/tinykv.out" 2>"$work/tinykv.log" &
+"${server_pin[@]}" "$TINYKV_BIN" serve --socket "$work/tinykv.sock" --port "$tinykv_port" ${TINYKV_ARGS:-} >"$work/tinykv.out" 2>"$work/tinykv.log" &
 tinykv_pid=$!
 pids+=("$tinykv_pid")
 
@@ -65,27 +87,37 @@ wait_up -s "$work/tinykv.sock"
 # CPU time (user + system, in clock ticks) a process has used so far.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+# Voluntary context switches (sleeps) of all of a process's threads so far.
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'; }
 
-# One redis-benchmark run against server process $1; prints "requests/s cpu-ticks-used".
+# One redis-benchmark run against server process $1; prints "requests/s cpu-ticks switches".
 # Args: pid test pipeline conn-flags...
 rps() {
-  local pid=$1 test=$2 pipe=$3 before after r
+  local pid=$1 test=$2 pipe=$3 n=$N before after sw_before sw_after r
   shift 3
+  if ((pipe > 1)); then n=$PIPE_N; fi
   before=$(ticks "$pid")
-  r=$(redis-benchmark "$@" -t "$test" -n "$N" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
+  sw_before=$(switches "$pid")
+  r=$("${client_pin[@]}" redis-benchmark "$@" -t "$test" -n "$n" -c "$CLIENTS" -P "$pipe" -r 100000 --csv 2>/dev/null |
     awk -F'","' 'NR==2 { gsub(/"/, "", $2); print int($2) }')
   after=$(ticks "$pid")
-  echo "${r:-0} $((after - before))"
+  sw_after=$(switches "$pid")
+  echo "${r:-0} $((after - before)) $((sw_after - sw_before))"
 }
 
-# rps: best of the rounds. us/req: server CPU time per request over all rounds (user + system),
-# which load from other processes disturbs far less than requests/s.
-fmt='%-5s %-5s %-3s %10s %10s %7s %9s %9s\n'
+# Median of the numbers given as arguments (the lower middle one for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# best: the best round; med: the median round (ratios are tinykv/redis). us/req and cs/1k: server
+# CPU time per request and voluntary context switches per 1000 requests over all rounds, which
+# load from other processes disturbs far less than requests/s.
+fmt='%-5s %-5s %-3s %9s %9s %6s %9s %9s %6s %6s %6s %6s %6s\n'
 # shellcheck disable=SC2059 # the format is a constant
-printf "$fmt" test conn P redis tinykv ratio "redis us" "tinykv us"
+printf "$fmt" test conn P "redis" "tinykv" "best" "redis" "tinykv" "median" "us/req" "" "cs/1k" ""
 # shellcheck disable=SC2059
-printf "$fmt" ---- ---- -- ----- ------ ----- -------- ---------
+printf "$fmt" "" "" "" "best" "best" "ratio" "median" "median" "ratio" redis tinykv redis tinykv
 worst=""
+worst_median=""
 for conn in tcp unix; do
   for pipe in 1 16; do
     for test in "${TESTS[@]}"; do
@@ -94,23 +126,43 @@ for conn in tcp unix; do
       else
         rflags=(-s "$work/redis.sock"); tflags=(-s "$work/tinykv.sock")
       fi
-      # Alternate the two servers round by round, so load from elsewhere hits both alike.
-      r=0 t=0 rcpu=0 tcpu=0
-      for _ in $(seq 1 "$ROUNDS"); do
-        read -r x c < <(rps "$redis_pid" "$test" "$pipe" "${rflags[@]}")
-        (( x > r )) && r=$x
-        rcpu=$((rcpu + c))
-        read -r x c < <(rps "$tinykv_pid" "$test" "$pipe" "${tflags[@]}")
-        (( x > t )) && t=$x
-        tcpu=$((tcpu + c))
+      n=$N
+      if ((pipe > 1)); then n=$PIPE_N; fi
+      # Alternate the two servers round by round, in ABBA order, so load from elsewhere and
+      # any first-or-second advantage hit both alike.
+      rs=() ts=() rcpu=0 tcpu=0 rsw=0 tsw=0
+      for round in $(seq 1 "$ROUNDS"); do
+        for who in redis tinykv; do
+          if ((round % 2 == 0)); then who=$([[ $who == redis ]] && echo tinykv || echo redis); fi
+          if [[ $who == redis ]]; then
+            read -r x c w < <(rps "$redis_pid" "$test" "$pipe" "${rflags[@]}")
+            rs+=("$x") rcpu=$((rcpu + c)) rsw=$((rsw + w))
+          else
+            read -r x c w < <(rps "$tinykv_pid" "$test" "$pipe" "${tflags[@]}")
+            ts+=("$x") tcpu=$((tcpu + c)) tsw=$((tsw + w))
+          fi
+        done
       done
+      r=$(printf '%s\n' "${rs[@]}" | sort -n | tail -1)
+      t=$(printf '%s\n' "${ts[@]}" | sort -n | tail -1)
+      rm_=$(median "${rs[@]}")
+      tm=$(median "${ts[@]}")
       ratio=$(awk -v t="$t" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
-      rus=$(awk -v c="$rcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" 'BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }')
-      tus=$(awk -v c="$tcpu" -v n="$N" -v k="$ROUNDS" -v hz="$hz" 'BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }')
+      mratio=$(awk -v t="$tm" -v r="$rm_" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
+      per_req='BEGIN { printf "%.2f", c * 1e6 / hz / (n * k) }'
+      rus=$(awk -v c="$rcpu" -v n="$n" -v k="$ROUNDS" -v hz="$hz" "$per_req")
+      tus=$(awk -v c="$tcpu" -v n="$n" -v k="$ROUNDS" -v hz="$hz" "$per_req")
+      per_k='BEGIN { printf "%.0f", w * 1000 / (n * k) }'
+      rcs=$(awk -v w="$rsw" -v n="$n" -v k="$ROUNDS" "$per_k")
+      tcs=$(awk -v w="$tsw" -v n="$n" -v k="$ROUNDS" "$per_k")
       # shellcheck disable=SC2059
-      printf "$fmt" "$test" "$conn" "$pipe" "$r" "$t" "${ratio}x" "$rus" "$tus"
+      printf "$fmt" "$test" "$conn" "$pipe" "$r" "$t" "${ratio}x" "$rm_" "$tm" "${mratio}x" "$rus" "$tus" "$rcs" "$tcs"
       if [[ -z "$worst" ]] || awk -v a="$ratio" -v b="$worst" 'BEGIN { exit !(a < b) }'; then worst=$ratio; fi
+      if [[ -z "$worst_median" ]] || awk -v a="$mratio" -v b="$worst_median" 'BEGIN { exit !(a < b) }'; then worst_median=$mratio; fi
     done
   done
 done
-echo "N=$N per run, best of $ROUNDS alternating runs, -c $CLIENTS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); lowest ratio ${worst}x"
+pinning="unpinned"
+[[ $PIN == 1 ]] && pinning="servers on CPU $SERVER_CPUS, client on CPU $CLIENT_CPUS"
+echo "N=$N per run (PIPE_N=$PIPE_N pipelined), $ROUNDS alternating rounds, -c $CLIENTS, $(nproc) cores, $pinning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "lowest ratio: best ${worst}x, median ${worst_median}x"

@@ -163,6 +163,31 @@ fn stale_socket_is_replaced_and_socket_perm_applies() {
 }
 
 #[test]
+fn both_runtimes_serve_and_shut_down_cleanly() {
+    // --threads 1 is the current-thread runtime (the default on <= 2 cores), 2 the multi-thread
+    // one; busy polling on (the default) and off.
+    for extra in [
+        &["--threads", "1"][..],
+        &["--threads", "2"],
+        &["--threads", "1", "--busy-poll-us", "0"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("kv.sock");
+        let s = sock.to_str().unwrap();
+        let mut d = Daemon::start(&sock, extra);
+        assert_eq!(tinykv(&["-s", s, "SET", "k", "v"]).1, "OK\n", "{extra:?}");
+        assert_eq!(tinykv(&["-s", s, "INCR", "n"]).1, "(integer) 1\n");
+        assert_eq!(tinykv(&["-s", s, "GET", "k"]).1, "\"v\"\n");
+        d.signal(libc::SIGTERM);
+        assert_eq!(d.wait(), 0, "{extra:?}");
+        assert!(!sock.exists());
+    }
+    let (code, _, err) = tinykv(&["serve", "--busy-poll-us", "2000000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("busy-poll-us"), "{err}");
+}
+
+#[test]
 fn non_loopback_bind_requires_a_password() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("kv.sock");
@@ -196,11 +221,36 @@ fn second_signal_exits_at_once() {
             break;
         }
     }
+    // Signal only once the daemon is serving those GETs: a signal that came before it accepted
+    // or read them would leave nothing to flush, and shutdown would finish before the second.
+    let mut serving = false;
+    for _ in 0..500 {
+        if client_list(&sock).contains("cmd=get") {
+            serving = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(serving, "the daemon never served the GETs");
     d.signal(libc::SIGINT);
     d.wait_log("signal received");
     d.signal(libc::SIGINT);
     assert_eq!(d.wait(), 130);
     assert!(!sock.exists());
+}
+
+/// CLIENT LIST over a fresh connection to `sock`.
+fn client_list(sock: &Path) -> String {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"CLIENT LIST\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let mut header = String::new();
+    r.read_line(&mut header).unwrap();
+    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
+    let mut body = vec![0; len + 2];
+    std::io::Read::read_exact(&mut r, &mut body).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// Runs `tinykv ARGS` with `input` on stdin; returns (exit code, stdout).

@@ -60,7 +60,17 @@ struct ServeArgs {
     /// Pending reply bytes per client before it must read (0 = unlimited), e.g. 64mb.
     #[arg(long, value_name = "SIZE", default_value = "64mb")]
     max_output_buffer: String,
-    /// Worker threads [default: one per core].
+    /// After serving requests, poll for more without sleeping for this many microseconds, so a
+    /// busy client does not have to wake the server for each request (0 = off, at most 1000000).
+    /// Only with one thread (--threads 1, the default on 2 cores or fewer).
+    #[arg(
+        long,
+        value_name = "MICROS",
+        default_value_t = ServerConfig::DEFAULT_BUSY_POLL.as_micros() as u64,
+        value_parser = clap::value_parser!(u64).range(0..=1_000_000)
+    )]
+    busy_poll_us: u64,
+    /// Worker threads [default: one per core; one on machines with 2 cores or fewer].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Serve GET /metrics, /healthz and /readyz over HTTP on this address (port 0 picks one).
@@ -128,6 +138,7 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         max_output_buffer: size(&a.max_output_buffer)?,
         idle_timeout: (a.timeout > 0).then(|| Duration::from_secs(a.timeout)),
         requirepass: a.requirepass,
+        busy_poll: Duration::from_micros(a.busy_poll_us),
         ..ServerConfig::default()
     };
     Ok(ServeOptions {

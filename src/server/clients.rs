@@ -34,9 +34,9 @@ pub(crate) struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// Records a batch of `processed` commands, the last one named `cmd`.
-    pub fn touch(&self, processed: u64, cmd: &[u8]) {
-        let ms = self.created.elapsed().as_millis() as u64;
+    /// Records a batch of `processed` commands, the last one named `cmd`, finished at `now`.
+    pub fn touch(&self, processed: u64, cmd: &[u8], now: Instant) {
+        let ms = now.saturating_duration_since(self.created).as_millis() as u64;
         self.last_active_ms.store(ms, Ordering::Relaxed);
         self.commands.fetch_add(processed, Ordering::Relaxed);
         let mut last = lock(&self.last_cmd);

@@ -7,6 +7,9 @@
 //!
 //! Invariants (the hot path stays cheap):
 //! - Recording a command touches only the connection's own [`Local`]: no atomics, no locks.
+//! - One clock read per command: a command's time runs from the end of the previous command of
+//!   the same batch (or from just before it, for a batch's first), so it includes parsing its
+//!   request but never time spent waiting for input.
 //! - A connection merges its [`Local`] into one shard of [`Latency`] once per batch of requests
 //!   (and when it closes); shards are picked by client id, so connections rarely share a lock.
 //! - Command names are a fixed table ([`TRACKED`] plus `other`), so a client cannot grow the
