@@ -524,34 +524,3 @@ fn policies_parse_by_short_and_redis_names() {
         .to_string()
         .contains("expected lru, lfu"));
 }
-
-#[test]
-fn an_entry_cap_sizes_the_tables_up_front() {
-    let (s, _) = store_with(Config {
-        max_entries: Some(100_000),
-        ..Config::default()
-    });
-    let empty = s.stats();
-    assert_eq!(empty.keys, 0);
-    assert!(empty.table_bytes > 100_000 * 8, "{}", empty.table_bytes);
-    assert_eq!(
-        empty.bytes, empty.table_bytes,
-        "the tables are charged at once"
-    );
-    for i in 0..100_000 {
-        s.set(D, &format!("k{i}"), Value::Int(i), &SetOptions::default())
-            .unwrap();
-    }
-    let full = s.stats();
-    assert_eq!(full.keys, 100_000);
-    assert_eq!(
-        full.table_bytes, empty.table_bytes,
-        "no table grew while filling"
-    );
-    // A small cap gets no preallocation: its tables grow as keys arrive.
-    let (small, _) = store_with(Config {
-        max_entries: Some(10),
-        ..Config::default()
-    });
-    assert_eq!(small.stats().bytes, 0);
-}

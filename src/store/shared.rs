@@ -425,16 +425,12 @@ const PRESIZE_MAX_ENTRIES: usize = 4 << 20;
 /// margin for uneven shards) at construction, as lru-cache preallocates its arrays: no table
 /// grows while the store fills, so sets never pay for a rebuild and no outgrown tables are left
 /// in the heap. Skipped for caps over [`PRESIZE_MAX_ENTRIES`] and when the tables would take
-/// over a quarter of `max_memory`, and for caps under 256 entries per shard, whose tables are
-/// small and grow cheaply. Returns the bytes of the tables made (charged at once).
+/// over a quarter of `max_memory`. Returns the bytes of the tables made (charged at once).
 fn presize(map: &Map, config: &Config) -> u64 {
-    let shards = map.shards();
-    let Some(n) = config
-        .max_entries
-        .filter(|&n| n <= PRESIZE_MAX_ENTRIES && n >= shards.len() * 256)
-    else {
+    let Some(n) = config.max_entries.filter(|&n| n <= PRESIZE_MAX_ENTRIES) else {
         return 0;
     };
+    let shards = map.shards();
     let per = n.div_ceil(shards.len());
     // Shard loads are binomial: mean `per`, deviation under sqrt(per); 1/16 plus 64 covers it.
     let capacity = per + per / 16 + 64;
