@@ -93,7 +93,6 @@ impl Shared {
         let shards = config.shards.max(2).next_power_of_two();
         let map =
             DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), shards);
-        let presized = presize(&map, &config);
         Self {
             map,
             config,
@@ -102,8 +101,8 @@ impl Shared {
             coarse_now: AtomicU64::new(0),
             keys: AtomicU64::new(0),
             used_entries: AtomicU64::new(0),
-            used_bytes: AtomicU64::new(presized),
-            table_bytes: AtomicU64::new(presized),
+            used_bytes: AtomicU64::new(0),
+            table_bytes: AtomicU64::new(0),
             volatile: AtomicU64::new(0),
             counters: Counters::default(),
             namespaces: Registry::new(),
@@ -416,36 +415,6 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
             (next <= max).then_some(next)
         })
         .is_ok()
-}
-
-/// Most entries for which a store with an entry cap sizes its tables up front.
-const PRESIZE_MAX_ENTRIES: usize = 4 << 20;
-
-/// A store that knows its entry cap sizes every shard's table for its share of the cap (with a
-/// margin for uneven shards) at construction, as lru-cache preallocates its arrays: no table
-/// grows while the store fills, so sets never pay for a rebuild and no outgrown tables are left
-/// in the heap. Skipped for caps over [`PRESIZE_MAX_ENTRIES`] and when the tables would take
-/// over a quarter of `max_memory`. Returns the bytes of the tables made (charged at once).
-fn presize(map: &Map, config: &Config) -> u64 {
-    let Some(n) = config.max_entries.filter(|&n| n <= PRESIZE_MAX_ENTRIES) else {
-        return 0;
-    };
-    let shards = map.shards();
-    let per = n.div_ceil(shards.len());
-    // Shard loads are binomial: mean `per`, deviation under sqrt(per); 1/16 plus 64 covers it.
-    let capacity = per + per / 16 + 64;
-    let table = RawTable::<Slot>::with_capacity(capacity);
-    let total = (table_size(table.buckets()) * shards.len()) as u64;
-    if config.max_memory.is_some_and(|max| total > max / 4) {
-        return 0;
-    }
-    let mut tables = Some(table);
-    for shard in shards {
-        *shard.write() = tables
-            .take()
-            .unwrap_or_else(|| RawTable::with_capacity(capacity));
-    }
-    total
 }
 
 /// How many entries a hashbrown table of `buckets` buckets holds before it must grow (7/8 of
