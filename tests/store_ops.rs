@@ -524,3 +524,41 @@ fn policies_parse_by_short_and_redis_names() {
         .to_string()
         .contains("expected lru, lfu"));
 }
+
+#[test]
+fn a_flush_frees_the_tables_it_empties() {
+    let (s, _) = store();
+    let other = s.namespace("other").unwrap();
+    for i in 0..10_000 {
+        s.set(D, &format!("k{i}"), Value::Int(i), &SetOptions::default())
+            .unwrap();
+    }
+    s.set(other, "kept", b("v"), &SetOptions::default())
+        .unwrap();
+    let full = s.stats();
+    assert!(full.table_bytes > 10_000 * 8, "{}", full.table_bytes);
+    // Flushing one namespace frees every table it empties; the shard holding `kept` keeps its.
+    assert_eq!(s.flush(D), 10_000);
+    let st = s.stats();
+    assert_eq!(st.keys, 1);
+    assert!(
+        st.table_bytes > 0 && st.table_bytes < full.table_bytes / 32,
+        "{}",
+        st.table_bytes
+    );
+    assert_eq!(
+        st.bytes,
+        st.table_bytes + alloc_size(ENTRY_HEADER + 4 + 4 + 1) as u64
+    );
+    assert_eq!(s.get(other, "kept"), Some(b("v")));
+    assert_eq!(s.flush_all(), 1);
+    assert_eq!(
+        (s.stats().bytes, s.stats().table_bytes),
+        (0, 0),
+        "a cleared store holds nothing"
+    );
+    // The store works as before: shards get new tables on their next insert.
+    s.set(D, "again", b("x"), &SetOptions::default()).unwrap();
+    assert_eq!(s.get(D, "again"), Some(b("x")));
+    assert!(s.stats().table_bytes > 0);
+}

@@ -641,6 +641,7 @@ impl Store {
                 true
             }
         });
+        s.free_empty_tables();
         removed
     }
 

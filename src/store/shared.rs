@@ -275,6 +275,20 @@ impl Shared {
         }
     }
 
+    /// Frees the table of every shard left empty (after a flush), so its bytes go back to the
+    /// allocator and the count; the shard gets a new table on its next insert.
+    pub(crate) fn free_empty_tables(&self) {
+        for shard in self.map.shards() {
+            let mut table = shard.write();
+            if table.is_empty() && table.capacity() > 0 {
+                let bytes = table_size(table.buckets()) as u64;
+                *table = RawTable::new();
+                self.table_bytes.fetch_sub(bytes, Relaxed);
+                self.release(0, bytes);
+            }
+        }
+    }
+
     /// Insert `entry`, whose key the caller saw absent, evicting as needed. Room for the
     /// entry, and for the table's growth when the shard's table is full, is reserved before
     /// anything is written, so `used_bytes` covers the real allocations at every instant.
