@@ -2,10 +2,9 @@
 //! on the daemon's own output, `/healthz`, `/readyz` (200 while serving, 503 during shutdown),
 //! INFO's Redis field names and `latencystats`, STATS latencies, CONFIG GET of the caps.
 
+mod common;
 mod daemon_support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,27 +94,7 @@ fn daemon_metrics_pass_promtool() {
     c.cmd(&["NOSUCHCOMMAND"]);
     let (_, text) = get(&s, "/metrics");
     assert!(text.contains("command=\"other\""), "{text}");
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's prometheus package");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool failed:\n{said}\n{text}");
-    assert!(said.trim().is_empty(), "promtool complained:\n{said}");
+    common::assert_promtool_accepts(&text);
 }
 
 #[test]

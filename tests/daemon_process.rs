@@ -1,6 +1,8 @@
 //! The real `tinykv` binary: `serve` startup, socket file mode, stale and live sockets, signals,
 //! exit codes, and the one-shot client.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -255,19 +257,7 @@ fn client_list(sock: &Path) -> String {
 
 /// Runs `tinykv ARGS` with `input` on stdin; returns (exit code, stdout).
 fn tinykv_stdin(args: &[&str], input: &str) -> (i32, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(BIN, args, input.as_bytes());
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

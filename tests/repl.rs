@@ -1,8 +1,8 @@
 //! The REPL through its pure evaluator (data-driven transcripts) and through the real binary
 //! over a pipe.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
 use tinykv::cli::repl::{Local, Repl};
 use tinykv::command::Session;
 use tinykv::store::{Config, Store};
@@ -162,19 +162,11 @@ fn namespaces_prompt_flush_and_stats() {
 
 #[test]
 fn binary_over_a_pipe_prints_one_reply_per_command() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tinykv"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"SET a 1\nGET a\nINCR a\nBOGUS\nGET a\nEXIT\nGET a\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        env!("CARGO_BIN_EXE_tinykv"),
+        &[],
+        b"SET a 1\nGET a\nINCR a\nBOGUS\nGET a\nEXIT\nGET a\n",
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
