@@ -9,7 +9,8 @@ use super::entry::{key_ns, table_size, Entry, Ns, Slot};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
-use dashmap::{DashMap, SharedValue};
+use crossbeam_utils::CachePadded;
+use dashmap::{DashMap, RwLock, SharedValue};
 use hashbrown::raw::RawTable;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -173,7 +174,7 @@ impl Shared {
     #[inline]
     pub(crate) fn with_mut<R>(&self, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         let hash = self.hash(key);
-        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
+        let shard = self.shard_of(hash);
         let table = shard.write();
         let bucket = table.find(hash, |slot| slot.0.key() == key)?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
@@ -194,7 +195,7 @@ impl Shared {
     ) -> Upsert<R> {
         let reserved = self.try_reserve(1, size);
         let hash = self.hash(key);
-        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
+        let shard = self.shard_of(hash);
         let mut table = shard.write();
         if let Some(bucket) = table.find(hash, |slot| slot.0.key() == key) {
             if reserved {
@@ -211,13 +212,32 @@ impl Shared {
             self.release(1, size);
             return Upsert::Vacant;
         }
-        let bucket = table.insert(hash, (make(), SharedValue::new(())), |slot| {
-            self.hash(slot.0.key())
+        self.insert_counted(&mut table, hash, make());
+        Upsert::Inserted
+    }
+
+    /// The shard holding keys of hash `hash`.
+    #[inline]
+    fn shard_of(&self, hash: u64) -> &CachePadded<RwLock<RawTable<Slot>>> {
+        &self.map.shards()[self.map.determine_shard(hash as usize)]
+    }
+
+    /// A slot's hash, read from its entry's key (a slot stores no hash).
+    #[inline]
+    fn slot_hash(&self, slot: &Slot) -> u64 {
+        self.hash(slot.0.key())
+    }
+
+    /// Inserts `entry` into `table` (which has room: see `grow_for_insert`) and accounts for
+    /// it; its room was reserved by the caller.
+    #[inline]
+    fn insert_counted(&self, table: &mut RawTable<Slot>, hash: u64, entry: Entry) {
+        let bucket = table.insert(hash, (entry, SharedValue::new(())), |slot| {
+            self.slot_hash(slot)
         });
         // SAFETY: the bucket was just returned by insert and the write lock is still held.
         let (e, _) = unsafe { bucket.as_ref() };
         self.on_inserted(e);
-        Upsert::Inserted
     }
 
     /// Makes room in `table` for one more insert. When it is full, builds its replacement:
@@ -269,9 +289,7 @@ impl Shared {
             hashes.push(self.hash(e.key()));
         }
         for (e, hash) in entries.into_iter().zip(hashes) {
-            to.insert(hash, (e, SharedValue::new(())), |slot| {
-                self.hash(slot.0.key())
-            });
+            to.insert(hash, (e, SharedValue::new(())), |slot| self.slot_hash(slot));
         }
     }
 
@@ -297,7 +315,7 @@ impl Shared {
         let size = entry.size();
         self.reserve(1, size)?;
         let hash = self.hash(entry.key());
-        let shard = &self.map.shards()[self.map.determine_shard(hash as usize)];
+        let shard = self.shard_of(hash);
         loop {
             let mut table = shard.write();
             if table
@@ -316,12 +334,7 @@ impl Shared {
                 }
                 continue;
             }
-            let bucket = table.insert(hash, (entry, SharedValue::new(())), |slot| {
-                self.hash(slot.0.key())
-            });
-            // SAFETY: the bucket was just returned by insert and the write lock is still held.
-            let (e, _) = unsafe { bucket.as_ref() };
-            self.on_inserted(e);
+            self.insert_counted(&mut table, hash, entry);
             return Ok(None);
         }
     }
