@@ -448,7 +448,7 @@ pub(crate) fn entry_size(key_len: usize, value: ValueRef<'_>) -> u64 {
 /// LFU counter of a new entry (Redis's LFU_INIT_VAL), so newcomers are not evicted at once.
 pub(crate) const LFU_INIT: u8 = 5;
 /// Redis's lfu-log-factor: how fast the counter saturates (255 after about 1M hits).
-const LFU_LOG_FACTOR: f64 = 10.0;
+const LFU_LOG_FACTOR: u64 = 10;
 /// Redis's lfu-decay-time in ms: the counter drops by one per idle minute.
 pub(crate) const LFU_DECAY_MS: u64 = 60_000;
 
@@ -465,36 +465,37 @@ pub(crate) fn lfu_decayed(meta: u64, now_ms: u64) -> u8 {
     counter.saturating_sub(periods.min(255) as u8)
 }
 
-/// Redis's logarithmic increment: the higher the counter, the less likely it grows.
+/// For each counter value, Redis's increment probability `1 / ((c - LFU_INIT) * factor + 1)`
+/// scaled to 2^32: a counter grows when a uniform 32-bit draw falls below its entry. Integer
+/// compares instead of a floating-point division on every read.
+const LFU_GROW_BELOW: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut c = 0;
+    while c < 255 {
+        let base = if c > LFU_INIT as usize {
+            (c - LFU_INIT as usize) as u64
+        } else {
+            0
+        };
+        t[c] = (1u64 << 32) / (base * LFU_LOG_FACTOR + 1);
+        c += 1;
+    }
+    t // t[255] = 0: a saturated counter stays put
+};
+
+/// Redis's logarithmic increment: the higher the counter, the less likely it grows. `draw` is
+/// a uniform 32-bit number.
 #[inline]
-fn lfu_incr(counter: u8) -> u8 {
-    if counter == u8::MAX {
-        return counter;
-    }
-    let base = f64::from(counter.saturating_sub(LFU_INIT));
-    let p = 1.0 / (base * LFU_LOG_FACTOR + 1.0);
-    if fast_random() < p {
-        counter + 1
-    } else {
-        counter
-    }
+fn lfu_incr(counter: u8, draw: u32) -> u8 {
+    counter + u8::from(u64::from(draw) < LFU_GROW_BELOW[counter as usize])
 }
 
-/// A uniform number in [0, 1) from a per-thread xorshift generator: cheap enough for every read.
-fn fast_random() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = const { Cell::new(0) });
-    STATE.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            x = 0x2545_F491_4F6C_DD1D ^ (s as *const Cell<u64> as u64);
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
+/// A uniform 32-bit draw from an access stamp (Fibonacci hashing): stamps are distinct and
+/// consecutive, and the high bits of their golden-ratio multiples are evenly spread. No state,
+/// no thread-local lookup, a multiply per read.
+#[inline]
+fn draw_from(stamp: u64) -> u32 {
+    (stamp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 impl Entry {
@@ -523,7 +524,7 @@ impl Entry {
         let h = self.header();
         h.access.store(stamp, Ordering::Relaxed);
         let meta = h.meta.load(Ordering::Relaxed);
-        let counter = lfu_incr(lfu_decayed(meta, now_ms));
+        let counter = lfu_incr(lfu_decayed(meta, now_ms), draw_from(stamp));
         h.meta.store(pack(now_ms, counter), Ordering::Relaxed);
     }
 }
@@ -671,10 +672,24 @@ mod tests {
     #[test]
     fn lfu_counter_grows_logarithmically_and_decays() {
         let mut c = LFU_INIT;
-        for _ in 0..1_000 {
-            c = lfu_incr(c);
+        for stamp in 1..=1_000 {
+            c = lfu_incr(c, draw_from(stamp));
         }
         assert!(c > LFU_INIT + 5 && c < 60, "1000 hits gave {c}");
+        assert_eq!(
+            lfu_incr(LFU_INIT, u32::MAX),
+            LFU_INIT + 1,
+            "certain at the start"
+        );
+        assert_eq!(lfu_incr(u8::MAX, 0), u8::MAX, "saturates");
+        // Probability 1 / ((20 - 5) * 10 + 1) = 1/151 at counter 20.
+        let grew = (0..151_000u64)
+            .filter(|&i| lfu_incr(20, draw_from(i)) == 21)
+            .count();
+        assert!(
+            (900..1_100).contains(&grew),
+            "{grew} of 151000 draws grew the counter"
+        );
         let meta = pack(0, 20);
         assert_eq!(lfu_decayed(meta, LFU_DECAY_MS - 1), 20);
         assert_eq!(lfu_decayed(meta, 3 * LFU_DECAY_MS), 17);

@@ -164,16 +164,19 @@ impl Store {
     pub fn get_with<R>(&self, ns: Ns, key: &str, f: impl FnOnce(ValueRef<'_>) -> R) -> Option<R> {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let expired_at = match s.map.get(&k[..]) {
-            Some(r) => {
-                let e = r.key();
-                if !s.expired(e) {
-                    s.touch(e);
-                    s.counters.hits.fetch_add(1, Relaxed);
-                    return Some(f(e.value()));
-                }
-                e.expires_at()
+        let found = s.with_ref(&k, |e| {
+            if s.expired(e) {
+                return Err(e.expires_at());
             }
+            s.touch(e);
+            Ok(f(e.value()))
+        });
+        let expired_at = match found {
+            Some(Ok(r)) => {
+                s.counters.hits.fetch_add(1, Relaxed);
+                return Some(r);
+            }
+            Some(Err(at)) => at,
             None => {
                 s.counters.misses.fetch_add(1, Relaxed);
                 return None;

@@ -5,7 +5,7 @@
 
 use super::clock::Clock;
 use super::config::Config;
-use super::entry::{key_ns, table_size, Entry, Ns, Slot};
+use super::entry::{key_ns, prefetch_read, table_size, Entry, Ns, Slot};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
@@ -168,6 +168,36 @@ impl Shared {
         self.map.hash_usize(&key) as u64
     }
 
+    /// Starts loading the lines a lookup of `hash` in `table` reads first: the home control
+    /// group and the slots it covers. Issued together, so the control-byte miss and the slot
+    /// miss overlap instead of following each other.
+    #[inline(always)]
+    pub(crate) fn prefetch_home(table: &RawTable<Slot>, hash: u64) {
+        let pos = hash as usize & (table.buckets() - 1);
+        let end = table.data_end().as_ptr();
+        prefetch_read(end.cast::<u8>().wrapping_add(pos));
+        // Slots sit below the control bytes in reverse order: the group's 16 slots span
+        // 128 bytes downward from `pos`.
+        prefetch_read(end.wrapping_sub(pos + 1).cast());
+        prefetch_read(end.wrapping_sub(pos + 9).cast());
+    }
+
+    /// Runs `f` on the entry at `key` under its shard's read lock; `None` if absent. The
+    /// lookup overlaps its misses: control bytes with slots (see [`Shared::prefetch_home`]),
+    /// then all of a candidate entry's lines with the key comparison that reads the first.
+    #[inline]
+    pub(crate) fn with_ref<R>(&self, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        let hash = self.hash(key);
+        let table = self.shard_of(hash).read();
+        Self::prefetch_home(&table, hash);
+        let bucket = table.find(hash, |slot| {
+            slot.0.prefetch();
+            slot.0.key() == key
+        })?;
+        // SAFETY: the bucket was just found and the shard's read lock is held until `f` ends.
+        Some(f(unsafe { &bucket.as_ref().0 }))
+    }
+
     /// Runs `f` on the entry at `key` under its shard's write lock; `None` if absent. Unlike
     /// `DashMap::get_mut` this hands out the entry itself, so `f` may move it to a new
     /// allocation (the key stays the same, so its slot and hash stay right).
@@ -176,6 +206,7 @@ impl Shared {
         let hash = self.hash(key);
         let shard = self.shard_of(hash);
         let table = shard.write();
+        Self::prefetch_home(&table, hash);
         let bucket = table.find(hash, |slot| slot.0.key() == key)?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
         let slot = unsafe { bucket.as_mut() };
@@ -197,6 +228,8 @@ impl Shared {
         let hash = self.hash(key);
         let shard = self.shard_of(hash);
         let mut table = shard.write();
+        // A new key's insert writes the slot: its line loads alongside the control bytes.
+        Self::prefetch_home(&table, hash);
         if let Some(bucket) = table.find(hash, |slot| slot.0.key() == key) {
             if reserved {
                 self.release(1, size);
