@@ -161,18 +161,18 @@ test('info(key): idle time, frequency, ttl, size, isInt', async () => {
   assert.equal(a.isInt, false)
   assert.ok(a.idleMs < 200, `idleMs ${a.idleMs}`)
   assert.ok(a.frequency >= 5 && a.frequency <= 6, `frequency ${a.frequency}`)
-  // One allocation: 32-byte header + namespace id (4 bytes) + 's' + 'hello' = 42 bytes, which
-  // glibc's malloc serves from a 64-byte chunk.
-  assert.equal(a.size, 64)
+  // One allocation: 24-byte header + namespace id (2 bytes) + 's' + 'hello' = 32 bytes, which
+  // glibc's malloc serves from a 48-byte chunk.
+  assert.equal(a.size, 48)
   assert.equal(kv.info('s').frequency, a.frequency, 'info is not an access')
   assert.equal(kv.stats().hits, 0, 'info is not a read')
 
   kv.set('n', 42)
   assert.equal(kv.info('n').isInt, true)
-  // An integer takes 8 bytes after the key: 32 + 4 + 1 + 8 = 45, also a 64-byte chunk.
-  assert.equal(kv.info('n').size, 64)
+  // An integer takes 8 bytes after the key: 24 + 2 + 1 + 8 = 35, also a 48-byte chunk.
+  assert.equal(kv.info('n').size, 48)
   kv.set('long-integer-key-0123456789', 42)
-  assert.equal(kv.info('long-integer-key-0123456789').size, 80, '32 + 4 + 27 + 8 = 71 -> 80')
+  assert.equal(kv.info('long-integer-key-0123456789').size, 80, '24 + 2 + 27 + 8 = 61 -> 80')
   kv.incr('c')
   assert.equal(kv.info('c').isInt, true)
 
@@ -181,7 +181,7 @@ test('info(key): idle time, frequency, ttl, size, isInt', async () => {
   assert.ok(t > 59_000 && t <= 60_000, `ttl ${t}`)
 
   kv.set('big', 'x'.repeat(1000))
-  assert.ok(kv.info('big').size >= 1000 + 32)
+  assert.ok(kv.info('big').size >= 1000 + 24)
 
   for (let i = 0; i < 200; i++) kv.get('s')
   assert.ok(kv.info('s').frequency > a.frequency, 'reads raise the LFU counter')

@@ -326,10 +326,10 @@ fn stats_count_every_event() {
     let st = s.stats();
     assert_eq!(
         st.bytes - st.table_bytes,
-        alloc_size(ENTRY_HEADER + 4 + 1 + 5) as u64
+        alloc_size(ENTRY_HEADER + 2 + 1 + 5) as u64
     );
     let info = s.info(D, "k").unwrap();
-    assert_eq!(info.size, alloc_size(ENTRY_HEADER + 4 + 1 + 5) as u64);
+    assert_eq!(info.size, alloc_size(ENTRY_HEADER + 2 + 1 + 5) as u64);
     assert!((s.stats().hit_ratio() - 2.0 / 3.0).abs() < 1e-9);
 }
 
@@ -351,7 +351,7 @@ fn byte_cap_holds_and_counts_the_table() {
         .unwrap();
         let st = s.stats();
         assert!(st.bytes <= cap, "{} > {cap}", st.bytes);
-        let entries = st.keys * alloc_size(ENTRY_HEADER + 4 + 4 + 10) as u64;
+        let entries = st.keys * alloc_size(ENTRY_HEADER + 2 + 4 + 10) as u64;
         assert_eq!(
             st.bytes,
             st.table_bytes + entries,
@@ -548,7 +548,7 @@ fn a_flush_frees_the_tables_it_empties() {
     );
     assert_eq!(
         st.bytes,
-        st.table_bytes + alloc_size(ENTRY_HEADER + 4 + 4 + 1) as u64
+        st.table_bytes + alloc_size(ENTRY_HEADER + 2 + 4 + 1) as u64
     );
     assert_eq!(s.get(other, "kept"), Some(b("v")));
     assert_eq!(s.flush_all(), 1);

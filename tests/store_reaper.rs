@@ -50,7 +50,7 @@ fn hundred_thousand_expired_keys_are_reclaimed_without_reads() {
     );
     assert_eq!(
         st.bytes - st.table_bytes,
-        alloc_size(ENTRY_HEADER + 4 + 6 + 1) as u64
+        alloc_size(ENTRY_HEADER + 2 + 6 + 1) as u64
     );
 }
 

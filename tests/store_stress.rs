@@ -99,7 +99,7 @@ fn mixed_operations_from_four_threads_hold_the_entry_cap() {
     assert_eq!(left.len() as u64, st.keys);
     let expected_bytes: u64 = left
         .iter()
-        .map(|k| alloc_size(ENTRY_HEADER + 4 + k.len() + 8) as u64)
+        .map(|k| alloc_size(ENTRY_HEADER + 2 + k.len() + 8) as u64)
         .sum();
     assert_eq!(
         st.bytes - st.table_bytes,
@@ -110,7 +110,7 @@ fn mixed_operations_from_four_threads_hold_the_entry_cap() {
 
 #[test]
 fn byte_cap_holds_under_concurrent_writers() {
-    let per = alloc_size(ENTRY_HEADER + 4 + 6 + 100) as u64;
+    let per = alloc_size(ENTRY_HEADER + 2 + 6 + 100) as u64;
     let cap = 256 * 1024;
     let s = Arc::new(
         Store::new(Config {

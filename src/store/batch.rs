@@ -5,7 +5,7 @@
 //! lookup, and held for that chunk only: batches cannot deadlock each other or a writer (which
 //! holds one shard lock at a time).
 
-use super::entry::{prefetch_read, KeyBuf, Ns, ValueRef};
+use super::entry::{ns_prefix, prefetch_read, KeyBuf, Ns, ValueRef};
 use super::Store;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -31,7 +31,7 @@ impl Store {
             buf.clear();
             ends.clear();
             for k in chunk {
-                buf.extend_from_slice(&ns.0.to_le_bytes());
+                buf.extend_from_slice(&ns_prefix(ns));
                 buf.extend_from_slice(k.as_bytes());
                 ends.push(buf.len());
             }
@@ -76,7 +76,7 @@ impl Store {
             let mut hits = 0;
             // One logical-time stamp per key, taken at once (misses leave gaps, which keep
             // the order): one atomic add per chunk instead of one per hit.
-            let first = s.tick.fetch_add(stored.len() as u64, Relaxed) + 1;
+            let first = s.bump_n(stored.len() as u64);
             let access_ms = s.access_now();
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };

@@ -120,10 +120,16 @@ impl Config {
                 "max_key_len must be at least 1".into(),
             ));
         }
-        let most = super::entry::MAX_PART_LEN - super::entry::NS_PREFIX;
-        if self.max_key_len > most || self.max_value_len > most {
+        let most_key = super::entry::MAX_STORED_KEY - super::entry::NS_PREFIX;
+        if self.max_key_len > most_key {
             return Err(Error::InvalidArgument(format!(
-                "max_key_len and max_value_len must be at most {most} bytes"
+                "max_key_len must be at most {most_key} bytes"
+            )));
+        }
+        let most_value = super::entry::MAX_PART_LEN;
+        if self.max_value_len > most_value {
+            return Err(Error::InvalidArgument(format!(
+                "max_value_len must be at most {most_value} bytes"
             )));
         }
         if self.eviction_samples == 0 {

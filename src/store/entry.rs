@@ -1,11 +1,11 @@
-//! What one map slot holds, and how big we say it is. An entry is one allocation: a 32-byte
-//! header (expiry, access stamp, LFU data, lengths), the stored key, then the value. The stored
-//! key is the namespace id (4 bytes, little endian) followed by the key's UTF-8 bytes, so a
-//! lookup is one hash of one contiguous buffer and a namespace costs nothing per entry.
+//! What one map slot holds, and how big we say it is. An entry is one allocation: a 24-byte
+//! header (expiry, access stamp, key length and LFU counter, value length), the stored key,
+//! then the value. The stored key is the namespace id (2 bytes, little endian) followed by the
+//! key's UTF-8 bytes, so a lookup is one hash of one contiguous buffer.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// A namespace id. Cheap to copy; names map to ids in the store's registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,8 +16,8 @@ impl Ns {
     pub const DEFAULT: Ns = Ns(0);
 }
 
-/// Length of the namespace prefix in a stored key.
-pub(crate) const NS_PREFIX: usize = 4;
+/// Length of the namespace prefix in a stored key (ids are below `MAX_NAMESPACES`, 65,536).
+pub(crate) const NS_PREFIX: usize = 2;
 
 /// Longest stored key (namespace prefix included) built on the stack.
 const INLINE_KEY: usize = 124;
@@ -49,12 +49,12 @@ pub(crate) fn make_key(ns: Ns, key: &str) -> KeyBuf {
     let len = NS_PREFIX + key.len();
     if len <= INLINE_KEY {
         let mut buf = [0u8; INLINE_KEY];
-        buf[..NS_PREFIX].copy_from_slice(&ns.0.to_le_bytes());
+        buf[..NS_PREFIX].copy_from_slice(&ns_prefix(ns));
         buf[NS_PREFIX..len].copy_from_slice(key.as_bytes());
         KeyBuf::Inline(buf, len)
     } else {
         let mut v = Vec::with_capacity(len);
-        v.extend_from_slice(&ns.0.to_le_bytes());
+        v.extend_from_slice(&ns_prefix(ns));
         v.extend_from_slice(key.as_bytes());
         KeyBuf::Heap(v)
     }
@@ -73,11 +73,18 @@ impl KeyBuf {
     }
 }
 
+/// The prefix of namespace `ns` in a stored key.
+#[inline]
+pub(crate) fn ns_prefix(ns: Ns) -> [u8; NS_PREFIX] {
+    // Ids come from the registry, which hands out fewer than 2^16.
+    (ns.0 as u16).to_le_bytes()
+}
+
 /// The namespace of a stored key.
 pub(crate) fn key_ns(stored: &[u8]) -> Ns {
     let mut id = [0u8; NS_PREFIX];
     id.copy_from_slice(&stored[..NS_PREFIX]);
-    Ns(u32::from_le_bytes(id))
+    Ns(u32::from(u16::from_le_bytes(id)))
 }
 
 /// The user-visible part of a stored key. Keys enter only as `&str`, so this is valid UTF-8.
@@ -169,16 +176,29 @@ impl ValueRef<'_> {
 struct Header {
     /// Absolute expiry in clock ms; 0 means no TTL. Changed only through `&mut Entry`.
     expires_at: u64,
-    /// Logical time of the last access (a store-wide counter, so recency is a total order).
+    /// The access stamp of the last access (see [`STAMP_SEQ_BITS`]): distinct and increasing
+    /// store-wide, so recency is a total order, and its high bits are the access time.
     /// Atomic so reads can update it under a shared lock.
     access: AtomicU64,
-    /// Last access time in clock ms (high 56 bits) and the LFU counter (low 8 bits).
-    meta: AtomicU64,
-    /// Bytes of the stored key (namespace prefix included).
-    key_len: u32,
+    /// Bytes of the stored key (low 24 bits, namespace prefix included; fixed for the entry's
+    /// life) and the LFU counter (high 8 bits). Atomic for the counter.
+    key_lfu: AtomicU32,
     /// Bytes of the value, or [`INT`] for an integer held in 8 bytes.
     value_len: u32,
 }
+
+/// An access stamp is `(clock ms << STAMP_SEQ_BITS) + n`: the store issues them in increasing
+/// order from one counter whose floor is raised to the clock as it moves (see
+/// `Shared::bump`), so a stamp says both which access came later and, to the cached clock's
+/// resolution, when it happened. Clock ms stay below 2^42 (year 2109), so stamps stay below
+/// 2^63; 2^21 stamps per floor raise before the time part runs ahead of the clock.
+pub(crate) const STAMP_SEQ_BITS: u32 = 21;
+
+/// Bits of `key_lfu` holding the key length.
+const KEY_LEN_MASK: u32 = (1 << 24) - 1;
+
+/// Longest stored key (namespace prefix included) an entry can hold.
+pub(crate) const MAX_STORED_KEY: usize = KEY_LEN_MASK as usize;
 
 /// Bytes in front of the stored key in every entry allocation.
 pub const ENTRY_HEADER: usize = std::mem::size_of::<Header>();
@@ -189,7 +209,7 @@ const INT: u32 = u32::MAX;
 /// Bytes an integer value occupies after the key.
 const INT_SPACE: usize = 8;
 
-/// Longest value or stored key an entry can hold (its length is a `u32` below [`INT`]).
+/// Longest value an entry can hold (its length is a `u32` below [`INT`]).
 pub(crate) const MAX_PART_LEN: usize = (u32::MAX - 1) as usize;
 
 /// Bytes a value occupies after the key.
@@ -224,14 +244,10 @@ impl Entry {
         }
     }
 
-    /// A new entry for stored key `key` (see [`make_key`]) holding `value`.
-    pub(crate) fn new(
-        key: &[u8],
-        value: ValueRef<'_>,
-        expires_at: u64,
-        stamp: u64,
-        now_ms: u64,
-    ) -> Self {
+    /// A new entry for stored key `key` (see [`make_key`]) holding `value`, accessed at
+    /// `stamp`. `key` is at most [`MAX_STORED_KEY`] bytes (the store's key limit ensures it).
+    pub(crate) fn new(key: &[u8], value: ValueRef<'_>, expires_at: u64, stamp: u64) -> Self {
+        debug_assert!(key.len() <= MAX_STORED_KEY);
         let space = value_space(value);
         let layout = Self::layout(key.len(), space);
         // SAFETY: the layout is non-zero (it includes the header) and 8-aligned; the header,
@@ -244,8 +260,7 @@ impl Entry {
             p.write(Header {
                 expires_at,
                 access: AtomicU64::new(stamp),
-                meta: AtomicU64::new(pack(now_ms, LFU_INIT)),
-                key_len: key.len() as u32,
+                key_lfu: AtomicU32::new(key_lfu(key.len(), LFU_INIT)),
                 value_len: value_space(value) as u32,
             });
             let data = (p as *mut u8).add(ENTRY_HEADER);
@@ -268,6 +283,12 @@ impl Entry {
         unsafe { (self.0.as_ptr() as *mut u8).add(ENTRY_HEADER) }
     }
 
+    /// Bytes of the stored key.
+    #[inline]
+    fn key_len(&self) -> usize {
+        (self.header().key_lfu.load(Ordering::Relaxed) & KEY_LEN_MASK) as usize
+    }
+
     /// Bytes after the key: the value's length, or 8 for an integer.
     #[inline]
     fn space(&self) -> usize {
@@ -283,7 +304,7 @@ impl Entry {
     /// The value area must be exactly `value_space(value)` bytes.
     #[inline]
     unsafe fn write_value(&mut self, value: ValueRef<'_>) {
-        let at = self.data().add(self.header().key_len as usize);
+        let at = self.data().add(self.key_len());
         let len = match value {
             ValueRef::Bytes(b) => {
                 std::ptr::copy_nonoverlapping(b.as_ptr(), at, b.len());
@@ -302,7 +323,7 @@ impl Entry {
     #[inline]
     pub(crate) fn key(&self) -> &[u8] {
         // SAFETY: `key_len` initialized bytes follow the header.
-        unsafe { std::slice::from_raw_parts(self.data(), self.header().key_len as usize) }
+        unsafe { std::slice::from_raw_parts(self.data(), self.key_len()) }
     }
 
     /// The value, borrowed.
@@ -311,7 +332,7 @@ impl Entry {
         let h = self.header();
         // SAFETY: the value area follows the key and holds `space()` initialized bytes.
         unsafe {
-            let at = self.data().add(h.key_len as usize);
+            let at = self.data().add(self.key_len());
             match h.value_len {
                 INT => ValueRef::Int(i64::from_le_bytes(
                     at.cast::<[u8; INT_SPACE]>().read_unaligned(),
@@ -342,11 +363,10 @@ impl Entry {
             value,
             h.expires_at,
             h.access.load(Ordering::Relaxed),
-            0,
         );
         next.header()
-            .meta
-            .store(h.meta.load(Ordering::Relaxed), Ordering::Relaxed);
+            .key_lfu
+            .store(h.key_lfu.load(Ordering::Relaxed), Ordering::Relaxed);
         *self = next;
     }
 
@@ -372,7 +392,7 @@ impl Entry {
     /// Bytes charged for this entry: its allocation as the allocator sizes it.
     #[inline]
     pub(crate) fn size(&self) -> u64 {
-        alloc_size(ENTRY_HEADER + self.header().key_len as usize + self.space()) as u64
+        alloc_size(ENTRY_HEADER + self.key_len() + self.space()) as u64
     }
 
     /// Hints the CPU to start loading this entry's header, key and value: its first three
@@ -400,7 +420,7 @@ pub(crate) fn prefetch_read(p: *const u8) {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let layout = Self::layout(self.header().key_len as usize, self.space());
+        let layout = Self::layout(self.key_len(), self.space());
         // SAFETY: allocated in `new` with this same layout, and dropped once.
         unsafe { dealloc(self.0.as_ptr() as *mut u8, layout) }
     }
@@ -452,16 +472,17 @@ const LFU_LOG_FACTOR: u64 = 10;
 /// Redis's lfu-decay-time in ms: the counter drops by one per idle minute.
 pub(crate) const LFU_DECAY_MS: u64 = 60_000;
 
+/// `key_lfu` for a stored key of `len` bytes and LFU counter `counter`.
 #[inline]
-fn pack(now_ms: u64, counter: u8) -> u64 {
-    (now_ms << 8) | u64::from(counter)
+fn key_lfu(len: usize, counter: u8) -> u32 {
+    (len as u32 & KEY_LEN_MASK) | (u32::from(counter) << 24)
 }
 
-/// The LFU counter after decaying one step per idle `LFU_DECAY_MS`.
+/// The LFU counter `counter`, last touched at `last_ms`, after decaying one step per idle
+/// `LFU_DECAY_MS` until `now_ms`.
 #[inline]
-pub(crate) fn lfu_decayed(meta: u64, now_ms: u64) -> u8 {
-    let (last, counter) = (meta >> 8, meta as u8);
-    let periods = now_ms.saturating_sub(last) / LFU_DECAY_MS;
+pub(crate) fn lfu_decayed(counter: u8, last_ms: u64, now_ms: u64) -> u8 {
+    let periods = now_ms.saturating_sub(last_ms) / LFU_DECAY_MS;
     counter.saturating_sub(periods.min(255) as u8)
 }
 
@@ -499,14 +520,15 @@ fn draw_from(stamp: u64) -> u32 {
 }
 
 impl Entry {
-    /// Last access time in clock ms.
+    /// Last access time in clock ms (the time part of the last access stamp).
     pub(crate) fn last_access_ms(&self) -> u64 {
-        self.header().meta.load(Ordering::Relaxed) >> 8
+        self.stamp() >> STAMP_SEQ_BITS
     }
 
     /// The LFU counter, decayed to `now_ms`.
     pub(crate) fn frequency(&self, now_ms: u64) -> u8 {
-        lfu_decayed(self.header().meta.load(Ordering::Relaxed), now_ms)
+        let counter = (self.header().key_lfu.load(Ordering::Relaxed) >> 24) as u8;
+        lfu_decayed(counter, self.last_access_ms(), now_ms)
     }
 
     /// Has this entry expired at `now`?
@@ -516,16 +538,22 @@ impl Entry {
         at != 0 && at <= now
     }
 
-    /// Records an access at logical time `stamp` and clock time `now_ms`: LRU stamp, last
-    /// access time, and the decayed-then-incremented LFU counter. Racing readers may lose an
-    /// increment; the counter is a statistic, as in Redis.
+    /// Records an access with stamp `stamp` at clock time `now_ms`: the stamp (recency and
+    /// access time) and the decayed-then-incremented LFU counter. Racing readers may lose an
+    /// increment; the counter is a statistic, as in Redis. (They store the same key length.)
     #[inline]
     pub(crate) fn touch(&self, stamp: u64, now_ms: u64) {
         let h = self.header();
+        // A load and a store, not a swap: a swap is a locked instruction on x86.
+        let last_ms = h.access.load(Ordering::Relaxed) >> STAMP_SEQ_BITS;
         h.access.store(stamp, Ordering::Relaxed);
-        let meta = h.meta.load(Ordering::Relaxed);
-        let counter = lfu_incr(lfu_decayed(meta, now_ms), draw_from(stamp));
-        h.meta.store(pack(now_ms, counter), Ordering::Relaxed);
+        let kl = h.key_lfu.load(Ordering::Relaxed);
+        let counter = lfu_decayed((kl >> 24) as u8, last_ms, now_ms);
+        let counter = lfu_incr(counter, draw_from(stamp));
+        h.key_lfu.store(
+            key_lfu((kl & KEY_LEN_MASK) as usize, counter),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -643,16 +671,19 @@ mod tests {
         assert_eq!(alloc_size(25), 48);
         assert_eq!(alloc_size(100), 112);
         assert_eq!(std::mem::size_of::<Slot>(), 8, "the entry pointer");
-        assert_eq!(ENTRY_HEADER, 32, "expiry, stamp, meta, two lengths");
+        assert_eq!(
+            ENTRY_HEADER, 24,
+            "expiry, stamp, key length + LFU, value length"
+        );
     }
 
     #[test]
     fn entries_hold_key_and_value_in_one_allocation() {
         let key = make_key(Ns(2), "user:1");
-        let mut e = Entry::new(&key, ValueRef::Bytes(b"hello"), 7, 1, 0);
+        let mut e = Entry::new(&key, ValueRef::Bytes(b"hello"), 7, 1);
         assert_eq!(e.key(), &key[..]);
         assert_eq!(e.value(), ValueRef::Bytes(b"hello"));
-        assert_eq!(e.size(), alloc_size(ENTRY_HEADER + 4 + 6 + 5) as u64);
+        assert_eq!(e.size(), alloc_size(ENTRY_HEADER + 2 + 6 + 5) as u64);
         e.set_value(ValueRef::Bytes(b"world"));
         assert_eq!(e.value(), ValueRef::Bytes(b"world"));
         e.set_value(ValueRef::Int(-42));
@@ -667,6 +698,30 @@ mod tests {
         assert_eq!(e.value(), ValueRef::Bytes(b""));
         e.set_expires_at(0);
         assert!(!e.is_expired(u64::MAX));
+    }
+
+    #[test]
+    fn a_touch_records_the_stamp_and_counter_and_keeps_the_key() {
+        let key = make_key(Ns(65_535), &"k".repeat(300));
+        let at = |ms: u64| ms << STAMP_SEQ_BITS;
+        let e = Entry::new(&key, ValueRef::Int(1), 0, at(1_000));
+        assert_eq!((e.last_access_ms(), e.frequency(1_000)), (1_000, LFU_INIT));
+        e.touch(at(2_000) + 5, 2_000);
+        assert_eq!(e.stamp(), at(2_000) + 5);
+        assert_eq!(e.last_access_ms(), 2_000);
+        assert_eq!(
+            e.frequency(2_000),
+            LFU_INIT + 1,
+            "certain growth from the initial value"
+        );
+        assert_eq!(
+            e.frequency(2_000 + 2 * LFU_DECAY_MS),
+            LFU_INIT - 1,
+            "two idle minutes"
+        );
+        assert_eq!(e.key(), &key[..], "the counter lives beside the key length");
+        assert_eq!(key_ns(e.key()), Ns(65_535));
+        assert_eq!(e.value(), ValueRef::Int(1));
     }
 
     #[test]
@@ -690,10 +745,14 @@ mod tests {
             (900..1_100).contains(&grew),
             "{grew} of 151000 draws grew the counter"
         );
-        let meta = pack(0, 20);
-        assert_eq!(lfu_decayed(meta, LFU_DECAY_MS - 1), 20);
-        assert_eq!(lfu_decayed(meta, 3 * LFU_DECAY_MS), 17);
-        assert_eq!(lfu_decayed(meta, 1_000 * LFU_DECAY_MS), 0);
+        assert_eq!(lfu_decayed(20, 0, LFU_DECAY_MS - 1), 20);
+        assert_eq!(lfu_decayed(20, 0, 3 * LFU_DECAY_MS), 17);
+        assert_eq!(lfu_decayed(20, 0, 1_000 * LFU_DECAY_MS), 0);
+        assert_eq!(
+            lfu_decayed(20, 5_000, 1_000),
+            20,
+            "a clock behind the stamp decays nothing"
+        );
     }
 
     #[test]

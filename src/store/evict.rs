@@ -111,7 +111,8 @@ impl Shared {
         let live = match self.config.eviction_policy {
             EvictionPolicy::Lru => stamp & !LIVE,
             EvictionPolicy::Lfu => {
-                (u64::from(e.frequency(self.access_now())) << 55) | (stamp & STAMP)
+                // Stamps stay below 2^63: drop their low 8 bits to fit under the counter.
+                (u64::from(e.frequency(self.access_now())) << 55) | ((stamp >> 8) & STAMP)
             }
             EvictionPolicy::VolatileTtl if e.expires_at() != 0 => e.expires_at() & !LIVE,
             EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,

@@ -271,19 +271,13 @@ impl Store {
                     }
                 }
             } else {
-                let make = || Entry::new(&k, value, expires_at, s.bump(), s.access_now());
+                let make = || Entry::new(&k, value, expires_at, s.bump());
                 match s.upsert(&k, new_size, overwrite, make) {
                     Upsert::Existing(step) => step,
                     Upsert::Inserted => return Ok(written()),
                     // No room without evicting: insert the slow way, which evicts.
                     Upsert::Vacant => {
-                        match s.insert_new(Entry::new(
-                            &k,
-                            value,
-                            expires_at,
-                            s.bump(),
-                            s.access_now(),
-                        ))? {
+                        match s.insert_new(Entry::new(&k, value, expires_at, s.bump()))? {
                             None => return Ok(written()),
                             // Another writer inserted the key first: go again.
                             Some(_) => continue,
@@ -450,15 +444,7 @@ impl Store {
         };
         loop {
             let expires_at = self.expiry_for(&SetOptions::default())?;
-            let make = || {
-                Entry::new(
-                    &k,
-                    ValueRef::Int(delta),
-                    expires_at,
-                    s.bump(),
-                    s.access_now(),
-                )
-            };
+            let make = || Entry::new(&k, ValueRef::Int(delta), expires_at, s.bump());
             let step = match s.upsert(&k, new_size, bump, make) {
                 Upsert::Existing(step) => step,
                 Upsert::Inserted => return Ok(delta),

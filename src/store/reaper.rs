@@ -75,7 +75,9 @@ impl Reaper {
                             return;
                         }
                     }
-                    shared.coarse_now.store(shared.now(), Relaxed);
+                    let now = shared.now();
+                    shared.advance_stamps(now);
+                    shared.coarse_now.store(now, Relaxed);
                     if shared.volatile.load(Relaxed) > 0 {
                         shared.reap_some(BUDGET);
                     }

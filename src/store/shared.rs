@@ -5,7 +5,7 @@
 
 use super::clock::Clock;
 use super::config::Config;
-use super::entry::{key_ns, prefetch_read, table_size, Entry, Ns, Slot};
+use super::entry::{key_ns, prefetch_read, table_size, Entry, Ns, Slot, STAMP_SEQ_BITS};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
@@ -63,7 +63,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The injected time source for TTLs.
     pub(crate) clock: Arc<dyn Clock>,
-    /// Logical time for LRU: advanced by every access.
+    /// The last access stamp issued (see [`STAMP_SEQ_BITS`]): advanced by every access, and
+    /// raised to the clock by the reaper (or, with no reaper, by every access).
     pub(crate) tick: AtomicU64,
     /// The clock as of the reaper's last wake-up, for access tracking (idle time, LFU decay):
     /// Redis's cached LRU clock. 0 when there is no reaper thread; reads then use the clock.
@@ -91,6 +92,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
+        let start = clock.now_ms() << STAMP_SEQ_BITS;
         let shards = config.shards.max(2).next_power_of_two();
         let map =
             DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), shards);
@@ -98,7 +100,7 @@ impl Shared {
             map,
             config,
             clock,
-            tick: AtomicU64::new(1),
+            tick: AtomicU64::new(start),
             coarse_now: AtomicU64::new(0),
             keys: AtomicU64::new(0),
             used_entries: AtomicU64::new(0),
@@ -117,10 +119,42 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    /// Advance logical time; every access gets a distinct stamp, so recency is a total order.
+    /// The next access stamp; every access gets a distinct one, so recency is a total order.
     #[inline]
     pub(crate) fn bump(&self) -> u64 {
-        self.tick.fetch_add(1, Relaxed) + 1
+        self.bump_n(1)
+    }
+
+    /// Issues `n` consecutive access stamps and returns the first. While the reaper runs it
+    /// keeps the stamps' time part current (one add per call); before that, or with no reaper,
+    /// each call raises the stamps to the exact clock first.
+    #[inline]
+    pub(crate) fn bump_n(&self, n: u64) -> u64 {
+        if self.coarse_now.load(Relaxed) != 0 {
+            return self.tick.fetch_add(n, Relaxed) + 1;
+        }
+        self.bump_to_clock(n)
+    }
+
+    #[cold]
+    fn bump_to_clock(&self, n: u64) -> u64 {
+        let floor = self.now() << STAMP_SEQ_BITS;
+        let mut cur = self.tick.load(Relaxed);
+        loop {
+            let first = cur.max(floor) + 1;
+            match self
+                .tick
+                .compare_exchange_weak(cur, first + n - 1, Relaxed, Relaxed)
+            {
+                Ok(_) => return first,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Raises future access stamps to clock time `now_ms` (the reaper, on each wake-up).
+    pub(crate) fn advance_stamps(&self, now_ms: u64) {
+        self.tick.fetch_max(now_ms << STAMP_SEQ_BITS, Relaxed);
     }
 
     /// Time for access tracking: the reaper's cached clock when it runs (100 ms resolution by
