@@ -1,0 +1,144 @@
+// `npm run bench:floor`: what a get of a prebuilt key costs at the N-API boundary alone, next
+// to TinyKV's has/get and lru-cache's get, on the same 1M keys in the same random order.
+//
+// The floor functions (floor/floor.c) do what TinyKV's get does at the boundary, with no store
+// behind them. They are compiled here with the system C compiler against the headers that ship
+// with Node (<prefix>/include/node). Each contender runs in its own child process; each row is
+// the best of 3 runs in process CPU time. Environment: BENCH_N (default 1e6).
+import { spawnSync, execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+const require = createRequire(import.meta.url)
+const N = Number(process.env.BENCH_N ?? 1_000_000)
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+function child(which, floorPath) {
+  const vbuf = Buffer.alloc(100, '.')
+  const value = (i) => {
+    vbuf.fill('.')
+    vbuf.write('value:' + i, 0, 'latin1')
+    return vbuf.toString('latin1')
+  }
+  const keys = new Array(N)
+  for (let i = 0; i < N; i++) keys[i] = 'key:' + i
+  let m
+  if (which === 'lru-cache') {
+    const { LRUCache } = require('lru-cache')
+    m = new LRUCache({ max: N })
+  } else {
+    const { TinyKV } = require('../index.js')
+    m = new TinyKV({ maxEntries: N })
+  }
+  for (let i = 0; i < N; i++) m.set(keys[i], value(i))
+  const order = new Int32Array(N)
+  for (let i = 0; i < N; i++) order[i] = i
+  for (let i = N - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const t = order[i]
+    order[i] = order[j]
+    order[j] = t
+  }
+  globalThis.gc()
+  const best = (fn) => {
+    let b = Infinity
+    for (let r = 0; r < 3; r++) {
+      const c = process.cpuUsage()
+      if (fn() === -1) throw new Error('unreachable')
+      const d = process.cpuUsage(c)
+      b = Math.min(b, ((d.user + d.system) * 1000) / N)
+    }
+    return b
+  }
+  const out = {}
+  if (which === 'lru-cache') {
+    out.get = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length
+      return c
+    })
+  } else {
+    const f = require(floorPath)
+    out.noop = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) if (f.noop(keys[order[i]]) === undefined) c++
+      return c
+    })
+    out.readKey = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) if (f.readKey(keys[order[i]]) === undefined) c++
+      return c
+    })
+    out.readKeyValue = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) c += f.readKeyValue(keys[order[i]]).length
+      return c
+    })
+    // One dependent cache miss: a pointer chase over a random cycle in 128 MB (past every
+    // cache), as the lookup's table-then-entry chain is.
+    const chase = new Int32Array(32 * 1024 * 1024)
+    for (let i = 0; i < chase.length; i++) chase[i] = i
+    for (let i = chase.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * i) // Sattolo: one cycle through every slot
+      const t = chase[i]
+      chase[i] = chase[j]
+      chase[j] = t
+    }
+    out.miss = best(() => {
+      let p = 0
+      for (let i = 0; i < N; i++) p = chase[p]
+      return p
+    })
+    out.has = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) if (m.has(keys[order[i]])) c++
+      return c
+    })
+    out.get = best(() => {
+      let c = 0
+      for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length
+      return c
+    })
+  }
+  process.stdout.write(JSON.stringify(out))
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv[4])
+  process.exit(0)
+}
+
+const include = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node')
+if (!existsSync(path.join(include, 'node_api.h'))) {
+  console.error(`bench:floor needs Node's C headers, not found at ${include}`)
+  process.exit(1)
+}
+const floorPath = path.join(mkdtempSync(path.join(tmpdir(), 'tinykv-floor-')), 'floor.node')
+execFileSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, '-o', floorPath, path.join(here, 'floor', 'floor.c')])
+const run = (which) => {
+  const out = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', which, floorPath], { encoding: 'utf8' })
+  if (out.status !== 0) throw new Error(`${which} failed: ${out.stderr}`)
+  return JSON.parse(out.stdout)
+}
+const t = run('tinykv')
+const l = run('lru-cache')
+const rows = [
+  ['N-API call, key never read (floor)', t.noop],
+  ['+ key read into a stack buffer (floor)', t.readKey],
+  ['+ 100-byte string returned (floor: a get with no lookup)', t.readKeyValue],
+  ['one dependent cache miss (pointer chase, 128 MB)', t.miss],
+  ['tinykv has (lookup, no value)', t.has],
+  ['tinykv get', t.get],
+  ['lru-cache get', l.get],
+]
+console.log(`\nGet of a prebuilt key in random order, ${N} entries of 100 bytes, best of 3 (cpu time), node ${process.version}`)
+console.log('| row | ns/op | / lru-cache get |')
+console.log('|---|--:|--:|')
+for (const [label, ns] of rows) console.log(`| ${label} | ${ns.toFixed(0)} | ${(ns / l.get).toFixed(2)}x |`)
+console.log(
+  `0.9x lru-cache's get is ${(0.9 * l.get).toFixed(0)} ns: ${(0.9 * l.get - t.readKeyValue).toFixed(0)} ns above the no-lookup floor, ` +
+    `for a lookup that needs two dependent cache misses (table, then entry; ${(2 * t.miss).toFixed(0)} ns here).`,
+)

@@ -1,0 +1,53 @@
+/* Floors for a get through N-API, with no store behind it (`npm run bench:floor`).
+ * Each function is what TinyKV's get does at the boundary, minus the lookup:
+ *   noop(key)          the call alone (the key string is never read);
+ *   readKey(key)       + the key read into a stack buffer, as get reads it;
+ *   readKeyValue(key)  + a 100-byte one-byte string returned, as a hit returns. */
+#include <node_api.h>
+#include <string.h>
+
+static char value[100];
+
+static napi_value noop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value read_key(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1];
+  char buf[256];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value read_key_value(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1];
+  char buf[256];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len);
+  napi_value s;
+  napi_create_string_latin1(env, value, sizeof value, &s);
+  return s;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  memset(value, '.', sizeof value);
+  napi_property_descriptor d[] = {
+      {"noop", 0, noop, 0, 0, 0, napi_default, 0},
+      {"readKey", 0, read_key, 0, 0, 0, napi_default, 0},
+      {"readKeyValue", 0, read_key_value, 0, 0, 0, napi_default, 0},
+  };
+  napi_define_properties(env, exports, 3, d);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
