@@ -10,7 +10,7 @@ use super::Store;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Keys looked up under one set of shard locks.
-const CHUNK: usize = 32;
+const CHUNK: usize = 64;
 
 impl Store {
     /// Reads many keys: calls `f(i, value)` for each `keys[i]` that is present and live, in
@@ -80,7 +80,7 @@ impl Store {
             let access_ms = s.access_now();
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                let bucket = t.find(hash[i], |slot| slot.0.key() == *k);
+                let bucket = t.find(hash[i], |slot| slot.0.key_is(k));
                 // SAFETY: the bucket is full and the shard's read lock is held.
                 let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) else {
                     continue;

@@ -226,7 +226,7 @@ impl Shared {
         Self::prefetch_home(&table, hash);
         let bucket = table.find(hash, |slot| {
             slot.0.prefetch();
-            slot.0.key() == key
+            slot.0.key_is(key)
         })?;
         // SAFETY: the bucket was just found and the shard's read lock is held until `f` ends.
         Some(f(unsafe { &bucket.as_ref().0 }))
@@ -241,7 +241,7 @@ impl Shared {
         let shard = self.shard_of(hash);
         let table = shard.write();
         Self::prefetch_home(&table, hash);
-        let bucket = table.find(hash, |slot| slot.0.key() == key)?;
+        let bucket = table.find(hash, |slot| slot.0.key_is(key))?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
         let slot = unsafe { bucket.as_mut() };
         Some(f(&mut slot.0))
@@ -264,7 +264,7 @@ impl Shared {
         let mut table = shard.write();
         // A new key's insert writes the slot: its line loads alongside the control bytes.
         Self::prefetch_home(&table, hash);
-        if let Some(bucket) = table.find(hash, |slot| slot.0.key() == key) {
+        if let Some(bucket) = table.find(hash, |slot| slot.0.key_is(key)) {
             if reserved {
                 self.release(1, size);
             }
@@ -386,7 +386,7 @@ impl Shared {
         loop {
             let mut table = shard.write();
             if table
-                .find(hash, |slot| slot.0.key() == entry.key())
+                .find(hash, |slot| slot.0.key_is(entry.key()))
                 .is_some()
             {
                 drop(table);
