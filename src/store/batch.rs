@@ -16,7 +16,7 @@ impl Store {
     /// Reads many keys: calls `f(i, value)` for each `keys[i]` that is present and live, in
     /// order. Counts hits and misses and records accesses as [`Store::get_with`] does; expired
     /// entries met are removed after the locks are released. As with `get_with`, `f` runs under
-    /// shard read locks (here, those of up to 32 keys), so it must not write to this store.
+    /// shard read locks (here, those of up to 64 keys), so it must not write to this store.
     pub fn get_many_with(&self, ns: Ns, keys: &[&str], mut f: impl FnMut(usize, ValueRef<'_>)) {
         let s = &*self.shared;
         let shards = s.map.shards();
