@@ -562,3 +562,35 @@ fn a_flush_frees_the_tables_it_empties() {
     assert_eq!(s.get(D, "again"), Some(b("x")));
     assert!(s.stats().table_bytes > 0);
 }
+
+/// Growing tables rehash entries from the hash bits tagged on their pointers (tables up to
+/// 2^15 buckets) or by reading their keys (bigger ones, here with 2 shards): either way every
+/// key stays findable, including entries that moved to a new allocation when their value
+/// changed size, and keys of every length.
+#[test]
+fn every_key_survives_table_growth() {
+    for shards in [2, 64] {
+        let (s, _) = store_with(Config {
+            shards,
+            ..Config::default()
+        });
+        let ns = Ns::DEFAULT;
+        let key = |i: usize| format!("k{i}:{}", "x".repeat(i % 40));
+        let opts = SetOptions::default();
+        let mut want: Vec<Value> = Vec::with_capacity(100_000);
+        for i in 0..100_000 {
+            s.set(ns, &key(i), Value::Int(i as i64), &opts).unwrap();
+            want.push(Value::Int(i as i64));
+            if i % 7 == 0 {
+                // Moves the entry to a bigger allocation (tag and all).
+                let moved = b(&format!("moved-{i}"));
+                s.set(ns, &key(i / 2), moved.clone(), &opts).unwrap();
+                want[i / 2] = moved;
+            }
+        }
+        for (i, v) in want.into_iter().enumerate() {
+            assert_eq!(s.get(ns, &key(i)), Some(v), "{shards} shards, key {i}");
+        }
+        assert_eq!(s.stats().keys, 100_000);
+    }
+}

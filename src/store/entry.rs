@@ -225,7 +225,18 @@ fn value_space(v: ValueRef<'_>) -> usize {
 /// just this pointer, so an entry costs one allocation plus an 8-byte slot. It
 /// behaves as a `Box`: dropped with its slot, read by many under the shard's read lock (only
 /// the atomics change then), and changed otherwise only through `&mut`.
+///
+/// On x86-64 the pointer's unused top bits carry a hash tag once the entry is in a table (see
+/// [`Entry::set_hash_tag`]), so a growing table can rehash it without reading the entry.
 pub(crate) struct Entry(NonNull<Header>);
+
+/// Address bits of an entry pointer: user-space addresses on x86-64 Linux fit in 47 bits
+/// (48 leaves room to spare); the bits above hold the hash tag.
+const ADDR_MASK: usize = (1 << 48) - 1;
+/// Set in a tagged pointer.
+const TAGGED: usize = 1 << 63;
+/// Low hash bits a tag keeps: enough to place an entry in a table of up to 2^15 buckets.
+pub(crate) const TAG_HASH_BITS: u32 = 15;
 
 // SAFETY: `Entry` owns its allocation like a `Box`; shared access reads plain fields and uses
 // atomics, and every other change goes through `&mut Entry`.
@@ -271,16 +282,42 @@ impl Entry {
         }
     }
 
+    /// The allocation's address, without the tag.
+    #[inline(always)]
+    fn raw(&self) -> *mut Header {
+        self.0.as_ptr().map_addr(|a| a & ADDR_MASK)
+    }
+
     #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the pointer is valid and initialized for the entry's whole life.
-        unsafe { self.0.as_ref() }
+        unsafe { &*self.raw() }
     }
 
     #[inline]
     fn data(&self) -> *mut u8 {
         // SAFETY: the key and value follow the header inside the same allocation.
-        unsafe { (self.0.as_ptr() as *mut u8).add(ENTRY_HEADER) }
+        unsafe { (self.raw() as *mut u8).add(ENTRY_HEADER) }
+    }
+
+    /// Records the low [`TAG_HASH_BITS`] of the entry's hash in the pointer's top bits
+    /// (x86-64 only; elsewhere, or for an address that uses those bits, nothing changes).
+    #[inline]
+    pub(crate) fn set_hash_tag(&mut self, hash: u64) {
+        if !cfg!(target_arch = "x86_64") || self.raw().addr() & !ADDR_MASK != 0 {
+            return;
+        }
+        let tag = TAGGED | ((hash as usize & ((1 << TAG_HASH_BITS) - 1)) << 48);
+        let tagged = self.raw().map_addr(|a| a | tag);
+        // SAFETY: the address part is the entry's non-null allocation.
+        self.0 = unsafe { NonNull::new_unchecked(tagged) };
+    }
+
+    /// The hash bits recorded by [`Entry::set_hash_tag`], if any.
+    #[inline]
+    pub(crate) fn hash_tag(&self) -> Option<u64> {
+        let a = self.0.as_ptr().addr();
+        (a & TAGGED != 0).then_some(((a >> 48) & ((1 << TAG_HASH_BITS) - 1)) as u64)
     }
 
     /// Bytes of the stored key.
@@ -316,7 +353,7 @@ impl Entry {
                 INT
             }
         };
-        self.0.as_mut().value_len = len;
+        (*self.raw()).value_len = len;
     }
 
     /// The stored key: namespace prefix and key bytes.
@@ -379,7 +416,7 @@ impl Entry {
             return;
         }
         let h = self.header();
-        let next = Entry::new(
+        let mut next = Entry::new(
             self.key(),
             value,
             h.expires_at,
@@ -388,6 +425,10 @@ impl Entry {
         next.header()
             .key_lfu
             .store(h.key_lfu.load(Ordering::Relaxed), Ordering::Relaxed);
+        // Same key, same hash: the slot and its tag stay right.
+        let tag = self.0.as_ptr().addr() & !ADDR_MASK;
+        // SAFETY: the address part is `next`'s non-null allocation.
+        next.0 = unsafe { NonNull::new_unchecked(next.0.as_ptr().map_addr(|a| a | tag)) };
         *self = next;
     }
 
@@ -401,7 +442,7 @@ impl Entry {
     #[inline]
     pub(crate) fn set_expires_at(&mut self, at: u64) {
         // SAFETY: `&mut self`: no reader holds this entry.
-        unsafe { self.0.as_mut().expires_at = at };
+        unsafe { (*self.raw()).expires_at = at };
     }
 
     /// The logical time of the last access.
@@ -420,7 +461,7 @@ impl Entry {
     /// cache lines (a 100-byte value behind a short key ends in the third).
     #[inline(always)]
     pub(crate) fn prefetch(&self) {
-        let p = self.0.as_ptr() as *const u8;
+        let p = self.raw() as *const u8;
         prefetch_read(p);
         prefetch_read(p.wrapping_add(64));
         prefetch_read(p.wrapping_add(128));
@@ -443,7 +484,7 @@ impl Drop for Entry {
     fn drop(&mut self) {
         let layout = Self::layout(self.key_len(), self.space());
         // SAFETY: allocated in `new` with this same layout, and dropped once.
-        unsafe { dealloc(self.0.as_ptr() as *mut u8, layout) }
+        unsafe { dealloc(self.raw() as *mut u8, layout) }
     }
 }
 
@@ -764,6 +805,25 @@ mod tests {
             longer.push(b'x');
             assert!(!e.key_is(&longer), "len {len}, longer");
         }
+    }
+
+    #[test]
+    fn a_hash_tag_rides_on_the_pointer_and_survives_a_move() {
+        let key = make_key(Ns(3), "tagged");
+        let mut e = Entry::new(&key, ValueRef::Bytes(b"v"), 9, 1);
+        assert_eq!(e.hash_tag(), None);
+        e.set_hash_tag(0xDEAD_BEEF_1234_5678);
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(e.hash_tag(), Some(0x5678 & 0x7FFF));
+        }
+        assert_eq!((e.key(), e.value()), (&key[..], ValueRef::Bytes(b"v")));
+        e.set_value(ValueRef::Bytes(&[7u8; 300]));
+        e.set_expires_at(11);
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(e.hash_tag(), Some(0x5678 & 0x7FFF), "kept across the move");
+        }
+        assert_eq!(e.value(), ValueRef::Bytes(&[7u8; 300]));
+        assert_eq!((e.key(), e.expires_at()), (&key[..], 11));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use super::clock::Clock;
 use super::config::Config;
-use super::entry::{key_ns, prefetch_read, table_size, Entry, Ns, Slot, STAMP_SEQ_BITS};
+use super::entry::{
+    key_ns, prefetch_read, table_size, Entry, Ns, Slot, STAMP_SEQ_BITS, TAG_HASH_BITS,
+};
 use super::evict::Pool;
 use super::namespaces::Registry;
 use crate::error::{Error, Result};
@@ -298,7 +300,8 @@ impl Shared {
     /// Inserts `entry` into `table` (which has room: see `grow_for_insert`) and accounts for
     /// it; its room was reserved by the caller.
     #[inline]
-    fn insert_counted(&self, table: &mut RawTable<Slot>, hash: u64, entry: Entry) {
+    fn insert_counted(&self, table: &mut RawTable<Slot>, hash: u64, mut entry: Entry) {
+        entry.set_hash_tag(hash);
         let bucket = table.insert(hash, (entry, SharedValue::new(())), |slot| {
             self.slot_hash(slot)
         });
@@ -342,10 +345,37 @@ impl Shared {
     }
 
     /// Moves every entry of `from` into `to`, which has room for them all. A slot holds only
-    /// the entry pointer, so each key must be read to be rehashed: entries are collected
-    /// first (a sequential read of the slots) and each one is prefetched a few places ahead
-    /// of its turn, so the reads overlap instead of costing one cache miss after another.
+    /// the entry pointer, but where `to` has at most 2^[`TAG_HASH_BITS`] buckets every entry's
+    /// place in it follows from the hash bits tagged on its pointer and its control byte in
+    /// `from` (the hash's top 7 bits): no entry is read. Otherwise each key is read and
+    /// rehashed (see `move_entries_by_key`).
     fn move_entries(&self, from: &mut RawTable<Slot>, to: &mut RawTable<Slot>) {
+        if to.buckets() > 1 << TAG_HASH_BITS {
+            return self.move_entries_by_key(from, to);
+        }
+        let ctrl = from.data_end().as_ptr().cast::<u8>();
+        // SAFETY: the caller holds `from`'s shard write lock. Each full bucket is read once
+        // (moving its entry out) and `from` is then emptied without dropping anything, so every
+        // entry ends up owned by `to` exactly once; nothing between can panic.
+        unsafe {
+            for bucket in from.iter() {
+                let (entry, v) = bucket.as_ptr().read();
+                // A full bucket's control byte is the top 7 bits of its hash.
+                let h2 = u64::from(*ctrl.add(from.bucket_index(&bucket)));
+                let hash = match entry.hash_tag() {
+                    Some(low) => (h2 << 57) | low,
+                    None => self.hash(entry.key()),
+                };
+                to.insert(hash, (entry, v), |slot| self.slot_hash(slot));
+            }
+            from.clear_no_drop();
+        }
+    }
+
+    /// [`Shared::move_entries`] by reading every key: entries are collected first (a
+    /// sequential read of the slots) and each one is prefetched a few places ahead of its
+    /// turn, so the reads overlap instead of costing one cache miss after another.
+    fn move_entries_by_key(&self, from: &mut RawTable<Slot>, to: &mut RawTable<Slot>) {
         const AHEAD: usize = 8;
         let entries: Vec<Entry> = from.drain().map(|(e, _)| e).collect();
         let mut hashes = Vec::with_capacity(entries.len());
@@ -355,7 +385,8 @@ impl Shared {
             }
             hashes.push(self.hash(e.key()));
         }
-        for (e, hash) in entries.into_iter().zip(hashes) {
+        for (mut e, hash) in entries.into_iter().zip(hashes) {
+            e.set_hash_tag(hash);
             to.insert(hash, (e, SharedValue::new(())), |slot| self.slot_hash(slot));
         }
     }
