@@ -62,13 +62,16 @@ impl Store {
                 prefetch_read(end.cast::<u8>().wrapping_add(pos));
                 prefetch_read(end.wrapping_sub(pos + 1).cast());
             }
-            // Step 2: the first slot whose control byte matches the key's hash (no entry read
-            // yet; almost always the key's own slot): start loading its entry.
+            // Step 2: the first slot whose control byte and hash tag match the key's hash (no
+            // entry read yet; almost always the key's own slot): start loading its entry.
             for i in 0..stored.len() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                // SAFETY: the shard's read lock is held while the iterator and bucket are used.
-                if let Some(b) = unsafe { t.iter_hash(hash[i]) }.next() {
-                    unsafe { b.as_ref() }.0.prefetch();
+                // SAFETY: the shard's read lock is held while the iterator and buckets are used.
+                let candidate = unsafe { t.iter_hash(hash[i]) }
+                    .map(|b| unsafe { &b.as_ref().0 })
+                    .find(|e| e.may_hash_to(hash[i]));
+                if let Some(e) = candidate {
+                    e.prefetch();
                 }
             }
             // Step 3: find each key (its entry is in cache now), check expiry, hand out the
@@ -80,7 +83,9 @@ impl Store {
             let access_ms = s.access_now();
             for (i, k) in stored.iter().enumerate() {
                 let Some(t) = &guards[shard[i]] else { continue };
-                let bucket = t.find(hash[i], |slot| slot.0.key_is(k));
+                let bucket = t.find(hash[i], |slot| {
+                    slot.0.may_hash_to(hash[i]) && slot.0.key_is(k)
+                });
                 // SAFETY: the bucket is full and the shard's read lock is held.
                 let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) else {
                     continue;

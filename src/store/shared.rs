@@ -227,8 +227,10 @@ impl Shared {
         let table = self.shard_of(hash).read();
         Self::prefetch_home(&table, hash);
         let bucket = table.find(hash, |slot| {
-            slot.0.prefetch();
-            slot.0.key_is(key)
+            slot.0.may_hash_to(hash) && {
+                slot.0.prefetch();
+                slot.0.key_is(key)
+            }
         })?;
         // SAFETY: the bucket was just found and the shard's read lock is held until `f` ends.
         Some(f(unsafe { &bucket.as_ref().0 }))
@@ -243,7 +245,7 @@ impl Shared {
         let shard = self.shard_of(hash);
         let table = shard.write();
         Self::prefetch_home(&table, hash);
-        let bucket = table.find(hash, |slot| slot.0.key_is(key))?;
+        let bucket = table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
         let slot = unsafe { bucket.as_mut() };
         Some(f(&mut slot.0))
@@ -266,7 +268,9 @@ impl Shared {
         let mut table = shard.write();
         // A new key's insert writes the slot: its line loads alongside the control bytes.
         Self::prefetch_home(&table, hash);
-        if let Some(bucket) = table.find(hash, |slot| slot.0.key_is(key)) {
+        if let Some(bucket) =
+            table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
+        {
             if reserved {
                 self.release(1, size);
             }
@@ -417,7 +421,9 @@ impl Shared {
         loop {
             let mut table = shard.write();
             if table
-                .find(hash, |slot| slot.0.key_is(entry.key()))
+                .find(hash, |slot| {
+                    slot.0.may_hash_to(hash) && slot.0.key_is(entry.key())
+                })
                 .is_some()
             {
                 drop(table);
