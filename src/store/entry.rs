@@ -282,10 +282,15 @@ impl Entry {
         }
     }
 
-    /// The allocation's address, without the tag.
+    /// The allocation's address, without the tag. An untagged pointer is returned as is (a
+    /// user-space address never has bit 63 set), so platforms with wider addresses or their
+    /// own pointer tags are left alone.
     #[inline(always)]
     fn raw(&self) -> *mut Header {
-        self.0.as_ptr().map_addr(|a| a & ADDR_MASK)
+        self.0.as_ptr().map_addr(|a| {
+            let tag_bits = (((a as isize) >> 63) as usize) & !ADDR_MASK;
+            a & !tag_bits
+        })
     }
 
     #[inline]
@@ -435,9 +440,9 @@ impl Entry {
             .key_lfu
             .store(h.key_lfu.load(Ordering::Relaxed), Ordering::Relaxed);
         // Same key, same hash: the slot and its tag stay right.
-        let tag = self.0.as_ptr().addr() & !ADDR_MASK;
-        // SAFETY: the address part is `next`'s non-null allocation.
-        next.0 = unsafe { NonNull::new_unchecked(next.0.as_ptr().map_addr(|a| a | tag)) };
+        if let Some(low) = self.hash_tag() {
+            next.set_hash_tag(low);
+        }
         *self = next;
     }
 
