@@ -27,6 +27,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { LRUCache } from 'lru-cache'
+import { value, shuffled } from './data.mjs'
 
 const require = createRequire(import.meta.url)
 const N = Number(process.env.BENCH_N ?? 1_000_000)
@@ -50,13 +51,6 @@ const contenders = {
 /** Whether `name` may have evicted entries (its get loops must tolerate misses). */
 const capped = (name) => name === CAPPED
 
-// A distinct, flat (sequential one-byte) 100-byte string per i, as an app would hold after I/O.
-const vbuf = Buffer.alloc(100, '.')
-function value(i) {
-  vbuf.fill('.')
-  vbuf.write('value:' + i, 0, 'latin1')
-  return vbuf.toString('latin1')
-}
 
 /** Per-op cost of `fn` (which performs `ops` operations), in ns. */
 function measure(fn, ops) {
@@ -127,14 +121,7 @@ function child(name) {
   }
 
   // 2. reads
-  const order = new Int32Array(N)
-  for (let i = 0; i < N; i++) order[i] = i
-  for (let i = N - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const t = order[i]
-    order[i] = order[j]
-    order[j] = t
-  }
+  const order = shuffled(N)
   const nBatches = Math.max(1, Math.floor(N / BATCH))
   const batches = new Array(nBatches)
   for (let b = 0; b < nBatches; b++) batches[b] = Array.from({ length: BATCH }, (_, j) => keys[order[b * BATCH + j]])

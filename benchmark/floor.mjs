@@ -11,18 +11,13 @@ import { fileURLToPath } from 'node:url'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { value, shuffled } from './data.mjs'
 
 const require = createRequire(import.meta.url)
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 function child(which, floorPath) {
-  const vbuf = Buffer.alloc(100, '.')
-  const value = (i) => {
-    vbuf.fill('.')
-    vbuf.write('value:' + i, 0, 'latin1')
-    return vbuf.toString('latin1')
-  }
   const keys = new Array(N)
   for (let i = 0; i < N; i++) keys[i] = 'key:' + i
   let m
@@ -34,14 +29,7 @@ function child(which, floorPath) {
     m = new TinyKV({ maxEntries: N })
   }
   for (let i = 0; i < N; i++) m.set(keys[i], value(i))
-  const order = new Int32Array(N)
-  for (let i = 0; i < N; i++) order[i] = i
-  for (let i = N - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const t = order[i]
-    order[i] = order[j]
-    order[j] = t
-  }
+  const order = shuffled(N)
   globalThis.gc()
   const best = (fn) => {
     let b = Infinity
