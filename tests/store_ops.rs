@@ -594,3 +594,20 @@ fn every_key_survives_table_growth() {
         assert_eq!(s.stats().keys, 100_000);
     }
 }
+
+/// `prefetch` is a hint: it counts no read, creates nothing and changes no entry, before the
+/// first insert (no table yet) and after.
+#[test]
+fn prefetch_is_only_a_hint() {
+    let (s, _) = store();
+    s.prefetch(D, "nothing-yet");
+    s.set(D, "a", b("1"), &SetOptions::default()).unwrap();
+    let before = s.stats();
+    for k in ["a", "missing", "", &"k".repeat(1000)] {
+        s.prefetch(D, k);
+    }
+    let after = s.stats();
+    assert_eq!((after.hits, after.misses, after.keys), (before.hits, before.misses, 1));
+    assert_eq!(s.get(D, "a"), Some(b("1")));
+    assert_eq!(s.get(D, "missing"), None);
+}

@@ -293,6 +293,10 @@ unsafe fn set_value(
 pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     let mut kb = StrBuf::<STACK_KEY>::new();
     let key = key!(env, kb, a[0], "set");
+    // The key's table lines load while the value is read from JS.
+    if let Some(s) = view.shared.store.borrow().as_deref() {
+        s.prefetch(view.ns, key);
+    }
     // A string value is borrowed from a stack buffer: the store copies it into the entry.
     let mut vb = StrBuf::<1024>::new();
     if let Some(text) = vb.read(env, a[1]) {

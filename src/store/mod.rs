@@ -187,6 +187,14 @@ impl Store {
         None
     }
 
+    /// A hint that `key` is about to be read or written: starts loading the lines its lookup
+    /// reads first, without taking a lock, so a caller can overlap that cache miss with other
+    /// work (the addon reads the value of a `set` from JS meanwhile). Changes nothing.
+    #[inline]
+    pub fn prefetch(&self, ns: Ns, key: &str) {
+        self.shared.prefetch_key(&make_key(ns, key));
+    }
+
     /// A copy of the value at `key`.
     pub fn get(&self, ns: Ns, key: &str) -> Option<Value> {
         self.get_with(ns, key, |v| v.to_owned())

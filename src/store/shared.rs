@@ -90,6 +90,17 @@ pub(crate) struct Shared {
     pub(crate) pool: Mutex<Pool>,
     /// Next shard the reaper visits.
     pub(crate) reap_cursor: AtomicUsize,
+    /// Where each shard's table was last seen, for [`Shared::prefetch_key`].
+    geometry: Box<[CachePadded<Geometry>]>,
+}
+
+/// A shard table's control-byte address and bucket mask as of its last insert. Read without
+/// the shard lock, only to aim prefetches: a stale or torn pair aims them at the wrong lines
+/// (a prefetch never faults), never at anything that is read.
+#[derive(Debug, Default)]
+struct Geometry {
+    ctrl: AtomicUsize,
+    mask: AtomicUsize,
 }
 
 impl Shared {
@@ -113,6 +124,7 @@ impl Shared {
             namespaces: Registry::new(),
             pool: Mutex::new(Pool::default()),
             reap_cursor: AtomicUsize::new(0),
+            geometry: (0..shards).map(|_| CachePadded::default()).collect(),
         }
     }
 
@@ -218,6 +230,24 @@ impl Shared {
         prefetch_read(end.wrapping_sub(pos + 9).cast());
     }
 
+    /// Starts loading the table lines a lookup of stored key `key` will read, without taking
+    /// the shard lock: a caller with other work to do first (reading a value from JS) overlaps
+    /// the lookup's first cache miss with it.
+    #[inline]
+    pub(crate) fn prefetch_key(&self, key: &[u8]) {
+        let hash = self.hash(key);
+        let g = &self.geometry[self.map.determine_shard(hash as usize)];
+        let ctrl = g.ctrl.load(Relaxed);
+        if ctrl == 0 {
+            return;
+        }
+        let pos = hash as usize & g.mask.load(Relaxed);
+        let line = |addr: usize| prefetch_read(std::ptr::without_provenance(addr));
+        line(ctrl.wrapping_add(pos));
+        line(ctrl.wrapping_sub((pos + 1) * 8));
+        line(ctrl.wrapping_sub((pos + 9) * 8));
+    }
+
     /// Runs `f` on the entry at `key` under its shard's read lock; `None` if absent. The
     /// lookup overlaps its misses: control bytes with slots (see [`Shared::prefetch_home`]),
     /// then all of a candidate entry's lines with the key comparison that reads the first.
@@ -312,6 +342,12 @@ impl Shared {
         // SAFETY: the bucket was just returned by insert and the write lock is still held.
         let (e, _) = unsafe { bucket.as_ref() };
         self.on_inserted(e);
+        let g = &self.geometry[self.map.determine_shard(hash as usize)];
+        let ctrl = table.data_end().as_ptr() as usize;
+        if g.ctrl.load(Relaxed) != ctrl {
+            g.ctrl.store(ctrl, Relaxed);
+            g.mask.store(table.buckets() - 1, Relaxed);
+        }
     }
 
     /// Makes room in `table` for one more insert. When it is full, builds its replacement:
