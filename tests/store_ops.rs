@@ -607,7 +607,10 @@ fn prefetch_is_only_a_hint() {
         s.prefetch(D, k);
     }
     let after = s.stats();
-    assert_eq!((after.hits, after.misses, after.keys), (before.hits, before.misses, 1));
+    assert_eq!(
+        (after.hits, after.misses, after.keys),
+        (before.hits, before.misses, 1)
+    );
     assert_eq!(s.get(D, "a"), Some(b("1")));
     assert_eq!(s.get(D, "missing"), None);
 }
