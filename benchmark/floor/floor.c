@@ -8,32 +8,39 @@
 
 static char value[100];
 
-static napi_value noop(napi_env env, napi_callback_info info) {
+/* The call's one argument. */
+static napi_value key_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argv[0];
+}
+
+/* Reads a key into a stack buffer, as TinyKV's get does. */
+static void read_into_stack(napi_env env, napi_value key) {
+  char buf[256];
+  size_t len = 0;
+  napi_get_value_string_utf8(env, key, buf, sizeof buf, &len);
+}
+
+static napi_value undefined(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);
   return u;
+}
+
+static napi_value noop(napi_env env, napi_callback_info info) {
+  key_arg(env, info);
+  return undefined(env);
 }
 
 static napi_value read_key(napi_env env, napi_callback_info info) {
-  size_t argc = 1, len = 0;
-  napi_value argv[1];
-  char buf[256];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len);
-  napi_value u;
-  napi_get_undefined(env, &u);
-  return u;
+  read_into_stack(env, key_arg(env, info));
+  return undefined(env);
 }
 
 static napi_value read_key_value(napi_env env, napi_callback_info info) {
-  size_t argc = 1, len = 0;
-  napi_value argv[1];
-  char buf[256];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len);
+  read_into_stack(env, key_arg(env, info));
   napi_value s;
   napi_create_string_latin1(env, value, sizeof value, &s);
   return s;

@@ -5,7 +5,8 @@
 //! lookup, and held for that chunk only: batches cannot deadlock each other or a writer (which
 //! holds one shard lock at a time).
 
-use super::entry::{ns_prefix, prefetch_read, KeyBuf, Ns, ValueRef};
+use super::entry::{ns_prefix, KeyBuf, Ns, ValueRef};
+use super::shared::Shared;
 use super::Store;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -54,13 +55,11 @@ impl Store {
             for (idx, _) in wanted.iter().enumerate().filter(|(_, w)| **w) {
                 guards[idx] = Some(shards[idx].read());
             }
-            // Step 1: start loading each key's home control group and slot.
+            // Step 1: start loading each key's home control group and slots.
             for i in 0..stored.len() {
-                let Some(t) = &guards[shard[i]] else { continue };
-                let pos = hash[i] as usize & (t.buckets() - 1);
-                let end = t.data_end().as_ptr();
-                prefetch_read(end.cast::<u8>().wrapping_add(pos));
-                prefetch_read(end.wrapping_sub(pos + 1).cast());
+                if let Some(t) = &guards[shard[i]] {
+                    Shared::prefetch_home(t, hash[i]);
+                }
             }
             // Step 2: the first slot whose control byte and hash tag match the key's hash (no
             // entry read yet; almost always the key's own slot): start loading its entry.

@@ -94,6 +94,17 @@ pub(crate) struct Shared {
     geometry: Box<[CachePadded<Geometry>]>,
 }
 
+/// Prefetches the control group at bucket `pos` of the table whose control bytes start at
+/// address `ctrl`, and the 16 slots it covers: slots sit below the control bytes in reverse
+/// order, 128 bytes downward from `pos`. Only aims prefetches, so any address is allowed.
+#[inline(always)]
+fn prefetch_group(ctrl: usize, pos: usize) {
+    let line = |addr: usize| prefetch_read(std::ptr::without_provenance(addr));
+    line(ctrl.wrapping_add(pos));
+    line(ctrl.wrapping_sub((pos + 1) * 8));
+    line(ctrl.wrapping_sub((pos + 9) * 8));
+}
+
 /// A shard table's control-byte address and bucket mask as of its last insert. Read without
 /// the shard lock, only to aim prefetches: a stale or torn pair aims them at the wrong lines
 /// (a prefetch never faults), never at anything that is read.
@@ -221,13 +232,8 @@ impl Shared {
     /// miss overlap instead of following each other.
     #[inline(always)]
     pub(crate) fn prefetch_home(table: &RawTable<Slot>, hash: u64) {
-        let pos = hash as usize & (table.buckets() - 1);
-        let end = table.data_end().as_ptr();
-        prefetch_read(end.cast::<u8>().wrapping_add(pos));
-        // Slots sit below the control bytes in reverse order: the group's 16 slots span
-        // 128 bytes downward from `pos`.
-        prefetch_read(end.wrapping_sub(pos + 1).cast());
-        prefetch_read(end.wrapping_sub(pos + 9).cast());
+        let ctrl = table.data_end().as_ptr() as usize;
+        prefetch_group(ctrl, hash as usize & (table.buckets() - 1));
     }
 
     /// Starts loading the table lines a lookup of stored key `key` will read, without taking
@@ -238,14 +244,9 @@ impl Shared {
         let hash = self.hash(key);
         let g = &self.geometry[self.map.determine_shard(hash as usize)];
         let ctrl = g.ctrl.load(Relaxed);
-        if ctrl == 0 {
-            return;
+        if ctrl != 0 {
+            prefetch_group(ctrl, hash as usize & g.mask.load(Relaxed));
         }
-        let pos = hash as usize & g.mask.load(Relaxed);
-        let line = |addr: usize| prefetch_read(std::ptr::without_provenance(addr));
-        line(ctrl.wrapping_add(pos));
-        line(ctrl.wrapping_sub((pos + 1) * 8));
-        line(ctrl.wrapping_sub((pos + 9) * 8));
     }
 
     /// Runs `f` on the entry at `key` under its shard's read lock; `None` if absent. The
