@@ -3,7 +3,8 @@
 //! then the value. The stored key is the namespace id (2 bytes, little endian) followed by the
 //! key's UTF-8 bytes, so a lookup is one hash of one contiguous buffer.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use super::slab;
+pub use super::slab::alloc_size;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -245,34 +246,20 @@ unsafe impl Send for Entry {}
 unsafe impl Sync for Entry {}
 
 impl Entry {
-    /// Layout of an entry allocation holding a key of `key_len` and `space` value bytes.
-    #[inline]
-    fn layout(key_len: usize, space: usize) -> Layout {
-        match Layout::from_size_align(ENTRY_HEADER + key_len + space, 8) {
-            Ok(l) => l,
-            // Lengths are checked against the store's limits (far below isize::MAX) first.
-            Err(_) => handle_alloc_error(Layout::new::<Header>()),
-        }
-    }
-
     /// A new entry for stored key `key` (see [`make_key`]) holding `value`, accessed at
     /// `stamp`. `key` is at most [`MAX_STORED_KEY`] bytes (the store's key limit ensures it).
     pub(crate) fn new(key: &[u8], value: ValueRef<'_>, expires_at: u64, stamp: u64) -> Self {
         debug_assert!(key.len() <= MAX_STORED_KEY);
         let space = value_space(value);
-        let layout = Self::layout(key.len(), space);
-        // SAFETY: the layout is non-zero (it includes the header) and 8-aligned; the header,
-        // key and value are written inside it before the entry is used.
+        // SAFETY: `allocate` returns an 8-aligned, non-null block of the size asked for; the
+        // header, key and value are written inside it before the entry is used.
         unsafe {
-            let p = alloc(layout) as *mut Header;
-            if p.is_null() {
-                handle_alloc_error(layout);
-            }
+            let p = slab::allocate(ENTRY_HEADER + key.len() + space) as *mut Header;
             p.write(Header {
                 expires_at,
                 access: AtomicU64::new(stamp),
                 key_lfu: AtomicU32::new(key_lfu(key.len(), LFU_INIT)),
-                value_len: value_space(value) as u32,
+                value_len: space as u32,
             });
             let data = (p as *mut u8).add(ENTRY_HEADER);
             std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
@@ -496,9 +483,9 @@ pub(crate) fn prefetch_read(p: *const u8) {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let layout = Self::layout(self.key_len(), self.space());
-        // SAFETY: allocated in `new` with this same layout, and dropped once.
-        unsafe { dealloc(self.raw() as *mut u8, layout) }
+        let n = ENTRY_HEADER + self.key_len() + self.space();
+        // SAFETY: allocated in `new` with this same size, and dropped once.
+        unsafe { slab::release(self.raw() as *mut u8, n) }
     }
 }
 
@@ -633,22 +620,6 @@ impl Entry {
     }
 }
 
-/// Bytes the allocator really uses for an allocation of `n` bytes: glibc malloc's chunk size
-/// on 64-bit targets, `max(32, round_up(n + 8, 16))`; 0 for an empty box, which allocates
-/// nothing. `tests/memory.rs` checks this against `malloc_usable_size`.
-#[inline]
-pub const fn alloc_size(n: usize) -> usize {
-    if n == 0 {
-        return 0;
-    }
-    let chunk = (n + 8 + 15) & !15;
-    if chunk < 32 {
-        32
-    } else {
-        chunk
-    }
-}
-
 /// The map's element type; its size is a table slot: just the entry pointer.
 pub(crate) type Slot = (Entry, dashmap::SharedValue<()>);
 
@@ -740,12 +711,7 @@ mod tests {
     }
 
     #[test]
-    fn alloc_size_follows_glibc_chunks() {
-        assert_eq!(alloc_size(0), 0);
-        assert_eq!(alloc_size(1), 32);
-        assert_eq!(alloc_size(24), 32);
-        assert_eq!(alloc_size(25), 48);
-        assert_eq!(alloc_size(100), 112);
+    fn slots_and_headers_keep_their_sizes() {
         assert_eq!(std::mem::size_of::<Slot>(), 8, "the entry pointer");
         assert_eq!(
             ENTRY_HEADER, 24,

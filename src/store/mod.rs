@@ -14,6 +14,7 @@ mod namespaces;
 mod reaper;
 mod scan;
 mod shared;
+mod slab;
 mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
