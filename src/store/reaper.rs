@@ -81,6 +81,8 @@ impl Reaper {
                     if shared.volatile.load(Relaxed) > 0 {
                         shared.reap_some(BUDGET);
                     }
+                    // Entry memory idle past its decay goes back to the OS.
+                    super::slab::purge_idle();
                 }
             })?;
         Ok(Reaper {

@@ -11,7 +11,11 @@
 //!   bump offset for the ones never used;
 //! - spans come from 2 MiB chunks, aligned to 2 MiB and marked `MADV_HUGEPAGE` (all but the
 //!   process's first, so a small store stays small), so one fault maps 14,000 such entries;
-//! - a chunk goes back to the OS once every span in it is free again.
+//! - a chunk whose spans are all free again stays mapped for [`DECAY_MS`], so a store that is
+//!   flushed and refilled (or dropped and replaced) reuses its pages instead of faulting in and
+//!   zeroing fresh ones; after that it goes back to the OS. The check runs on the allocator's
+//!   own span traffic and on every store's reaper wake-up ([`purge_idle`]), as jemalloc's decay
+//!   does.
 //!
 //! Four heaps, picked per thread in turn, each own their spans, so threads that write at once
 //! mostly take different locks. A block is freed into the span it came from, whichever thread
@@ -20,13 +24,15 @@
 //! Invariants: a span is in exactly one state (current span of one size class, on that class's
 //! partial list, full, or in the pool); its `used` count is the number of its blocks handed out
 //! and not freed; the pool holds every free span of every chunk still mapped, except the fresh
-//! chunk's never-used tail. Lock order: a class lock, then the pool lock.
+//! chunk's never-used tail; `Pool::idle` lists, oldest first, exactly the mapped chunks whose
+//! spans are all free (the fresh chunk aside). Lock order: a class lock, then the pool lock.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 /// The biggest allocation served from spans; bigger ones go to the global allocator.
 pub(crate) const MAX_SMALL: usize = 1024;
@@ -48,6 +54,8 @@ const CLASSES: usize = MAX_SMALL / GRAIN + 1;
 const HEAPS: usize = 4;
 /// Spans from mmap on Unix; elsewhere every entry comes from the global allocator.
 const SLAB: bool = cfg!(unix);
+/// How long a chunk whose spans are all free stays mapped for reuse, in ms.
+pub(crate) const DECAY_MS: u64 = 1000;
 
 /// Bytes an allocation of `n` bytes really takes: its block for a small entry, else glibc
 /// malloc's chunk, `max(32, round_up(n + 8, 16))`; 0 for nothing.
@@ -103,6 +111,9 @@ struct Span {
     state: u8,
     /// The heap whose class lists hold this span.
     heap: u8,
+    /// When every span of this chunk became free (ms on [`now_ms`]'s clock); kept only in a
+    /// chunk's first span, and meaningful only while the chunk is on `Pool::idle`.
+    idle_since: u64,
 }
 
 const _: () = assert!(std::mem::size_of::<Span>() == HEADER);
@@ -128,9 +139,9 @@ struct Pool {
     fresh_end: usize,
     /// Chunks mapped.
     chunks: usize,
-    /// A chunk whose spans are all free, kept mapped so a store that shrinks and grows again
-    /// (or one entry set and deleted over and over) does not unmap and map chunks (0: none).
-    spare: usize,
+    /// Mapped chunks whose spans are all free, oldest first: reused before a new chunk is
+    /// mapped, and unmapped once idle for [`DECAY_MS`].
+    idle: Vec<usize>,
 }
 
 // SAFETY: as for `Class`.
@@ -148,7 +159,7 @@ static POOL: Mutex<Pool> = Mutex::new(Pool {
     fresh: 0,
     fresh_end: 0,
     chunks: 0,
-    spare: 0,
+    idle: Vec::new(),
 });
 static NEXT_HEAP: AtomicUsize = AtomicUsize::new(0);
 
@@ -285,7 +296,7 @@ unsafe fn free_small(p: *mut u8, size: usize) {
             lock(&POOL).give(s);
         }
         // An empty current span goes back too: kept, it would pin its chunk in memory after
-        // the store is flushed. (The pool's spare chunk keeps this from costing a syscall.)
+        // the store is flushed. (Idle chunks stay mapped for a while, so this costs no syscall.)
         CURRENT if (*s).used == 0 => {
             class.current = null_mut();
             lock(&POOL).give(s);
@@ -318,15 +329,16 @@ impl Pool {
             s
         };
         let c = chunk_of(s);
-        (*c).chunk_free -= 1;
-        if c as usize == self.spare {
-            self.spare = 0;
+        if (*c).chunk_free == SPANS {
+            // An idle chunk is in use again (a no-op for a fresh chunk's first span).
+            self.idle.retain(|&i| i != c as usize);
         }
+        (*c).chunk_free -= 1;
         s
     }
 
-    /// Takes back an empty span. When that frees its whole chunk, the chunk becomes the spare,
-    /// or is unmapped if there is one already.
+    /// Takes back an empty span. When that frees its whole chunk, the chunk goes on the idle
+    /// list; chunks idle for longer than [`DECAY_MS`] are unmapped.
     unsafe fn give(&mut self, s: *mut Span) {
         (*s).state = POOLED;
         (*s).block = 0;
@@ -335,16 +347,43 @@ impl Pool {
         (*c).chunk_free += 1;
         let fresh_here = self.fresh != self.fresh_end && self.fresh_end == c as usize + CHUNK;
         if (*c).chunk_free == SPANS && !fresh_here {
-            if self.spare == 0 {
-                self.spare = c as usize;
-                return;
+            let now = now_ms();
+            (*c).idle_since = now;
+            self.idle.push(c as usize);
+            self.purge(now);
+        }
+    }
+
+    /// Unmaps every idle chunk that became idle at or before `now - DECAY_MS`.
+    unsafe fn purge(&mut self, now: u64) {
+        while let Some(&c) = self.idle.first() {
+            let c = c as *mut Span;
+            if (*c).idle_since.saturating_add(DECAY_MS) > now {
+                break;
             }
+            self.idle.remove(0);
             for i in 0..SPANS as usize {
                 unlink(&mut self.free, (c as *mut u8).add(i * SPAN) as *mut Span);
             }
             unmap_chunk(c as *mut u8);
             self.chunks -= 1;
         }
+    }
+}
+
+/// Milliseconds since the allocator first asked, on a monotonic clock.
+fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Unmaps the chunks that have been idle for longer than [`DECAY_MS`]. Each store's reaper
+/// calls it on every wake-up, so a flushed store's memory goes back to the OS even when
+/// nothing allocates afterwards.
+pub(crate) fn purge_idle() {
+    if SLAB {
+        // SAFETY: the pool lock is held for every span and chunk it reaches.
+        unsafe { lock(&POOL).purge(now_ms()) }
     }
 }
 
@@ -496,14 +535,20 @@ mod tests {
         unsafe { libc::mincore(base as *mut libc::c_void, CHUNK, pages.as_mut_ptr()) == 0 }
     }
 
-    #[test]
-    fn chunks_go_back_to_the_os_when_their_blocks_are_freed() {
-        let _g = lock(&SERIAL);
-        // 40 MB of 960-byte blocks: about 20 chunks.
-        let ps: Vec<_> = (0..42_000).map(|_| allocate(960)).collect();
+    /// The chunks holding `ps`, each once.
+    fn chunk_bases(ps: &[*mut u8]) -> Vec<usize> {
         let mut bases: Vec<usize> = ps.iter().map(|&p| p as usize & !(CHUNK - 1)).collect();
         bases.sort_unstable();
         bases.dedup();
+        bases
+    }
+
+    #[test]
+    fn chunks_go_back_to_the_os_once_idle_past_the_decay() {
+        let _g = lock(&SERIAL);
+        // 40 MB of 960-byte blocks: about 20 chunks.
+        let ps: Vec<_> = (0..42_000).map(|_| allocate(960)).collect();
+        let bases = chunk_bases(&ps);
         assert!(bases.len() >= 19, "{} chunks", bases.len());
         assert!(chunks_mapped() >= bases.len());
         assert!(bases.iter().all(|&b| mapped(b)));
@@ -511,8 +556,17 @@ mod tests {
             // SAFETY: allocated above with this size.
             unsafe { release(p, 960) };
         }
-        // All but the pool's spare and fresh chunks are unmapped; a test running at the same
-        // time may hold a span in one more, or have mapped one again since.
+        // Freed just now: idle, still mapped (a reaper of another test may purge older ones).
+        let idle = bases.iter().filter(|&&b| mapped(b)).count();
+        assert!(
+            idle >= bases.len() - 3,
+            "{idle} of {} chunks kept",
+            bases.len()
+        );
+        // Past the decay, all but the fresh chunk go back; a test running at the same time may
+        // hold a span in one more, or have mapped one again since.
+        // SAFETY: the pool lock is held.
+        unsafe { lock(&POOL).purge(now_ms() + DECAY_MS) };
         let still = bases.iter().filter(|&&b| mapped(b)).count();
         assert!(still <= 3, "{still} of {} chunks still mapped", bases.len());
     }
