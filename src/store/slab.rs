@@ -35,7 +35,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// The biggest allocation served from spans; bigger ones go to the global allocator.
-pub(crate) const MAX_SMALL: usize = 1024;
+const MAX_SMALL: usize = 1024;
 /// Block sizes are multiples of this (and so blocks are 8-aligned).
 const GRAIN: usize = 8;
 /// The smallest block (an entry is at least a header and a namespace id: 26 bytes).
@@ -55,7 +55,7 @@ const HEAPS: usize = 4;
 /// Spans from mmap on Unix; elsewhere every entry comes from the global allocator.
 const SLAB: bool = cfg!(unix);
 /// How long a chunk whose spans are all free stays mapped for reuse, in ms.
-pub(crate) const DECAY_MS: u64 = 1000;
+const DECAY_MS: u64 = 1000;
 
 /// Bytes an allocation of `n` bytes really takes: its block for a small entry, else glibc
 /// malloc's chunk, `max(32, round_up(n + 8, 16))`; 0 for nothing.
@@ -356,12 +356,14 @@ impl Pool {
 
     /// Unmaps every idle chunk that became idle at or before `now - DECAY_MS`.
     unsafe fn purge(&mut self, now: u64) {
-        while let Some(&c) = self.idle.first() {
+        // `idle` is oldest first, so the chunks due are a prefix of it.
+        let due = self
+            .idle
+            .iter()
+            .take_while(|&&c| (*(c as *mut Span)).idle_since.saturating_add(DECAY_MS) <= now)
+            .count();
+        for c in self.idle.drain(..due) {
             let c = c as *mut Span;
-            if (*c).idle_since.saturating_add(DECAY_MS) > now {
-                break;
-            }
-            self.idle.remove(0);
             for i in 0..SPANS as usize {
                 unlink(&mut self.free, (c as *mut u8).add(i * SPAN) as *mut Span);
             }
