@@ -28,6 +28,25 @@ test('unicode keys and values round-trip', () => {
   assert.deepEqual(kv.getBuffer(key), Buffer.from(value, 'utf8'))
 })
 
+test('a non-ASCII character anywhere in a short value comes back intact', () => {
+  // get picks a one-byte string for all-ASCII values; the check reads 8 bytes at a time with
+  // an overlapping last word, so cover every position around the word edges.
+  const kv = new TinyKV()
+  for (let len = 1; len <= 40; len++) {
+    for (let at = 0; at < len; at++) {
+      const value = 'a'.repeat(at) + 'é' + 'b'.repeat(len - at - 1)
+      kv.set('v', value)
+      assert.equal(kv.get('v'), value, `length ${len}, non-ASCII at ${at}`)
+    }
+    const ascii = 'c'.repeat(len)
+    kv.set('v', ascii)
+    assert.equal(kv.get('v'), ascii)
+  }
+  assert.deepEqual(kv.mget(['v', 'w']), ['c'.repeat(40), undefined])
+  kv.set('w', 'x'.repeat(30) + '\u00ff')
+  assert.deepEqual(kv.mget(['v', 'w']), ['c'.repeat(40), 'x'.repeat(30) + '\u00ff'])
+})
+
 test('long keys and values take the heap path', () => {
   const kv = new TinyKV()
   const key = 'k'.repeat(5000)

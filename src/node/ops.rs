@@ -499,7 +499,7 @@ pub(crate) unsafe fn mget_packed(env: sys::napi_env, view: &View, a: &[Js]) -> J
     let Some(found) = lookup(env, view, &keys) else {
         return null_mut();
     };
-    if found.bytes.len() > PACK_LIMIT || !found.bytes.is_ascii() {
+    if found.bytes.len() > PACK_LIMIT || !raw::is_ascii(&found.bytes) {
         return found.to_array(env);
     }
     for (dst, end) in out_ends.iter_mut().zip(&found.ends) {

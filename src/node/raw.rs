@@ -89,12 +89,27 @@ pub(crate) unsafe fn int64(env: sys::napi_env, n: i64) -> Js {
 #[inline(always)]
 pub(crate) unsafe fn string(env: sys::napi_env, bytes: &[u8]) -> Js {
     let mut out = null_mut();
-    if bytes.is_ascii() {
+    if is_ascii(bytes) {
         sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out);
     } else {
         sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out);
     }
     out
+}
+
+/// Whether every byte is below 0x80. Reads 8 bytes at a time, ending with an overlapping
+/// word, where std's `<[u8]>::is_ascii` checks the bytes past its last 64-byte block one at a
+/// time (about 15% of an in-cache `get` of a 100-byte value, in a sampled profile).
+#[inline]
+pub(crate) fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(HIGH, u64::from_ne_bytes);
+    if bytes.len() < 8 {
+        return bytes.iter().all(|&b| b < 0x80);
+    }
+    let words = bytes.chunks_exact(8);
+    let last = word(&bytes[bytes.len() - 8..]);
+    words.fold(last, |acc, w| acc | word(w)) & HIGH == 0
 }
 
 /// A JS string holding the decimal form of `n`.
