@@ -3,7 +3,7 @@
 //! The hot ones are also installed per instance as plain C callbacks (see `hot.rs`); the class
 //! methods in `class.rs` call the same functions, so both paths behave identically.
 use super::error::throw_store;
-use super::raw::{self, Js, Kind, StrBuf, STACK_KEY};
+use super::raw::{self, Js, KeyArg, Kind, StrBuf, STACK_KEY};
 use crate::store::{Ns, SetOptions, Store, Ttl, Value, ValueRef};
 use napi::sys;
 use std::cell::RefCell;
@@ -254,14 +254,16 @@ enum Got {
 }
 
 pub(crate) unsafe fn get(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "get");
+    let mut kb = KeyArg::new();
+    let Some(key) = kb.read(env, a[0], view.ns) else {
+        return bad_key(env, "get", a[0]);
+    };
     // A short value is copied to the stack and its string built after the shard lock is
     // released: building a string writes fresh V8 heap lines, and the unlock's atomic would
     // otherwise wait for those writes to drain (measured: about a tenth of a get).
     let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); COPY_OUT];
     view.with(env, "get", |s| {
-        let got = s.get_with(view.ns, key, |v| match v {
+        let got = s.get_with_key(key, |v| match v {
             ValueRef::Bytes(b) if b.len() <= COPY_OUT => {
                 std::ptr::copy_nonoverlapping(b.as_ptr(), buf.as_mut_ptr().cast::<u8>(), b.len());
                 Got::Copied(b.len())

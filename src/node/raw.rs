@@ -1,6 +1,7 @@
 //! Raw N-API helpers for the hot paths: reading arguments into stack buffers, creating values,
 //! and throwing. A function here that returns a null `napi_value` has thrown a JS exception.
 //! Everything runs on the JS thread that owns `env`.
+use crate::store::{Ns, StoredKey};
 use napi::sys;
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
@@ -53,6 +54,61 @@ impl<const N: usize> StrBuf<N> {
         sys::napi_get_value_string_utf8(env, v, self.heap.as_mut_ptr().cast(), len + 1, &mut got);
         self.heap.set_len(got);
         Some(std::str::from_utf8_unchecked(&self.heap))
+    }
+}
+
+/// A key argument read straight into the store's key layout (see [`StoredKey`]): room for the
+/// namespace prefix, then the key's UTF-8 bytes, on the stack when short. Spares the lookup
+/// the copy `Store::get_with` makes to lay the key out.
+pub(crate) struct KeyArg {
+    stack: [MaybeUninit<u8>; StoredKey::PREFIX + STACK_KEY],
+    heap: Vec<u8>,
+}
+
+impl KeyArg {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        KeyArg {
+            stack: [MaybeUninit::uninit(); StoredKey::PREFIX + STACK_KEY],
+            heap: Vec::new(),
+        }
+    }
+
+    /// Reads the JS string `v` as a key of namespace `ns`; `None` when `v` is not a string.
+    #[inline(always)]
+    pub(crate) unsafe fn read(
+        &mut self,
+        env: sys::napi_env,
+        v: Js,
+        ns: Ns,
+    ) -> Option<StoredKey<'_>> {
+        const P: usize = StoredKey::PREFIX;
+        let mut len = 0usize;
+        let out = self.stack.as_mut_ptr().add(P).cast();
+        if sys::napi_get_value_string_utf8(env, v, out, STACK_KEY, &mut len) != sys::Status::napi_ok
+        {
+            return None;
+        }
+        if len + 1 < STACK_KEY {
+            // The prefix bytes are initialized here, the key bytes by V8 (valid UTF-8: lone
+            // surrogates become U+FFFD).
+            self.stack[..P].fill(MaybeUninit::new(0));
+            let all = std::slice::from_raw_parts_mut(self.stack.as_mut_ptr().cast::<u8>(), P + len);
+            return StoredKey::new(ns, all);
+        }
+        self.read_long(env, v, ns)
+    }
+
+    #[cold]
+    unsafe fn read_long(&mut self, env: sys::napi_env, v: Js, ns: Ns) -> Option<StoredKey<'_>> {
+        let mut len = 0usize;
+        sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len);
+        self.heap = vec![0; StoredKey::PREFIX + len + 1];
+        let mut got = 0usize;
+        let out = self.heap[StoredKey::PREFIX..].as_mut_ptr().cast();
+        sys::napi_get_value_string_utf8(env, v, out, len + 1, &mut got);
+        self.heap.truncate(StoredKey::PREFIX + got);
+        StoredKey::new(ns, &mut self.heap)
     }
 }
 

@@ -20,6 +20,37 @@ impl Ns {
 /// Length of the namespace prefix in a stored key (ids are below `MAX_NAMESPACES`, 65,536).
 pub(crate) const NS_PREFIX: usize = 2;
 
+/// A key already in the stored layout (namespace prefix, then the key's bytes), built in a
+/// caller's buffer: a binding that reads the key from its host straight into
+/// `buf[StoredKey::PREFIX..]` hands it to [`crate::Store::get_with_key`] with no further copy.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredKey<'a>(&'a [u8]);
+
+impl<'a> StoredKey<'a> {
+    /// Bytes a buffer keeps in front of the key for the namespace prefix.
+    pub const PREFIX: usize = NS_PREFIX;
+
+    /// Writes `ns`'s prefix over `buf[..PREFIX]`, whose rest is the key's bytes. `None` when
+    /// `buf` is shorter than the prefix.
+    #[inline(always)]
+    pub fn new(ns: Ns, buf: &'a mut [u8]) -> Option<StoredKey<'a>> {
+        buf.get_mut(..NS_PREFIX)?.copy_from_slice(&ns_prefix(ns));
+        Some(StoredKey(buf))
+    }
+
+    /// Wraps bytes already in the stored layout (from [`make_key`]).
+    #[inline(always)]
+    pub(crate) fn from_layout(bytes: &'a [u8]) -> StoredKey<'a> {
+        StoredKey(bytes)
+    }
+
+    /// The stored layout.
+    #[inline(always)]
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        self.0
+    }
+}
+
 /// Longest stored key (namespace prefix included) built on the stack.
 const INLINE_KEY: usize = 124;
 

@@ -19,7 +19,7 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
-pub use self::entry::{alloc_size, Ns, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD};
+pub use self::entry::{alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD};
 pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
@@ -163,9 +163,20 @@ impl Store {
     /// Read a value through `f` without copying it. `None` if missing or expired.
     #[inline]
     pub fn get_with<R>(&self, ns: Ns, key: &str, f: impl FnOnce(ValueRef<'_>) -> R) -> Option<R> {
-        let s = &*self.shared;
         let k = make_key(ns, key);
-        let found = s.with_ref(&k, |e| {
+        self.get_with_key(StoredKey::from_layout(&k), f)
+    }
+
+    /// [`Store::get_with`] for a key the caller already laid out (see [`StoredKey`]).
+    #[inline]
+    pub fn get_with_key<R>(
+        &self,
+        key: StoredKey<'_>,
+        f: impl FnOnce(ValueRef<'_>) -> R,
+    ) -> Option<R> {
+        let s = &*self.shared;
+        let k = key.bytes();
+        let found = s.with_ref(k, |e| {
             if s.expired(e) {
                 return Err(e.expires_at());
             }
@@ -183,7 +194,7 @@ impl Store {
                 return None;
             }
         };
-        s.remove_expired(&k, expired_at);
+        s.remove_expired(k, expired_at);
         s.counters.misses.fetch_add(1, Relaxed);
         None
     }
