@@ -614,3 +614,47 @@ fn prefetch_is_only_a_hint() {
     assert_eq!(s.get(D, "a"), Some(b("1")));
     assert_eq!(s.get(D, "missing"), None);
 }
+
+/// `buf` with room for the namespace prefix, then `key`'s bytes: what a binding builds.
+fn laid_out(key: &str) -> Vec<u8> {
+    let mut buf = vec![0xAA; StoredKey::PREFIX];
+    buf.extend_from_slice(key.as_bytes());
+    buf
+}
+
+#[test]
+fn a_key_laid_out_by_the_caller_reads_like_get_with() {
+    let (s, clock) = store();
+    let users = s.namespace("users").unwrap();
+    s.set(D, "k", b("in default"), &SetOptions::default())
+        .unwrap();
+    s.set(users, "k", b("in users"), &SetOptions::default())
+        .unwrap();
+    let copy = |v: ValueRef<'_>| v.to_owned();
+    for (ns, want) in [(D, "in default"), (users, "in users")] {
+        let mut buf = laid_out("k");
+        let key = StoredKey::new(ns, &mut buf).unwrap();
+        assert_eq!(s.get_with_key(key, copy), Some(b(want)));
+        assert_eq!(s.get_with_key(key, copy), s.get_with(ns, "k", copy));
+    }
+    let mut other = laid_out("other");
+    assert_eq!(
+        s.get_with_key(StoredKey::new(D, &mut other).unwrap(), copy),
+        None
+    );
+    // A buffer with no room for the prefix is refused rather than misread.
+    assert!(StoredKey::new(D, &mut [0u8; 1]).is_none());
+    // Expiry applies as in get_with, and the read counts as a hit or a miss.
+    let ttl = SetOptions {
+        ttl_ms: Some(10),
+        ..SetOptions::default()
+    };
+    s.set(D, "t", b("soon gone"), &ttl).unwrap();
+    let mut t = laid_out("t");
+    let key = StoredKey::new(D, &mut t).unwrap();
+    assert_eq!(s.get_with_key(key, copy), Some(b("soon gone")));
+    clock.advance(10);
+    assert_eq!(s.get_with_key(key, copy), None);
+    let st = s.stats();
+    assert_eq!((st.hits, st.misses), (7, 2));
+}
