@@ -348,10 +348,9 @@ impl Store {
     pub fn ttl(&self, ns: Ns, key: &str) -> Ttl {
         let s = &*self.shared;
         let k = make_key(ns, key);
-        let Some(r) = s.map.get(&k[..]) else {
+        let Some(at) = s.with_ref(&k, Entry::expires_at) else {
             return Ttl::Missing;
         };
-        let at = r.key().expires_at();
         if at == 0 {
             return Ttl::Persistent;
         }
