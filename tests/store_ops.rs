@@ -563,6 +563,91 @@ fn a_flush_frees_the_tables_it_empties() {
     assert!(s.stats().table_bytes > 0);
 }
 
+#[test]
+fn tables_left_sparse_by_deletes_shrink_and_keep_every_key() {
+    let (s, _) = store();
+    let per = |i: u64| alloc_size(ENTRY_HEADER + 2 + format!("k{i}").len() + 8) as u64;
+    for i in 0..100_000 {
+        s.set(D, &format!("k{i}"), Value::Int(i), &SetOptions::default())
+            .unwrap();
+    }
+    let full = s.stats();
+    assert_eq!(s.shrink_tables(), 0, "a full store has nothing to shrink");
+    assert_eq!(s.stats().table_bytes, full.table_bytes);
+    // Delete 99 keys in 100: every table drops under a tenth full.
+    for i in (0..100_000).filter(|i| i % 100 != 0) {
+        assert!(s.delete(D, &format!("k{i}")));
+    }
+    assert_eq!(
+        s.stats().table_bytes,
+        full.table_bytes,
+        "removal alone never shrinks"
+    );
+    let shards = Config::default().shards;
+    assert_eq!(s.shrink_tables(), shards);
+    let st = s.stats();
+    assert!(
+        st.table_bytes * 8 < full.table_bytes,
+        "{} of {}",
+        st.table_bytes,
+        full.table_bytes
+    );
+    let kept: Vec<u64> = (0..100_000).step_by(100).collect();
+    assert_eq!(st.keys, kept.len() as u64);
+    assert_eq!(
+        st.bytes,
+        st.table_bytes + kept.iter().map(|&i| per(i)).sum::<u64>()
+    );
+    for &i in &kept {
+        assert_eq!(s.get(D, &format!("k{i}")), Some(Value::Int(i as i64)));
+    }
+    assert_eq!(
+        s.shrink_tables(),
+        0,
+        "a shrunk table is at most half full, not sparse"
+    );
+    // The smaller tables grow again as keys come back.
+    for i in 0..100_000 {
+        s.set(D, &format!("k{i}"), Value::Int(i), &SetOptions::default())
+            .unwrap();
+    }
+    assert_eq!(s.stats().keys, 100_000);
+    assert_eq!(s.get(D, "k99999"), Some(Value::Int(99_999)));
+    // A table emptied entirely is freed.
+    for i in 0..100_000 {
+        s.delete(D, &format!("k{i}"));
+    }
+    assert_eq!(s.shrink_tables(), shards);
+    assert_eq!((s.stats().bytes, s.stats().table_bytes), (0, 0));
+}
+
+#[test]
+fn the_reaper_shrinks_sparse_tables_on_its_own() {
+    let s = Store::new(Config {
+        reaper_interval_ms: 10,
+        ..Config::default()
+    })
+    .unwrap();
+    for i in 0..50_000 {
+        s.set(D, &format!("k{i}"), b("v"), &SetOptions::default())
+            .unwrap();
+    }
+    let full = s.stats().table_bytes;
+    for i in 0..50_000 {
+        s.delete(D, &format!("k{i}"));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.stats().table_bytes > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(full > 0);
+    assert_eq!(
+        s.stats().table_bytes,
+        0,
+        "the reaper freed the emptied tables"
+    );
+}
+
 /// Growing tables rehash entries from the hash bits tagged on their pointers (tables up to
 /// 2^15 buckets) or by reading their keys (bigger ones, here with 2 shards): either way every
 /// key stays findable, including entries that moved to a new allocation when their value

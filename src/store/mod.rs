@@ -659,6 +659,13 @@ impl Store {
         (0..s.map.shards().len()).map(|i| s.reap_shard(i)).sum()
     }
 
+    /// Rebuild smaller every shard table that removals left under a tenth full, and free the
+    /// empty ones, so their memory goes back to the allocator and to the byte cap; returns how
+    /// many tables changed. The reaper does this on each wake-up; this runs it now.
+    pub fn shrink_tables(&self) -> usize {
+        self.shared.shrink_sparse()
+    }
+
     /// A snapshot of the counters, sizes and per-namespace totals.
     pub fn stats(&self) -> Stats {
         self.shared.stats()

@@ -1,7 +1,8 @@
 //! Active expiry: reclaims expired entries that nobody reads. A background thread wakes every
 //! `reaper_interval_ms`, and while any entry has a TTL it walks shards (one lock at a time,
 //! read lock to find, write lock per removal) within a time budget, resuming where it stopped.
-//! Each wake-up also refreshes the cached clock used for access tracking.
+//! Each wake-up also refreshes the cached clock used for access tracking and rebuilds smaller
+//! any shard table that removals left under a tenth full.
 //! `Store::reap_expired` runs a full pass by hand, for tests on a manual clock.
 
 use super::shared::Shared;
@@ -30,6 +31,14 @@ impl Shared {
         expired
             .iter()
             .filter(|k| self.remove_expired(k, now))
+            .count()
+    }
+
+    /// Rebuilds smaller every shard table under a tenth full (see `Shared::shrink_shard`);
+    /// returns how many changed. A read lock per shard when none is sparse.
+    pub(crate) fn shrink_sparse(&self) -> usize {
+        (0..self.map.shards().len())
+            .filter(|&i| self.shrink_shard(i))
             .count()
     }
 
@@ -81,6 +90,8 @@ impl Reaper {
                     if shared.volatile.load(Relaxed) > 0 {
                         shared.reap_some(BUDGET);
                     }
+                    // Tables emptied by deletes, expiry or eviction give back their memory.
+                    shared.shrink_sparse();
                     // Entry memory idle past its decay goes back to the OS.
                     super::slab::purge_idle();
                 }

@@ -438,12 +438,58 @@ impl Shared {
         for shard in self.map.shards() {
             let mut table = shard.write();
             if table.is_empty() && table.capacity() > 0 {
-                let bytes = table_size(table.buckets()) as u64;
-                *table = RawTable::new();
-                self.table_bytes.fetch_sub(bytes, Relaxed);
-                self.release(0, bytes);
+                self.free_table(&mut table);
             }
         }
+    }
+
+    /// Replaces `table` (write-locked, allocated) with an unallocated one and releases its bytes.
+    fn free_table(&self, table: &mut RawTable<Slot>) {
+        let bytes = table_size(table.buckets()) as u64;
+        *table = RawTable::new();
+        self.table_bytes.fetch_sub(bytes, Relaxed);
+        self.release(0, bytes);
+    }
+
+    /// Rebuilds shard `idx`'s table smaller if under a tenth of its buckets are live (after
+    /// deletes, expiries or evictions; hashbrown never shrinks on removal), sized so the live
+    /// entries fill at most half of it: far from both thresholds, so it does not flip back and
+    /// forth. A table left empty is freed. As with growth, the new table's bytes are reserved
+    /// before it exists and the old one's released after it is freed; if the cap has no room
+    /// for the new table, nothing changes. True if the table changed.
+    pub(crate) fn shrink_shard(&self, idx: usize) -> bool {
+        let shard = &self.map.shards()[idx];
+        if !sparse(&shard.read()) {
+            return false;
+        }
+        let mut table = shard.write();
+        if !sparse(&table) {
+            return false;
+        }
+        if table.is_empty() {
+            self.free_table(&mut table);
+            return true;
+        }
+        let buckets = table.buckets();
+        let mut next = 4;
+        while full_capacity(next) < table.len() * 2 {
+            next *= 2;
+        }
+        let new_bytes = table_size(next) as u64;
+        if next >= buckets || !self.try_reserve(0, new_bytes) {
+            return false;
+        }
+        let mut small = RawTable::with_capacity(full_capacity(next));
+        self.move_entries(&mut table, &mut small);
+        let old = std::mem::replace(&mut *table, small);
+        drop(old);
+        let old_bytes = table_size(buckets) as u64;
+        self.release(0, old_bytes);
+        self.table_bytes.fetch_sub(old_bytes - new_bytes, Relaxed);
+        let g = &self.geometry[idx];
+        g.ctrl.store(table.data_end().as_ptr() as usize, Relaxed);
+        g.mask.store(table.buckets() - 1, Relaxed);
+        true
     }
 
     /// Insert `entry`, whose key the caller saw absent, evicting as needed. Room for the
@@ -587,6 +633,16 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
 
 /// How many entries a hashbrown table of `buckets` buckets holds before it must grow (7/8 of
 /// its buckets, one less than that for tables under 8 buckets).
+/// Tables of fewer buckets are never shrunk: they cost little and refill quickly.
+const MIN_SHRINK_BUCKETS: usize = 64;
+
+/// Is `table` worth rebuilding smaller: big enough, and under a tenth of its buckets live (the
+/// fill below which Redis shrinks a dict)?
+fn sparse(table: &RawTable<Slot>) -> bool {
+    let buckets = table.buckets();
+    table.capacity() > 0 && buckets >= MIN_SHRINK_BUCKETS && table.len() * 10 < buckets
+}
+
 fn full_capacity(buckets: usize) -> usize {
     if buckets < 8 {
         buckets - 1
