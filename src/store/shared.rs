@@ -636,11 +636,13 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
 /// Tables of fewer buckets are never shrunk: they cost little and refill quickly.
 const MIN_SHRINK_BUCKETS: usize = 64;
 
-/// Is `table` worth rebuilding smaller: big enough, and under a tenth of its buckets live (the
+/// Is `table` worth rebuilding smaller: allocated and either empty (of any size: a table
+/// shrunk earlier can be small) or big enough with under a tenth of its buckets live (the
 /// fill below which Redis shrinks a dict)?
 fn sparse(table: &RawTable<Slot>) -> bool {
     let buckets = table.buckets();
-    table.capacity() > 0 && buckets >= MIN_SHRINK_BUCKETS && table.len() * 10 < buckets
+    table.capacity() > 0
+        && (table.is_empty() || (buckets >= MIN_SHRINK_BUCKETS && table.len() * 10 < buckets))
 }
 
 fn full_capacity(buckets: usize) -> usize {
