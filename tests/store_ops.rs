@@ -755,4 +755,41 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
     assert_eq!(s.get_with_key(key, copy), None);
     let st = s.stats();
     assert_eq!((st.hits, st.misses), (7, 2));
+    // Writes through a laid-out key land in its namespace, counted there.
+    let mut w = laid_out("written");
+    let key = StoredKey::new(users, &mut w).unwrap();
+    s.prefetch_key(key);
+    let out = s.set_key(key, ValueRef::Bytes(b"via set_key"), &SetOptions::default());
+    assert!(out.unwrap().written);
+    assert_eq!(s.get(users, "written"), Some(b("via set_key")));
+    assert_eq!(s.get(D, "written"), None);
+    let users_keys = s
+        .stats()
+        .namespaces
+        .iter()
+        .find(|n| n.name == "users")
+        .map(|n| n.keys);
+    assert_eq!(users_keys, Some(2));
+    // The key-length limit applies to the key, not its prefix.
+    let (small, _) = store_with(Config {
+        max_key_len: 5,
+        ..Config::default()
+    });
+    let mut five = laid_out("12345");
+    let ok = small.set_key(
+        StoredKey::new(D, &mut five).unwrap(),
+        ValueRef::Bytes(b"v"),
+        &SetOptions::default(),
+    );
+    assert!(ok.is_ok());
+    let mut six = laid_out("123456");
+    let err = small.set_key(
+        StoredKey::new(D, &mut six).unwrap(),
+        ValueRef::Bytes(b"v"),
+        &SetOptions::default(),
+    );
+    assert!(
+        matches!(err, Err(Error::KeyTooLarge { len: 6, max: 5 })),
+        "{err:?}"
+    );
 }

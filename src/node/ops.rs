@@ -4,7 +4,7 @@
 //! methods in `class.rs` call the same functions, so both paths behave identically.
 use super::error::throw_store;
 use super::raw::{self, Js, KeyArg, Kind, StrBuf, STACK_KEY};
-use crate::store::{Ns, SetOptions, Store, Ttl, Value, ValueRef};
+use crate::store::{Ns, SetOptions, Store, StoredKey, Ttl, Value, ValueRef};
 use napi::sys;
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -299,7 +299,7 @@ pub(crate) unsafe fn get_buffer(env: sys::napi_env, view: &View, a: &[Js]) -> Js
 unsafe fn set_value(
     env: sys::napi_env,
     view: &View,
-    key: &str,
+    key: StoredKey<'_>,
     value: ValueRef<'_>,
     opts: Js,
     method: &str,
@@ -307,20 +307,20 @@ unsafe fn set_value(
     let Ok(opts) = read_set_options(env, opts, method) else {
         return null_mut();
     };
-    view.with(env, method, |s| {
-        match s.set_ref(view.ns, key, value, &opts) {
-            Ok(out) => raw::boolean(env, out.written),
-            Err(e) => throw_store(env, &e),
-        }
+    view.with(env, method, |s| match s.set_key(key, value, &opts) {
+        Ok(out) => raw::boolean(env, out.written),
+        Err(e) => throw_store(env, &e),
     })
 }
 
 pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "set");
+    let mut kb = KeyArg::new();
+    let Some(key) = kb.read(env, a[0], view.ns) else {
+        return bad_key(env, "set", a[0]);
+    };
     // The key's table lines load while the value is read from JS.
     if let Some(s) = view.shared.store.borrow().as_deref() {
-        s.prefetch(view.ns, key);
+        s.prefetch_key(key);
     }
     // A string value is borrowed from a stack buffer: the store copies it into the entry.
     let mut vb = StrBuf::<1024>::new();
@@ -714,8 +714,10 @@ pub(crate) unsafe fn get_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 }
 
 pub(crate) unsafe fn set_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "setJSON");
+    let mut kb = KeyArg::new();
+    let Some(key) = kb.read(env, a[0], view.ns) else {
+        return bad_key(env, "setJSON", a[0]);
+    };
     let (json, stringify) = json_fn(env, c"stringify");
     let mut text = null_mut();
     if sys::napi_call_function(env, json, stringify, 1, &a[1], &mut text) != sys::Status::napi_ok {

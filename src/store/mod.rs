@@ -24,7 +24,7 @@ pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
-use self::entry::{entry_size, make_key, parse_i64, Entry};
+use self::entry::{entry_size, key_ns, make_key, parse_i64, Entry, NS_PREFIX};
 use self::reaper::Reaper;
 use self::shared::Upsert;
 use self::shared::{Removal, Shared};
@@ -142,12 +142,13 @@ impl Store {
     }
 
     fn check_key(&self, key: &str) -> Result<()> {
+        self.check_key_len(key.len())
+    }
+
+    fn check_key_len(&self, len: usize) -> Result<()> {
         let max = self.shared.config.max_key_len;
-        if key.len() > max {
-            return Err(Error::KeyTooLarge {
-                len: key.len(),
-                max,
-            });
+        if len > max {
+            return Err(Error::KeyTooLarge { len, max });
         }
         Ok(())
     }
@@ -204,7 +205,13 @@ impl Store {
     /// work (the addon reads the value of a `set` from JS meanwhile). Changes nothing.
     #[inline]
     pub fn prefetch(&self, ns: Ns, key: &str) {
-        self.shared.prefetch_key(&make_key(ns, key));
+        self.prefetch_key(StoredKey::from_layout(&make_key(ns, key)));
+    }
+
+    /// [`Store::prefetch`] for a key the caller already laid out (see [`StoredKey`]).
+    #[inline]
+    pub fn prefetch_key(&self, key: StoredKey<'_>) {
+        self.shared.prefetch_key(key.bytes());
     }
 
     /// A copy of the value at `key`.
@@ -240,11 +247,23 @@ impl Store {
         value: ValueRef<'_>,
         opts: &SetOptions,
     ) -> Result<SetOutcome> {
-        self.check_key(key)?;
+        let k = make_key(ns, key);
+        self.set_key(StoredKey::from_layout(&k), value, opts)
+    }
+
+    /// [`Store::set_ref`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn set_key(
+        &self,
+        key: StoredKey<'_>,
+        value: ValueRef<'_>,
+        opts: &SetOptions,
+    ) -> Result<SetOutcome> {
+        let k = key.bytes();
+        self.check_key_len(k.len().saturating_sub(NS_PREFIX))?;
         self.check_value(value)?;
         let s = &*self.shared;
+        let ns = key_ns(k);
         let expires_at = self.expiry_for(opts)?;
-        let k = make_key(ns, key);
         let new_size = entry_size(k.len(), value);
         let overwrite = |e: &mut Entry| -> Step<SetOutcome> {
             if s.expired(e) {
@@ -281,7 +300,7 @@ impl Store {
         };
         loop {
             let step = if opts.xx {
-                match s.with_mut(&k, overwrite) {
+                match s.with_mut(k, overwrite) {
                     Some(step) => step,
                     None => {
                         return Ok(SetOutcome {
@@ -291,13 +310,13 @@ impl Store {
                     }
                 }
             } else {
-                let make = || Entry::new(&k, value, expires_at, s.bump());
-                match s.upsert(&k, new_size, overwrite, make) {
+                let make = || Entry::new(k, value, expires_at, s.bump());
+                match s.upsert(k, new_size, overwrite, make) {
                     Upsert::Existing(step) => step,
                     Upsert::Inserted => return Ok(written()),
                     // No room without evicting: insert the slow way, which evicts.
                     Upsert::Vacant => {
-                        match s.insert_new(Entry::new(&k, value, expires_at, s.bump()))? {
+                        match s.insert_new(Entry::new(k, value, expires_at, s.bump()))? {
                             None => return Ok(written()),
                             // Another writer inserted the key first: go again.
                             Some(_) => continue,
@@ -308,7 +327,7 @@ impl Store {
             match step {
                 Step::Done(out) => return Ok(out),
                 Step::Expired(at) => {
-                    s.remove_expired(&k, at);
+                    s.remove_expired(k, at);
                 }
                 Step::NeedRoom => {
                     if !s.evict_one() {
