@@ -31,47 +31,51 @@ impl<const N: usize> StrBuf<N> {
     /// Reads the JS string `v` as UTF-8; `None` when `v` is not a string.
     #[inline(always)]
     pub(crate) unsafe fn read(&mut self, env: sys::napi_env, v: Js) -> Option<&str> {
+        // V8 writes valid UTF-8: lone surrogates become U+FFFD.
+        let bytes = self.read_at(env, v, 0)?;
+        Some(std::str::from_utf8_unchecked(bytes))
+    }
+
+    /// Reads the JS string `v` as UTF-8 bytes `off` bytes into the buffer, and returns those
+    /// `off` bytes (zeroed, for the caller to fill) followed by the string's; `None` when `v` is
+    /// not a string.
+    #[inline(always)]
+    unsafe fn read_at(&mut self, env: sys::napi_env, v: Js, off: usize) -> Option<&mut [u8]> {
         let mut len = 0usize;
-        let st =
-            sys::napi_get_value_string_utf8(env, v, self.stack.as_mut_ptr().cast(), N, &mut len);
-        if st != sys::Status::napi_ok {
+        let out = self.stack.as_mut_ptr().add(off).cast();
+        if sys::napi_get_value_string_utf8(env, v, out, N - off, &mut len) != sys::Status::napi_ok {
             return None;
         }
-        if len + 1 < N {
-            // V8 writes valid UTF-8: lone surrogates become U+FFFD.
-            let bytes = std::slice::from_raw_parts(self.stack.as_ptr().cast::<u8>(), len);
-            return Some(std::str::from_utf8_unchecked(bytes));
+        if len + 1 < N - off {
+            self.stack[..off].fill(MaybeUninit::new(0));
+            let all = self.stack.as_mut_ptr().cast::<u8>();
+            return Some(std::slice::from_raw_parts_mut(all, off + len));
         }
-        self.read_long(env, v)
+        self.read_long(env, v, off)
     }
 
     #[cold]
-    unsafe fn read_long(&mut self, env: sys::napi_env, v: Js) -> Option<&str> {
+    unsafe fn read_long(&mut self, env: sys::napi_env, v: Js, off: usize) -> Option<&mut [u8]> {
         let mut len = 0usize;
         sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len);
-        self.heap = Vec::with_capacity(len + 1);
+        self.heap = vec![0; off + len + 1];
         let mut got = 0usize;
-        sys::napi_get_value_string_utf8(env, v, self.heap.as_mut_ptr().cast(), len + 1, &mut got);
-        self.heap.set_len(got);
-        Some(std::str::from_utf8_unchecked(&self.heap))
+        let out = self.heap[off..].as_mut_ptr().cast();
+        sys::napi_get_value_string_utf8(env, v, out, len + 1, &mut got);
+        self.heap.truncate(off + got);
+        Some(&mut self.heap)
     }
 }
 
 /// A key argument read straight into the store's key layout (see [`StoredKey`]): room for the
 /// namespace prefix, then the key's UTF-8 bytes, on the stack when short. Spares the lookup
 /// the copy `Store::get_with` makes to lay the key out.
-pub(crate) struct KeyArg {
-    stack: [MaybeUninit<u8>; StoredKey::PREFIX + STACK_KEY],
-    heap: Vec<u8>,
-}
+pub(crate) struct KeyArg(StrBuf<{ StoredKey::PREFIX + STACK_KEY }>);
 
 impl KeyArg {
     #[inline(always)]
     pub(crate) fn new() -> Self {
-        KeyArg {
-            stack: [MaybeUninit::uninit(); StoredKey::PREFIX + STACK_KEY],
-            heap: Vec::new(),
-        }
+        KeyArg(StrBuf::new())
     }
 
     /// Reads the JS string `v` as a key of namespace `ns`; `None` when `v` is not a string.
@@ -82,33 +86,7 @@ impl KeyArg {
         v: Js,
         ns: Ns,
     ) -> Option<StoredKey<'_>> {
-        const P: usize = StoredKey::PREFIX;
-        let mut len = 0usize;
-        let out = self.stack.as_mut_ptr().add(P).cast();
-        if sys::napi_get_value_string_utf8(env, v, out, STACK_KEY, &mut len) != sys::Status::napi_ok
-        {
-            return None;
-        }
-        if len + 1 < STACK_KEY {
-            // The prefix bytes are initialized here, the key bytes by V8 (valid UTF-8: lone
-            // surrogates become U+FFFD).
-            self.stack[..P].fill(MaybeUninit::new(0));
-            let all = std::slice::from_raw_parts_mut(self.stack.as_mut_ptr().cast::<u8>(), P + len);
-            return StoredKey::new(ns, all);
-        }
-        self.read_long(env, v, ns)
-    }
-
-    #[cold]
-    unsafe fn read_long(&mut self, env: sys::napi_env, v: Js, ns: Ns) -> Option<StoredKey<'_>> {
-        let mut len = 0usize;
-        sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len);
-        self.heap = vec![0; StoredKey::PREFIX + len + 1];
-        let mut got = 0usize;
-        let out = self.heap[StoredKey::PREFIX..].as_mut_ptr().cast();
-        sys::napi_get_value_string_utf8(env, v, out, len + 1, &mut got);
-        self.heap.truncate(StoredKey::PREFIX + got);
-        StoredKey::new(ns, &mut self.heap)
+        StoredKey::new(ns, self.0.read_at(env, v, StoredKey::PREFIX)?)
     }
 }
 

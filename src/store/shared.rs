@@ -343,7 +343,13 @@ impl Shared {
         // SAFETY: the bucket was just returned by insert and the write lock is still held.
         let (e, _) = unsafe { bucket.as_ref() };
         self.on_inserted(e);
-        let g = &self.geometry[self.map.determine_shard(hash as usize)];
+        self.publish_geometry(self.map.determine_shard(hash as usize), table);
+    }
+
+    /// Records where shard `idx`'s table now is, for [`Shared::prefetch_key`].
+    #[inline]
+    fn publish_geometry(&self, idx: usize, table: &RawTable<Slot>) {
+        let g = &self.geometry[idx];
         let ctrl = table.data_end().as_ptr() as usize;
         if g.ctrl.load(Relaxed) != ctrl {
             g.ctrl.store(ctrl, Relaxed);
@@ -370,15 +376,26 @@ impl Shared {
         } else {
             buckets * 2
         };
-        let new_bytes = table_size(next) as u64;
+        self.rebuild(table, next)
+    }
+
+    /// Replaces `table` (write-locked) with one of `buckets` buckets holding the same entries.
+    /// The new table's bytes are reserved (without evicting) before it is allocated and the
+    /// old table's released after it is freed, so `used_bytes` covers both while both exist.
+    /// False, with nothing changed, if the byte cap has no room for the new table.
+    fn rebuild(&self, table: &mut RawTable<Slot>, buckets: usize) -> bool {
+        let new_bytes = table_size(buckets) as u64;
         if !self.try_reserve(0, new_bytes) {
             return false;
         }
-        let mut grown = RawTable::with_capacity(full_capacity(next));
-        self.move_entries(table, &mut grown);
-        let old = std::mem::replace(table, grown);
-        let old_bytes = if allocated { table_size(buckets) } else { 0 } as u64;
-        drop(old);
+        let old_bytes = if table.capacity() > 0 {
+            table_size(table.buckets()) as u64
+        } else {
+            0
+        };
+        let mut rebuilt = RawTable::with_capacity(full_capacity(buckets));
+        self.move_entries(table, &mut rebuilt);
+        drop(std::mem::replace(table, rebuilt));
         self.release(0, old_bytes);
         self.table_bytes
             .fetch_add(new_bytes.wrapping_sub(old_bytes), Relaxed);
@@ -470,25 +487,14 @@ impl Shared {
             self.free_table(&mut table);
             return true;
         }
-        let buckets = table.buckets();
         let mut next = 4;
         while full_capacity(next) < table.len() * 2 {
             next *= 2;
         }
-        let new_bytes = table_size(next) as u64;
-        if next >= buckets || !self.try_reserve(0, new_bytes) {
+        if next >= table.buckets() || !self.rebuild(&mut table, next) {
             return false;
         }
-        let mut small = RawTable::with_capacity(full_capacity(next));
-        self.move_entries(&mut table, &mut small);
-        let old = std::mem::replace(&mut *table, small);
-        drop(old);
-        let old_bytes = table_size(buckets) as u64;
-        self.release(0, old_bytes);
-        self.table_bytes.fetch_sub(old_bytes - new_bytes, Relaxed);
-        let g = &self.geometry[idx];
-        g.ctrl.store(table.data_end().as_ptr() as usize, Relaxed);
-        g.mask.store(table.buckets() - 1, Relaxed);
+        self.publish_geometry(idx, &table);
         true
     }
 
@@ -631,8 +637,6 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
         .is_ok()
 }
 
-/// How many entries a hashbrown table of `buckets` buckets holds before it must grow (7/8 of
-/// its buckets, one less than that for tables under 8 buckets).
 /// Tables of fewer buckets are never shrunk: they cost little and refill quickly.
 const MIN_SHRINK_BUCKETS: usize = 64;
 
@@ -645,6 +649,8 @@ fn sparse(table: &RawTable<Slot>) -> bool {
         && (table.is_empty() || (buckets >= MIN_SHRINK_BUCKETS && table.len() * 10 < buckets))
 }
 
+/// How many entries a hashbrown table of `buckets` buckets holds before it must grow (7/8 of
+/// its buckets, one less than that for tables under 8 buckets).
 fn full_capacity(buckets: usize) -> usize {
     if buckets < 8 {
         buckets - 1
