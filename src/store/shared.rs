@@ -364,7 +364,7 @@ impl Shared {
     /// after it is freed, so `used_bytes` covers both while both exist. False, with nothing
     /// changed, if the byte cap has no room for the new table.
     fn grow_for_insert(&self, table: &mut RawTable<Slot>) -> bool {
-        let allocated = table.capacity() > 0;
+        let allocated = allocated(table);
         if allocated && table.len() < table.capacity() {
             return true;
         }
@@ -388,7 +388,7 @@ impl Shared {
         if !self.try_reserve(0, new_bytes) {
             return false;
         }
-        let old_bytes = if table.capacity() > 0 {
+        let old_bytes = if allocated(table) {
             table_size(table.buckets()) as u64
         } else {
             0
@@ -454,7 +454,7 @@ impl Shared {
     pub(crate) fn free_empty_tables(&self) {
         for shard in self.map.shards() {
             let mut table = shard.write();
-            if table.is_empty() && table.capacity() > 0 {
+            if table.is_empty() && allocated(&table) {
                 self.free_table(&mut table);
             }
         }
@@ -637,6 +637,14 @@ fn add_within(counter: &AtomicU64, delta: u64, max: Option<u64>) -> bool {
         .is_ok()
 }
 
+/// Does `table` own an allocation? Not `capacity() > 0`: hashbrown's capacity is the live
+/// entries plus the free slots left before growth, which is 0 for an allocated table whose
+/// slots are all tombstones. An unallocated table is one shared bucket; allocated ones have
+/// at least 4.
+fn allocated<T>(table: &RawTable<T>) -> bool {
+    table.buckets() > 1
+}
+
 /// Tables of fewer buckets are never shrunk: they cost little and refill quickly.
 const MIN_SHRINK_BUCKETS: usize = 64;
 
@@ -645,7 +653,7 @@ const MIN_SHRINK_BUCKETS: usize = 64;
 /// fill below which Redis shrinks a dict)?
 fn sparse(table: &RawTable<Slot>) -> bool {
     let buckets = table.buckets();
-    table.capacity() > 0
+    allocated(table)
         && (table.is_empty() || (buckets >= MIN_SHRINK_BUCKETS && table.len() * 10 < buckets))
 }
 
@@ -656,5 +664,26 @@ fn full_capacity(buckets: usize) -> usize {
         buckets - 1
     } else {
         buckets / 8 * 7
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_of_tombstones_still_counts_as_allocated() {
+        assert!(!allocated(&RawTable::<u64>::new()));
+        // Filled to capacity in consecutive buckets, then emptied: every removal leaves a
+        // tombstone, so hashbrown reports no capacity though the table is still allocated.
+        let mut t: RawTable<u64> = RawTable::with_capacity(full_capacity(64));
+        for i in 0..full_capacity(64) as u64 {
+            t.insert(i, i, |&x| x);
+        }
+        for i in 0..full_capacity(64) as u64 {
+            assert_eq!(t.remove_entry(i, |&x| x == i), Some(i));
+        }
+        assert_eq!((t.len(), t.capacity(), t.buckets()), (0, 0, 64));
+        assert!(allocated(&t));
     }
 }
