@@ -1,8 +1,10 @@
 // `npm run bench:floor`: what a get of a prebuilt key costs at the N-API boundary alone, next
-// to TinyKV's has/get and lru-cache's get, on the same 1M keys in the same random order.
+// to TinyKV's has/get and lru-cache's get, on the same 1M keys in the same random order; and
+// what a set costs there (both strings read, nothing stored), next to TinyKV's and lru-cache's
+// set of 1M distinct keys into a fresh cache, as `npm run bench` times it.
 //
-// The floor functions (floor/floor.c) do what TinyKV's get does at the boundary, with no store
-// behind them. They are compiled here with the system C compiler against the headers that ship
+// The floor functions (floor/floor.c) do what TinyKV's get and set do at the boundary, with no
+// store behind them. They are compiled here with the system C compiler against the headers that ship
 // with Node (<prefix>/include/node). Each contender runs in its own child process; each row is
 // the best of 3 runs in process CPU time. Environment: BENCH_N (default 1e6).
 import { spawnSync, execFileSync } from 'node:child_process'
@@ -17,31 +19,44 @@ const require = createRequire(import.meta.url)
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const here = path.dirname(fileURLToPath(import.meta.url))
 
+/** CPU ns per op of `fn`, which performs N operations. */
+function perOp(fn) {
+  const c = process.cpuUsage()
+  if (fn() === -1) throw new Error('unreachable')
+  const d = process.cpuUsage(c)
+  return ((d.user + d.system) * 1000) / N
+}
+
 function child(which, floorPath) {
   const keys = new Array(N)
-  for (let i = 0; i < N; i++) keys[i] = 'key:' + i
-  let m
-  if (which === 'lru-cache') {
-    const { LRUCache } = require('lru-cache')
-    m = new LRUCache({ max: N })
-  } else {
-    const { TinyKV } = require('../index.js')
-    m = new TinyKV({ maxEntries: N })
+  const values = new Array(N)
+  for (let i = 0; i < N; i++) {
+    keys[i] = 'key:' + i
+    values[i] = value(i)
   }
-  for (let i = 0; i < N; i++) m.set(keys[i], value(i))
+  const make =
+    which === 'lru-cache'
+      ? ((LRUCache) => () => new LRUCache({ max: N }))(require('lru-cache').LRUCache)
+      : ((TinyKV) => () => new TinyKV({ maxEntries: N }))(require('../index.js').TinyKV)
+  const out = {}
+  // Set: 1M prebuilt keys and values into a fresh cache (the previous one collected first).
+  let m = null
+  out.set = Infinity
+  for (let r = 0; r < 3; r++) {
+    m = null
+    globalThis.gc()
+    m = make()
+    out.set = Math.min(
+      out.set,
+      perOp(() => {
+        for (let i = 0; i < N; i++) m.set(keys[i], values[i])
+        return 0
+      }),
+    )
+  }
   const order = shuffled(N)
   globalThis.gc()
-  const best = (fn) => {
-    let b = Infinity
-    for (let r = 0; r < 3; r++) {
-      const c = process.cpuUsage()
-      if (fn() === -1) throw new Error('unreachable')
-      const d = process.cpuUsage(c)
-      b = Math.min(b, ((d.user + d.system) * 1000) / N)
-    }
-    return b
-  }
-  const out = {}
+  const best = (fn) => Math.min(perOp(fn), perOp(fn), perOp(fn))
   if (which === 'lru-cache') {
     out.get = best(() => {
       let c = 0
@@ -50,6 +65,10 @@ function child(which, floorPath) {
     })
   } else {
     const f = require(floorPath)
+    out.readArgs = best(() => {
+      for (let i = 0; i < N; i++) f.readArgs(keys[i], values[i])
+      return 0
+    })
     out.noop = best(() => {
       let c = 0
       for (let i = 0; i < N; i++) if (f.noop(keys[order[i]]) === undefined) c++
@@ -129,4 +148,17 @@ for (const [label, ns] of rows) console.log(`| ${label} | ${ns.toFixed(0)} | ${(
 console.log(
   `0.9x lru-cache's get is ${(0.9 * l.get).toFixed(0)} ns: ${(0.9 * l.get - t.readKeyValue).toFixed(0)} ns above the no-lookup floor, ` +
     `for a lookup that needs two dependent cache misses (table, then entry; ${(2 * t.miss).toFixed(0)} ns here).`,
+)
+console.log(`\nSet of ${N} distinct prebuilt keys into a fresh cache, 100-byte values, best of 3 (cpu time)`)
+console.log('| row | ns/op | / lru-cache set |')
+console.log('|---|--:|--:|')
+const setRows = [
+  ['N-API call, key and value read into stack buffers (floor: a set with no store)', t.readArgs],
+  ['tinykv set', t.set],
+  ['lru-cache set', l.set],
+]
+for (const [label, ns] of setRows) console.log(`| ${label} | ${ns.toFixed(0)} | ${(ns / l.set).toFixed(2)}x |`)
+console.log(
+  `0.8x lru-cache's set is ${(0.8 * l.set).toFixed(0)} ns: ${(0.8 * l.set - t.readArgs).toFixed(0)} ns above the boundary floor, ` +
+    `for copying the entry into the store and inserting it (TinyKV's set spent ${(t.set - t.readArgs).toFixed(0)} ns there).`,
 )
