@@ -102,6 +102,63 @@ fn nx_xx_get_and_keepttl() {
 }
 
 #[test]
+fn overwrites_that_change_the_value_size() {
+    // A size change moves the entry to a new allocation (the one set built before its lookup):
+    // the TTL rules, the previous value and the byte count must come out as for an in-place write.
+    let (s, clock) = store();
+    let entry = |v: &str| alloc_size(ENTRY_HEADER + 2 + 1 + v.len()) as u64;
+    let used = |s: &Store| s.stats().bytes - s.stats().table_bytes;
+    let ttl = |ms| SetOptions {
+        ttl_ms: Some(ms),
+        ..SetOptions::default()
+    };
+    s.set(D, "k", b("short"), &ttl(1000)).unwrap();
+    clock.advance(400);
+    let long = "x".repeat(300);
+    let keep = SetOptions {
+        keep_ttl: true,
+        get: true,
+        ..SetOptions::default()
+    };
+    let out = s.set(D, "k", b(&long), &keep).unwrap();
+    assert_eq!((out.written, out.previous), (true, Some(b("short"))));
+    assert_eq!(s.get(D, "k"), Some(b(&long)));
+    assert_eq!(
+        s.ttl(D, "k"),
+        Ttl::Remaining(600),
+        "KEEPTTL survives the move"
+    );
+    assert_eq!(used(&s), entry(&long));
+    s.set(D, "k", b("tiny"), &SetOptions::default()).unwrap();
+    assert_eq!(s.get(D, "k"), Some(b("tiny")));
+    assert_eq!(s.ttl(D, "k"), Ttl::Persistent);
+    assert_eq!(used(&s), entry("tiny"));
+    let mid = "y".repeat(50);
+    s.set(D, "k", b(&mid), &ttl(200)).unwrap();
+    assert_eq!(
+        (s.get(D, "k"), s.ttl(D, "k")),
+        (Some(b(&mid)), Ttl::Remaining(200))
+    );
+    let nx = SetOptions {
+        nx: true,
+        ..SetOptions::default()
+    };
+    assert!(!s.set(D, "k", b("other size"), &nx).unwrap().written);
+    assert_eq!(s.get(D, "k"), Some(b(&mid)), "NX left the value alone");
+    assert_eq!(used(&s), entry(&mid));
+    // Past its TTL the old entry is expired, not overwritten: a fresh entry with no TTL.
+    clock.advance(200);
+    s.set(D, "k", b("after"), &SetOptions::default()).unwrap();
+    assert_eq!(
+        (s.get(D, "k"), s.ttl(D, "k")),
+        (Some(b("after")), Ttl::Persistent)
+    );
+    let st = s.stats();
+    assert_eq!((st.keys, st.expired, st.sets), (1, 1, 5));
+    assert_eq!(used(&s), entry("after"));
+}
+
+#[test]
 fn ttls_on_a_manual_clock() {
     let (s, clock) = store();
     let ttl = SetOptions {

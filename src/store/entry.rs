@@ -442,18 +442,35 @@ impl Entry {
     /// overwrite of equal length), else by moving to a new allocation that keeps the key,
     /// expiry and access history.
     pub(crate) fn set_value(&mut self, value: ValueRef<'_>) {
+        self.set_value_from(value, None);
+    }
+
+    /// [`Entry::set_value`], given `spare`: an entry of the same key already holding `value`
+    /// (built ahead of the lookup that found `self`). A move goes to it instead of to a new
+    /// allocation; a write in place drops it.
+    pub(crate) fn set_value_from(&mut self, value: ValueRef<'_>, spare: Option<Entry>) {
         if value_space(value) == self.space() {
             // SAFETY: the value area has exactly the bytes the new value needs.
             unsafe { self.write_value(value) };
             return;
         }
         let h = self.header();
-        let mut next = Entry::new(
-            self.key(),
-            value,
-            h.expires_at,
-            h.access.load(Ordering::Relaxed),
-        );
+        let mut next = match spare {
+            Some(mut next) => {
+                debug_assert!(next.key() == self.key() && next.space() == value_space(value));
+                next.set_expires_at(h.expires_at);
+                next.header()
+                    .access
+                    .store(h.access.load(Ordering::Relaxed), Ordering::Relaxed);
+                next
+            }
+            None => Entry::new(
+                self.key(),
+                value,
+                h.expires_at,
+                h.access.load(Ordering::Relaxed),
+            ),
+        };
         next.header()
             .key_lfu
             .store(h.key_lfu.load(Ordering::Relaxed), Ordering::Relaxed);

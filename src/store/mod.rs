@@ -28,6 +28,7 @@ use self::entry::{entry_size, key_ns, make_key, parse_i64, Entry, NS_PREFIX};
 use self::reaper::Reaper;
 use self::shared::Upsert;
 use self::shared::{Removal, Shared};
+use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -265,6 +266,10 @@ impl Store {
         let ns = key_ns(k);
         let expires_at = self.expiry_for(opts)?;
         let new_size = entry_size(k.len(), value);
+        // The entry is built before the lookup, so that work overlaps the table's cache miss
+        // instead of waiting for it. A new key takes it; an overwrite that changes the value's
+        // size moves to it; an overwrite of the same size writes in place and drops it.
+        let prebuilt = Cell::new((!opts.xx).then(|| Entry::new(k, value, expires_at, s.bump())));
         let overwrite = |e: &mut Entry| -> Step<SetOutcome> {
             if s.expired(e) {
                 return Step::Expired(e.expires_at());
@@ -286,7 +291,7 @@ impl Store {
             };
             s.on_ttl_change(e.expires_at(), new_exp);
             e.set_expires_at(new_exp);
-            e.set_value(value);
+            e.set_value_from(value, prebuilt.take());
             s.touch(e);
             s.counters.sets.fetch_add(1, Relaxed);
             Step::Done(SetOutcome {
@@ -310,18 +315,23 @@ impl Store {
                     }
                 }
             } else {
-                let make = || Entry::new(k, value, expires_at, s.bump());
+                let make = || {
+                    prebuilt
+                        .take()
+                        .unwrap_or_else(|| Entry::new(k, value, expires_at, s.bump()))
+                };
                 match s.upsert(k, new_size, overwrite, make) {
                     Upsert::Existing(step) => step,
                     Upsert::Inserted => return Ok(written()),
                     // No room without evicting: insert the slow way, which evicts.
-                    Upsert::Vacant => {
-                        match s.insert_new(Entry::new(k, value, expires_at, s.bump()))? {
-                            None => return Ok(written()),
-                            // Another writer inserted the key first: go again.
-                            Some(_) => continue,
+                    Upsert::Vacant => match s.insert_new(make())? {
+                        None => return Ok(written()),
+                        // Another writer inserted the key first: go again, with the entry.
+                        Some(entry) => {
+                            prebuilt.set(Some(entry));
+                            continue;
                         }
-                    }
+                    },
                 }
             };
             match step {
