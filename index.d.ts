@@ -54,13 +54,18 @@ export declare class TinyKV {
   /** Removes the TTL of `key`. Returns true if the key existed and had a TTL. */
   persist(key: string): boolean
   /**
-   * Adds `by` (a safe integer, default 1) to the integer at `key` and returns the new value.
-   * A missing key counts as 0. Throws an Error if the value is not an integer, a RangeError
-   * on 64-bit overflow. Results beyond 2^53 lose precision as JS numbers.
+   * Adds `by` (default 1) to the integer at `key` and returns the new value. A missing key
+   * counts as 0. The store keeps a signed 64-bit integer: with a number `by` (a safe
+   * integer) the result is a number, which loses precision beyond 2^53; with a bigint `by`
+   * (`kv.incr(key, 1n)`) the result is an exact bigint. Throws an Error if the value is not
+   * an integer, a RangeError on 64-bit overflow.
    */
-  incr(key: string, by?: number): number
-  /** Subtracts `by` (default 1) from the integer at `key`; see `incr`. */
-  decr(key: string, by?: number): number
+  incr<T extends number | bigint = number>(key: string, by?: T): T extends bigint ? bigint : number
+  /**
+   * Subtracts `by` (default 1) from the integer at `key`; see `incr` (a bigint `by` gives
+   * a bigint result).
+   */
+  decr<T extends number | bigint = number>(key: string, by?: T): T extends bigint ? bigint : number
   /**
    * The values of many keys in one call, in order; `undefined` for each missing key.
    * Much cheaper than a `get` per key: one boundary crossing for the whole batch.

@@ -125,6 +125,28 @@ test('incr and decr', () => {
   assert.throws(() => kv.incr('n', '2'), TypeError)
 })
 
+test('incr and decr with a bigint step are exact over the 64-bit range', () => {
+  const kv = new TinyKV()
+  const big = 2n ** 53n + 1n // not a safe integer: a number would round it
+  assert.equal(kv.incr('b', big), big)
+  assert.equal(kv.incr('b', 1n), big + 1n)
+  assert.equal(kv.get('b'), String(big + 1n))
+  assert.equal(kv.decr('b', 2n), big - 1n)
+  assert.equal(typeof kv.incr('b'), 'number', 'a number step still answers with a number')
+  kv.set('top', '9223372036854775806')
+  assert.equal(kv.incr('top', 1n), 2n ** 63n - 1n)
+  assert.throws(() => kv.incr('top', 1n), (e) => e instanceof RangeError && /overflow/.test(e.message))
+  assert.equal(kv.get('top'), '9223372036854775807', 'a refused step leaves the value')
+  assert.equal(kv.decr('low', -(2n ** 63n) + 1n), 2n ** 63n - 1n)
+  // decr of -2^63 would need +2^63: an overflow, not a wrapped or panicked negation.
+  assert.throws(() => kv.decr('zero', -(2n ** 63n)), (e) => e instanceof RangeError && /overflow/.test(e.message))
+  assert.equal(kv.has('zero'), false)
+  assert.equal(kv.incr('neg', -(2n ** 63n)), -(2n ** 63n))
+  assert.throws(() => kv.incr('n', 2n ** 63n), (e) => e instanceof RangeError && /64-bit/.test(e.message))
+  assert.throws(() => kv.incr('n', -(2n ** 63n) - 1n), RangeError)
+  assert.throws(() => kv.decr('n', Symbol('x')), (e) => e instanceof TypeError && /number or a bigint, got symbol/.test(e.message))
+})
+
 test('mget and mset', () => {
   const kv = new TinyKV()
   kv.mset([['a', '1'], ['b', 2], ['c', Buffer.from('three')]])

@@ -173,23 +173,28 @@ impl JsTinyKv {
         unsafe { call(env, &self.view, ops::persist, &[key.raw()]) }
     }
 
-    /// Adds `by` (a safe integer, default 1) to the integer at `key` and returns the new value.
-    /// A missing key counts as 0. Throws an Error if the value is not an integer, a RangeError
-    /// on 64-bit overflow. Results beyond 2^53 lose precision as JS numbers.
+    /// Adds `by` (default 1) to the integer at `key` and returns the new value. A missing key
+    /// counts as 0. The store keeps a signed 64-bit integer: with a number `by` (a safe
+    /// integer) the result is a number, which loses precision beyond 2^53; with a bigint `by`
+    /// (`kv.incr(key, 1n)`) the result is an exact bigint. Throws an Error if the value is not
+    /// an integer, a RangeError on 64-bit overflow.
     #[napi(
         catch_unwind,
-        ts_args_type = "key: string, by?: number",
-        ts_return_type = "number"
+        ts_generic_types = "T extends number | bigint = number",
+        ts_args_type = "key: string, by?: T",
+        ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn incr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::incr, &[key.raw(), by.raw()]) }
     }
 
-    /// Subtracts `by` (default 1) from the integer at `key`; see `incr`.
+    /// Subtracts `by` (default 1) from the integer at `key`; see `incr` (a bigint `by` gives
+    /// a bigint result).
     #[napi(
         catch_unwind,
-        ts_args_type = "key: string, by?: number",
-        ts_return_type = "number"
+        ts_generic_types = "T extends number | bigint = number",
+        ts_args_type = "key: string, by?: T",
+        ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn decr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
         unsafe { call(env, &self.view, ops::decr, &[key.raw(), by.raw()]) }

@@ -212,17 +212,33 @@ pub(crate) unsafe fn read_set_options(
 }
 
 /// An optional integer step for incr/decr; `undefined` means 1.
-unsafe fn read_step(env: sys::napi_env, v: Js, method: &str) -> Result<i64, ()> {
-    if raw::type_of(env, v) == sys::ValueType::napi_undefined {
-        return Ok(1);
+/// An `incr`/`decr` step: undefined (1), a safe-integer number, or a bigint in the 64-bit range.
+/// True with a bigint: the result then goes back as a bigint, exact over the whole i64 range.
+unsafe fn read_step(env: sys::napi_env, v: Js, method: &str) -> Result<(i64, bool), ()> {
+    match raw::type_of(env, v) {
+        sys::ValueType::napi_undefined => return Ok((1, false)),
+        sys::ValueType::napi_bigint => {
+            let (mut n, mut lossless) = (0i64, false);
+            sys::napi_get_value_bigint_int64(env, v, &mut n, &mut lossless);
+            if lossless {
+                return Ok((n, true));
+            }
+            raw::throw(
+                env,
+                Kind::Range,
+                &format!("TinyKV.{method}: by must fit in a signed 64-bit integer"),
+            );
+            return Err(());
+        }
+        _ => {}
     }
     match raw::double(env, v) {
-        Some(d) if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 => Ok(d as i64),
+        Some(d) if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 => Ok((d as i64, false)),
         Some(d) => {
             raw::throw(
                 env,
                 Kind::Range,
-                &format!("TinyKV.{method}: by must be a safe integer, got {d}"),
+                &format!("TinyKV.{method}: by must be a safe integer or a bigint, got {d}"),
             );
             Err(())
         }
@@ -231,7 +247,7 @@ unsafe fn read_step(env: sys::napi_env, v: Js, method: &str) -> Result<i64, ()> 
             raw::throw(
                 env,
                 Kind::Type,
-                &format!("TinyKV.{method}: by must be a number, got {t}"),
+                &format!("TinyKV.{method}: by must be a number or a bigint, got {t}"),
             );
             Err(())
         }
@@ -386,10 +402,15 @@ unsafe fn incr_by(env: sys::napi_env, view: &View, a: &[Js], sign: i64, method: 
     let Some(key) = kb.read(env, a[0]) else {
         return bad_key(env, method, a[0]);
     };
-    let Ok(by) = read_step(env, a[1], method) else {
+    let Ok((by, big)) = read_step(env, a[1], method) else {
         return null_mut();
     };
-    view.with(env, method, |s| match s.incr_by(view.ns, key, by * sign) {
+    // decr of i64::MIN has no i64 negation: the same overflow as the store's own.
+    let Some(delta) = by.checked_mul(sign) else {
+        return throw_store(env, &crate::Error::Overflow);
+    };
+    view.with(env, method, |s| match s.incr_by(view.ns, key, delta) {
+        Ok(n) if big => raw::bigint(env, n),
         Ok(n) => raw::int64(env, n),
         Err(e) => throw_store(env, &e),
     })

@@ -118,6 +118,13 @@ pub(crate) unsafe fn int64(env: sys::napi_env, n: i64) -> Js {
     u
 }
 
+/// Creates a JS bigint.
+pub(crate) unsafe fn bigint(env: sys::napi_env, n: i64) -> Js {
+    let mut u = null_mut();
+    sys::napi_create_bigint_int64(env, n, &mut u);
+    u
+}
+
 /// Creates a JS string from UTF-8 bytes, taking the one-byte (Latin-1) fast path for ASCII.
 /// Invalid UTF-8 becomes U+FFFD.
 #[inline(always)]
