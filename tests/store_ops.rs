@@ -850,3 +850,89 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
         "{err:?}"
     );
 }
+
+#[test]
+fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
+    let (s, clock) = store();
+    let users = s.namespace("users").unwrap();
+    let ttl = SetOptions {
+        ttl_ms: Some(100),
+        ..SetOptions::default()
+    };
+    s.set(users, "k", b("u"), &ttl).unwrap();
+    let mut buf = laid_out("k");
+    let in_users = StoredKey::new(users, &mut buf).unwrap();
+    let mut dbuf = laid_out("k");
+    let in_default = StoredKey::new(D, &mut dbuf).unwrap();
+    assert!(s.exists_key(in_users));
+    assert!(
+        !s.exists_key(in_default),
+        "the same name in another namespace"
+    );
+    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(100));
+    assert_eq!(s.ttl_key(in_default), Ttl::Missing);
+    clock.advance(40);
+    assert_eq!(s.ttl_key(in_users), s.ttl(users, "k"));
+    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(60));
+
+    // incr counts in the key's namespace and starts a missing key at 0.
+    let mut cbuf = laid_out("count");
+    let count = StoredKey::new(users, &mut cbuf).unwrap();
+    assert_eq!(s.incr_by_key(count, 5).unwrap(), 5);
+    assert_eq!(s.incr_by_key(count, -7).unwrap(), -2);
+    assert_eq!(s.get(users, "count"), Some(Value::Int(-2)));
+    assert_eq!(s.get(D, "count"), None);
+    s.set(users, "text", b("abc"), &SetOptions::default())
+        .unwrap();
+    let mut tbuf = laid_out("text");
+    let text = StoredKey::new(users, &mut tbuf).unwrap();
+    assert!(matches!(s.incr_by_key(text, 1), Err(Error::NotInteger)));
+    s.set(users, "max", Value::Int(i64::MAX), &SetOptions::default())
+        .unwrap();
+    let mut mbuf = laid_out("max");
+    let max = StoredKey::new(users, &mut mbuf).unwrap();
+    assert!(matches!(s.incr_by_key(max, 1), Err(Error::Overflow)));
+    let users_keys = |s: &Store| {
+        s.stats()
+            .namespaces
+            .iter()
+            .find(|n| n.name == "users")
+            .map(|n| n.keys)
+    };
+    assert_eq!(users_keys(&s), Some(4));
+
+    // delete removes only the namespace's key, once.
+    s.set(D, "k", b("d"), &SetOptions::default()).unwrap();
+    assert!(s.delete_key(in_users));
+    assert!(!s.delete_key(in_users));
+    assert_eq!(s.get(D, "k"), Some(b("d")));
+    assert_eq!(users_keys(&s), Some(3));
+    // An expired key is gone for exists and delete alike, and counts as expired.
+    s.set(D, "gone", b("x"), &ttl).unwrap();
+    let mut gbuf = laid_out("gone");
+    let gone = StoredKey::new(D, &mut gbuf).unwrap();
+    clock.advance(100);
+    assert!(!s.exists_key(gone));
+    assert!(!s.delete_key(gone));
+    let st = s.stats();
+    assert_eq!((st.deletes, st.expired), (1, 1));
+
+    // The key-length limit applies to incr's key, not its prefix.
+    let (small, _) = store_with(Config {
+        max_key_len: 5,
+        ..Config::default()
+    });
+    let mut five = laid_out("12345");
+    assert_eq!(
+        small
+            .incr_by_key(StoredKey::new(D, &mut five).unwrap(), 1)
+            .unwrap(),
+        1
+    );
+    let mut six = laid_out("123456");
+    let err = small.incr_by_key(StoredKey::new(D, &mut six).unwrap(), 1);
+    assert!(
+        matches!(err, Err(Error::KeyTooLarge { len: 6, max: 5 })),
+        "{err:?}"
+    );
+}

@@ -353,11 +353,20 @@ impl Store {
         self.remove_live(ns, key).is_some()
     }
 
+    /// [`Store::delete`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn delete_key(&self, key: StoredKey<'_>) -> bool {
+        self.remove_live_key(key.bytes()).is_some()
+    }
+
     /// Remove `key`, counting it as deleted if live and as expired if not; the entry if live.
     fn remove_live(&self, ns: Ns, key: &str) -> Option<Entry> {
+        self.remove_live_key(&make_key(ns, key))
+    }
+
+    /// [`Store::remove_live`] of a stored key.
+    fn remove_live_key(&self, k: &[u8]) -> Option<Entry> {
         let s = &*self.shared;
-        let k = make_key(ns, key);
-        let (e, _) = s.map.remove(&k[..])?;
+        let (e, _) = s.map.remove(k)?;
         let live = !e.is_expired(s.now());
         let why = if live {
             Removal::Deleted
@@ -373,11 +382,20 @@ impl Store {
         !matches!(self.ttl(ns, key), Ttl::Missing)
     }
 
+    /// [`Store::exists`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn exists_key(&self, key: StoredKey<'_>) -> bool {
+        !matches!(self.ttl_key(key), Ttl::Missing)
+    }
+
     /// Remaining TTL of `key`.
     pub fn ttl(&self, ns: Ns, key: &str) -> Ttl {
+        self.ttl_key(StoredKey::from_layout(&make_key(ns, key)))
+    }
+
+    /// [`Store::ttl`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn ttl_key(&self, key: StoredKey<'_>) -> Ttl {
         let s = &*self.shared;
-        let k = make_key(ns, key);
-        let Some(at) = s.with_ref(&k, Entry::expires_at) else {
+        let Some(at) = s.with_ref(key.bytes(), Entry::expires_at) else {
             return Ttl::Missing;
         };
         if at == 0 {
@@ -464,9 +482,15 @@ impl Store {
 
     /// Add `delta` to the integer at `key` (absent counts as 0); atomic across threads.
     pub fn incr_by(&self, ns: Ns, key: &str, delta: i64) -> Result<i64> {
-        self.check_key(key)?;
+        self.incr_by_key(StoredKey::from_layout(&make_key(ns, key)), delta)
+    }
+
+    /// [`Store::incr_by`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn incr_by_key(&self, key: StoredKey<'_>, delta: i64) -> Result<i64> {
+        let k = key.bytes();
+        self.check_key_len(k.len().saturating_sub(NS_PREFIX))?;
         let s = &*self.shared;
-        let k = make_key(ns, key);
+        let ns = key_ns(k);
         let new_size = entry_size(k.len(), ValueRef::Int(0));
         let bump = |e: &mut Entry| -> Step<Result<i64>> {
             if s.expired(e) {
@@ -492,8 +516,8 @@ impl Store {
         };
         loop {
             let expires_at = self.expiry_for(&SetOptions::default())?;
-            let make = || Entry::new(&k, ValueRef::Int(delta), expires_at, s.bump());
-            let step = match s.upsert(&k, new_size, bump, make) {
+            let make = || Entry::new(k, ValueRef::Int(delta), expires_at, s.bump());
+            let step = match s.upsert(k, new_size, bump, make) {
                 Upsert::Existing(step) => step,
                 Upsert::Inserted => return Ok(delta),
                 Upsert::Vacant => match s.insert_new(make())? {
@@ -504,7 +528,7 @@ impl Store {
             match step {
                 Step::Done(out) => return out,
                 Step::Expired(at) => {
-                    s.remove_expired(&k, at);
+                    s.remove_expired(k, at);
                 }
                 Step::NeedRoom => {
                     if !s.evict_one() {
