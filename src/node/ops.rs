@@ -218,7 +218,6 @@ pub(crate) unsafe fn read_set_options(
     Ok(o)
 }
 
-/// An optional integer step for incr/decr; `undefined` means 1.
 /// An `incr`/`decr` step: undefined (1), a safe-integer number, or a bigint in the 64-bit range.
 /// True with a bigint: the result then goes back as a bigint, exact over the whole i64 range.
 unsafe fn read_step(env: sys::napi_env, v: Js, method: &str) -> Result<(i64, bool), ()> {
