@@ -169,6 +169,86 @@ fn bad_flags_are_refused() {
 }
 
 #[test]
+fn non_loopback_listeners_need_their_opt_in() {
+    // Refused before anything listens: exit 1, the reason and the remedy on stderr.
+    for (flags, needle) in [
+        (
+            &["--port", "0", "--bind", "0.0.0.0"][..],
+            "without --requirepass",
+        ),
+        (
+            &["--metrics-addr", "0.0.0.0:0"][..],
+            "pass --metrics-public",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("t.sock");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--socket"])
+            .arg(&sock)
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A daemon that starts instead of refusing is stopped and reported, not waited on.
+        let mut status = None;
+        for _ in 0..1000 {
+            status = child.try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{flags:?}: serve started instead of refusing");
+        }
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(1), "{flags:?}: {err}");
+        assert!(err.contains(needle), "{flags:?}: {err}");
+        assert!(!sock.exists(), "{flags:?}: nothing may listen");
+    }
+    // With --metrics-public the endpoint serves on every interface (read here over loopback).
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("t.sock");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .args(["--metrics-addr", "0.0.0.0:0", "--metrics-public"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let port = loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(a) = line
+            .trim()
+            .strip_prefix("tinykv metrics on http://0.0.0.0:")
+        {
+            break a.strip_suffix("/metrics").unwrap().to_string();
+        }
+    };
+    let local = format!("127.0.0.1:{port}");
+    while http_status(&local, "/readyz") != 200 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(http_status(&local, "/healthz"), 200);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
 fn eviction_pressure_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("t.sock");

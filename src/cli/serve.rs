@@ -74,8 +74,13 @@ struct ServeArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Serve GET /metrics, /healthz and /readyz over HTTP on this address (port 0 picks one).
+    /// The endpoint has no authentication: a non-loopback address requires --metrics-public.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_addr: Option<SocketAddr>,
+    /// Allow --metrics-addr on a non-loopback address (for a scraper on another host or outside
+    /// a container); anyone who can reach it reads the store's counts and namespace names.
+    #[arg(long)]
+    metrics_public: bool,
     /// Log format on stderr: text or json (one object per line).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -150,6 +155,7 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         server,
         threads: a.threads,
         metrics_addr: a.metrics_addr,
+        metrics_public: a.metrics_public,
         log_format: a.log_format,
         log_level: a.log_level,
     })

@@ -40,7 +40,10 @@ pub struct ServeOptions {
     /// share it, as in Redis, and nothing wakes another thread per request.
     pub threads: Option<usize>,
     /// Address of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`); off when `None`.
+    /// It has no authentication, so a non-loopback address requires `metrics_public`.
     pub metrics_addr: Option<SocketAddr>,
+    /// Allow `metrics_addr` on a non-loopback address.
+    pub metrics_public: bool,
     /// How log lines look.
     pub log_format: LogFormat,
     /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
@@ -80,6 +83,7 @@ impl Default for ServeOptions {
             server: ServerConfig::default(),
             threads: None,
             metrics_addr: None,
+            metrics_public: false,
             log_format: LogFormat::Text,
             log_level: None,
         }
@@ -163,6 +167,14 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         return Err(format!(
             "refusing to listen on non-loopback address {bind_ip} without --requirepass"
         ));
+    }
+    if let Some(addr) = opts.metrics_addr {
+        if !addr.ip().is_loopback() && !opts.metrics_public {
+            return Err(format!(
+                "refusing to serve /metrics on non-loopback address {addr}: the endpoint has no \
+                 authentication (pass --metrics-public to expose it anyway)"
+            ));
+        }
     }
     let threads = opts.threads.unwrap_or_else(default_threads).max(1);
     let mut builder = if threads == 1 {
