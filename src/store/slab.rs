@@ -14,8 +14,9 @@
 //! - a chunk whose spans are all free again stays mapped for [`DECAY_MS`], so a store that is
 //!   flushed and refilled (or dropped and replaced) reuses its pages instead of faulting in and
 //!   zeroing fresh ones; after that it goes back to the OS. The check runs on the allocator's
-//!   own span traffic and on every store's reaper wake-up ([`purge_idle`]), as jemalloc's decay
-//!   does.
+//!   own span traffic, on every store's reaper wake-up ([`purge_idle`]), as jemalloc's decay
+//!   does, and on a janitor thread that sleeps until the oldest idle chunk is due, so a dropped
+//!   store's memory goes back even when no store and no allocation is left.
 //!
 //! Four heaps, picked per thread in turn, each own their spans, so threads that write at once
 //! mostly take different locks. A block is freed into the span it came from, whichever thread
@@ -351,6 +352,7 @@ impl Pool {
             (*c).idle_since = now;
             self.idle.push(c as usize);
             self.purge(now);
+            wake_janitor();
         }
     }
 
@@ -386,6 +388,51 @@ pub(crate) fn purge_idle() {
     if SLAB {
         // SAFETY: the pool lock is held for every span and chunk it reaches.
         unsafe { lock(&POOL).purge(now_ms()) }
+    }
+}
+
+/// The thread that unmaps chunks idle past [`DECAY_MS`] when nothing else would: with no
+/// allocator traffic and no store left (so no reaper), a dropped store's chunks would otherwise
+/// stay mapped for good. Started the first time a chunk goes idle; parked while none is.
+static JANITOR: OnceLock<Option<std::thread::Thread>> = OnceLock::new();
+
+/// Wakes the janitor (starting it the first time): a chunk has just gone idle. Called with
+/// the pool lock held; the janitor waits for it.
+fn wake_janitor() {
+    let janitor = JANITOR.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("tinykv-slab".into())
+            .spawn(janitor)
+            .ok()
+            .map(|h| h.thread().clone())
+    });
+    // Without the thread (spawn refused), reapers and allocations still purge.
+    if let Some(t) = janitor {
+        t.unpark();
+    }
+}
+
+/// The janitor's loop: sleep until the oldest idle chunk is due, purge, repeat; park when no
+/// chunk is idle. A wake-up that finds nothing due just looks again.
+fn janitor() {
+    loop {
+        let due = {
+            let pool = lock(&POOL);
+            // SAFETY: an idle chunk is mapped and its first span's header is readable.
+            pool.idle
+                .first()
+                .map(|&c| unsafe { (*(c as *mut Span)).idle_since }.saturating_add(DECAY_MS))
+        };
+        match due {
+            None => std::thread::park(),
+            Some(due) => {
+                let now = now_ms();
+                if due > now {
+                    std::thread::sleep(std::time::Duration::from_millis(due - now));
+                }
+                purge_idle();
+            }
+        }
     }
 }
 
@@ -571,6 +618,33 @@ mod tests {
         unsafe { lock(&POOL).purge(now_ms() + DECAY_MS) };
         let still = bases.iter().filter(|&&b| mapped(b)).count();
         assert!(still <= 3, "{still} of {} chunks still mapped", bases.len());
+    }
+
+    #[test]
+    fn idle_chunks_go_back_on_their_own() {
+        let _g = lock(&SERIAL);
+        // Nothing here allocates after the frees or calls purge (run alone, no reaper runs
+        // either; tests/store_memory_return.rs checks that case through a dropped store).
+        let ps: Vec<_> = (0..42_000).map(|_| allocate(960)).collect();
+        let bases = chunk_bases(&ps);
+        for p in ps {
+            // SAFETY: allocated above with this size.
+            unsafe { release(p, 960) };
+        }
+        let freed = Instant::now();
+        let kept = || bases.iter().filter(|&&b| mapped(b)).count();
+        assert!(kept() >= bases.len() - 3, "unmapped before the decay");
+        // Within a few decays all but the fresh chunk (and one a test running at the same
+        // time may have mapped again) are gone.
+        while kept() > 3 && freed.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            kept() <= 3,
+            "{} of {} chunks still mapped",
+            kept(),
+            bases.len()
+        );
     }
 
     #[test]
