@@ -874,6 +874,24 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     clock.advance(40);
     assert_eq!(s.ttl_key(in_users), s.ttl(users, "k"));
     assert_eq!(s.ttl_key(in_users), Ttl::Remaining(60));
+    // expire and persist act on the namespace's key only.
+    s.set(D, "k", b("d"), &SetOptions::default()).unwrap();
+    assert!(s.expire_key(in_users, 500));
+    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(500));
+    assert_eq!(s.ttl(D, "k"), Ttl::Persistent);
+    assert!(s.persist_key(in_users));
+    assert!(!s.persist_key(in_users), "no TTL left to remove");
+    assert_eq!(s.ttl_key(in_users), Ttl::Persistent);
+    assert!(s.expire_at_key(in_default, 1_000_000 + 40 + 20));
+    assert_eq!(s.ttl(D, "k"), Ttl::Remaining(20));
+    // An expiry not in the future removes the key now (counted as a delete).
+    assert!(s.expire_at_key(in_default, 1));
+    assert_eq!(s.get(D, "k"), None);
+    let mut nbuf = laid_out("nothing");
+    let nothing = StoredKey::new(users, &mut nbuf).unwrap();
+    assert!(!s.expire_key(nothing, 10) && !s.persist_key(nothing));
+    s.set(users, "k", b("u"), &ttl).unwrap();
+    clock.advance(40);
 
     // incr counts in the key's namespace and starts a missing key at 0.
     let mut cbuf = laid_out("count");
@@ -915,7 +933,7 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     assert!(!s.exists_key(gone));
     assert!(!s.delete_key(gone));
     let st = s.stats();
-    assert_eq!((st.deletes, st.expired), (1, 1));
+    assert_eq!((st.deletes, st.expired), (2, 1));
 
     // The key-length limit applies to incr's key, not its prefix.
     let (small, _) = store_with(Config {

@@ -371,9 +371,9 @@ pub(crate) unsafe fn delete(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 }
 
 pub(crate) unsafe fn ttl(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "ttl");
-    view.with(env, "ttl", |s| match s.ttl(view.ns, key) {
+    let mut kb = KeyArg::new();
+    let key = key!(env, kb, a[0], ns view.ns, "ttl");
+    view.with(env, "ttl", |s| match s.ttl_key(key) {
         Ttl::Missing => raw::number(env, -2.0),
         Ttl::Persistent => raw::number(env, -1.0),
         Ttl::Remaining(ms) => raw::number(env, ms as f64),
@@ -381,22 +381,18 @@ pub(crate) unsafe fn ttl(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 }
 
 pub(crate) unsafe fn expire(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "expire");
+    let mut kb = KeyArg::new();
+    let key = key!(env, kb, a[0], ns view.ns, "expire");
     let Ok(ms) = read_ttl(env, a[1], "TinyKV.expire: ttl") else {
         return null_mut();
     };
-    view.with(env, "expire", |s| {
-        raw::boolean(env, s.expire(view.ns, key, ms))
-    })
+    view.with(env, "expire", |s| raw::boolean(env, s.expire_key(key, ms)))
 }
 
 pub(crate) unsafe fn persist(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "persist");
-    view.with(env, "persist", |s| {
-        raw::boolean(env, s.persist(view.ns, key))
-    })
+    let mut kb = KeyArg::new();
+    let key = key!(env, kb, a[0], ns view.ns, "persist");
+    view.with(env, "persist", |s| raw::boolean(env, s.persist_key(key)))
 }
 
 unsafe fn incr_by(env: sys::napi_env, view: &View, a: &[Js], sign: i64, method: &str) -> Js {

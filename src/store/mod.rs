@@ -411,19 +411,29 @@ impl Store {
 
     /// Expire `key` in `ttl_ms` (0 removes it now); false if the key is missing.
     pub fn expire(&self, ns: Ns, key: &str, ttl_ms: u64) -> bool {
+        self.expire_key(StoredKey::from_layout(&make_key(ns, key)), ttl_ms)
+    }
+
+    /// [`Store::expire`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn expire_key(&self, key: StoredKey<'_>, ttl_ms: u64) -> bool {
         let at = self.shared.now().saturating_add(ttl_ms);
-        self.expire_at(ns, key, at)
+        self.expire_at_key(key, at)
     }
 
     /// Expire `key` at absolute clock time `at_ms`; a time not in the future removes it now.
     pub fn expire_at(&self, ns: Ns, key: &str, at_ms: u64) -> bool {
+        self.expire_at_key(StoredKey::from_layout(&make_key(ns, key)), at_ms)
+    }
+
+    /// [`Store::expire_at`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn expire_at_key(&self, key: StoredKey<'_>, at_ms: u64) -> bool {
         let s = &*self.shared;
         let now = s.now();
         if at_ms <= now {
-            return self.delete(ns, key);
+            return self.delete_key(key);
         }
-        let k = make_key(ns, key);
-        let expired = s.with_mut(&k, |e| {
+        let k = key.bytes();
+        let expired = s.with_mut(k, |e| {
             if e.is_expired(now) {
                 return Some(e.expires_at());
             }
@@ -435,7 +445,7 @@ impl Store {
             None => false,
             Some(None) => true,
             Some(Some(at)) => {
-                s.remove_expired(&k, at);
+                s.remove_expired(k, at);
                 false
             }
         }
@@ -467,9 +477,13 @@ impl Store {
 
     /// Remove `key`'s TTL; true if it had one.
     pub fn persist(&self, ns: Ns, key: &str) -> bool {
+        self.persist_key(StoredKey::from_layout(&make_key(ns, key)))
+    }
+
+    /// [`Store::persist`] for a key the caller already laid out (see [`StoredKey`]).
+    pub fn persist_key(&self, key: StoredKey<'_>) -> bool {
         let s = &*self.shared;
-        let k = make_key(ns, key);
-        s.with_mut(&k, |e| {
+        s.with_mut(key.bytes(), |e| {
             if e.expires_at() == 0 || e.is_expired(s.now()) {
                 return false;
             }
