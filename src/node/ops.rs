@@ -304,10 +304,10 @@ pub(crate) unsafe fn get(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 }
 
 pub(crate) unsafe fn get_buffer(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
-    let mut kb = StrBuf::<STACK_KEY>::new();
-    let key = key!(env, kb, a[0], "getBuffer");
+    let mut kb = KeyArg::new();
+    let key = key!(env, kb, a[0], ns view.ns, "getBuffer");
     view.with(env, "getBuffer", |s| {
-        s.get_with(view.ns, key, |v| match v {
+        s.get_with_key(key, |v| match v {
             ValueRef::Bytes(b) => raw::buffer(env, b),
             ValueRef::Int(n) => raw::buffer(env, n.to_string().as_bytes()),
         })
