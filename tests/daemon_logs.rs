@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -34,6 +34,18 @@ fn http_status(addr: &str, path: &str) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
+}
+
+/// Everything `child` wrote to its (piped) stderr, once it has exited.
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
 }
 
 /// The events whose `message` is `msg`.
@@ -90,13 +102,7 @@ fn json_logs_are_one_object_per_line_with_the_expected_events() {
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = stderr_of(&mut child);
 
     let logs: Vec<Value> = err
         .lines()
@@ -205,13 +211,7 @@ fn non_loopback_listeners_need_their_opt_in() {
             let _ = child.wait();
             panic!("{flags:?}: serve started instead of refusing");
         }
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = stderr_of(&mut child);
         assert_eq!(status.and_then(|s| s.code()), Some(1), "{flags:?}: {err}");
         assert!(err.contains(needle), "{flags:?}: {err}");
         assert!(!sock.exists(), "{flags:?}: nothing may listen");

@@ -3,21 +3,14 @@
 //! 1M entries under a 64 MiB cap grows RSS by an amount within 25% of the store's own count.
 //! One test per concern; RSS is read from /proc, so this binary runs its tests one at a time.
 
+mod common;
+
+use common::rss_bytes;
 use std::sync::Mutex;
 use tinykv::store::{alloc_size, parse_memory_size, Config, Ns, SetOptions, Store, Value};
 
 /// RSS readings are process-wide: keep the tests in this binary from overlapping.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
 
 #[test]
 fn alloc_size_matches_the_allocator() {

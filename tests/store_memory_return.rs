@@ -3,18 +3,11 @@
 //! its janitor thread must unmap the chunks once they have been idle past the decay. One test,
 //! alone in its binary, so nothing else allocates or purges meanwhile; RSS is read from /proc.
 
+mod common;
+
+use common::rss_bytes;
 use std::time::{Duration, Instant};
 use tinykv::store::{Config, Ns, SetOptions, Store, Value};
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
 
 #[test]
 fn a_dropped_stores_memory_goes_back_with_nothing_else_running() {

@@ -1,5 +1,5 @@
-//! Helpers shared by test binaries that run external programs: a program fed on stdin, and
-//! `promtool check metrics`.
+//! Helpers shared by test binaries: a program fed on stdin, `promtool check metrics`, and the
+//! process's resident set size.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -40,4 +40,16 @@ pub fn assert_promtool_accepts(text: &str) {
         "promtool rejected the metrics:\n{said}\n---\n{text}"
     );
     assert!(said.trim().is_empty(), "promtool lint findings:\n{said}");
+}
+
+/// This process's resident set size in bytes, from /proc (0 where there is none). Process-wide:
+/// a binary that reads it keeps its tests from overlapping.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }
