@@ -140,7 +140,10 @@ export interface EntryInfo {
   frequency: number
   /** Remaining time to live in ms, or `-1` if the entry has no TTL. */
   ttl: number
-  /** Bytes charged for the entry: its one allocation (24-byte header, key and value). */
+  /**
+   * Bytes charged for the entry: its one allocation (16-byte header, key and value, and an
+   * 8-byte expiry in front while it has a TTL).
+   */
   size: number
   /** True when the value is held as a 64-bit integer (set from a safe integer, or by `incr`). */
   isInt: boolean

@@ -161,18 +161,23 @@ test('info(key): idle time, frequency, ttl, size, isInt', async () => {
   assert.equal(a.isInt, false)
   assert.ok(a.idleMs < 200, `idleMs ${a.idleMs}`)
   assert.ok(a.frequency >= 5 && a.frequency <= 6, `frequency ${a.frequency}`)
-  // One allocation: 24-byte header + namespace id (2 bytes) + 's' + 'hello' = 32 bytes, a
-  // 32-byte block of the entry allocator (blocks are multiples of 8 bytes, at least 32).
+  // One allocation: 16-byte header + namespace id (2 bytes) + 's' + 'hello' = 24 bytes, in
+  // a 32-byte block of the entry allocator (blocks are multiples of 8 bytes, at least 32).
   assert.equal(a.size, 32)
   assert.equal(kv.info('s').frequency, a.frequency, 'info is not an access')
   assert.equal(kv.stats().hits, 0, 'info is not a read')
 
   kv.set('n', 42)
   assert.equal(kv.info('n').isInt, true)
-  // An integer takes 8 bytes after the key: 24 + 2 + 1 + 8 = 35, a 40-byte block.
-  assert.equal(kv.info('n').size, 40)
+  // An integer takes 8 bytes after the key: 16 + 2 + 1 + 8 = 27, a 32-byte block.
+  assert.equal(kv.info('n').size, 32)
   kv.set('long-integer-key-0123456789', 42)
-  assert.equal(kv.info('long-integer-key-0123456789').size, 64, '24 + 2 + 27 + 8 = 61 -> 64')
+  assert.equal(kv.info('long-integer-key-0123456789').size, 56, '16 + 2 + 27 + 8 = 53 -> 56')
+  // A TTL costs an 8-byte expiry word in front of the header while the key has one.
+  kv.expire('long-integer-key-0123456789', 60_000)
+  assert.equal(kv.info('long-integer-key-0123456789').size, 64, '8 + 53 = 61 -> 64')
+  kv.persist('long-integer-key-0123456789')
+  assert.equal(kv.info('long-integer-key-0123456789').size, 56)
   kv.incr('c')
   assert.equal(kv.info('c').isInt, true)
 
@@ -181,7 +186,7 @@ test('info(key): idle time, frequency, ttl, size, isInt', async () => {
   assert.ok(t > 59_000 && t <= 60_000, `ttl ${t}`)
 
   kv.set('big', 'x'.repeat(1000))
-  assert.ok(kv.info('big').size >= 1000 + 24)
+  assert.ok(kv.info('big').size >= 1000 + 16)
 
   for (let i = 0; i < 200; i++) kv.get('s')
   assert.ok(kv.info('s').frequency > a.frequency, 'reads raise the LFU counter')

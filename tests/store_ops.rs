@@ -107,6 +107,7 @@ fn overwrites_that_change_the_value_size() {
     // the TTL rules, the previous value and the byte count must come out as for an in-place write.
     let (s, clock) = store();
     let entry = |v: &str| alloc_size(ENTRY_HEADER + 2 + 1 + v.len()) as u64;
+    let timed = |v: &str| alloc_size(EXPIRY_WORD + ENTRY_HEADER + 2 + 1 + v.len()) as u64;
     let used = |s: &Store| s.stats().bytes - s.stats().table_bytes;
     let ttl = |ms| SetOptions {
         ttl_ms: Some(ms),
@@ -128,7 +129,7 @@ fn overwrites_that_change_the_value_size() {
         Ttl::Remaining(600),
         "KEEPTTL survives the move"
     );
-    assert_eq!(used(&s), entry(&long));
+    assert_eq!(used(&s), timed(&long));
     s.set(D, "k", b("tiny"), &SetOptions::default()).unwrap();
     assert_eq!(s.get(D, "k"), Some(b("tiny")));
     assert_eq!(s.ttl(D, "k"), Ttl::Persistent);
@@ -145,7 +146,7 @@ fn overwrites_that_change_the_value_size() {
     };
     assert!(!s.set(D, "k", b("other size"), &nx).unwrap().written);
     assert_eq!(s.get(D, "k"), Some(b(&mid)), "NX left the value alone");
-    assert_eq!(used(&s), entry(&mid));
+    assert_eq!(used(&s), timed(&mid));
     // Past its TTL the old entry is expired, not overwritten: a fresh entry with no TTL.
     clock.advance(200);
     s.set(D, "k", b("after"), &SetOptions::default()).unwrap();
@@ -156,6 +157,110 @@ fn overwrites_that_change_the_value_size() {
     let st = s.stats();
     assert_eq!((st.keys, st.expired, st.sets), (1, 1, 5));
     assert_eq!(used(&s), entry("after"));
+}
+
+#[test]
+fn a_ttl_costs_the_entry_its_expiry_word() {
+    // An entry keeps its expiry in a word of its own only while it has a TTL: setting one
+    // grows the entry by that word and removing it shrinks the entry back.
+    let (s, _) = store();
+    let size = |v: usize, timed: bool| {
+        alloc_size(usize::from(timed) * EXPIRY_WORD + ENTRY_HEADER + 2 + 1 + v) as u64
+    };
+    let used = |s: &Store| {
+        let st = s.stats();
+        let ns: u64 = st.namespaces.iter().map(|n| n.bytes).sum();
+        assert_eq!(
+            ns,
+            st.bytes - st.table_bytes,
+            "namespaces add up to the entries"
+        );
+        ns
+    };
+    // Entries of 24-byte values (43 bytes) and counters (27): both grow into a bigger block.
+    let value = "v".repeat(24);
+    s.set(D, "k", b(&value), &SetOptions::default()).unwrap();
+    assert_eq!(used(&s), size(24, false));
+    assert!(s.expire(D, "k", 1000));
+    assert_eq!(
+        (used(&s), s.ttl(D, "k")),
+        (size(24, true), Ttl::Remaining(1000))
+    );
+    assert!(s.expire(D, "k", 2000), "a new TTL is written in place");
+    assert_eq!(
+        (used(&s), s.ttl(D, "k")),
+        (size(24, true), Ttl::Remaining(2000))
+    );
+    s.incr_by(D, "n", 1).unwrap();
+    assert!(s.expire(D, "n", 500));
+    assert_eq!(s.incr_by(D, "n", 41).unwrap(), 42);
+    assert_eq!(s.ttl(D, "n"), Ttl::Remaining(500), "INCR keeps the TTL");
+    assert_eq!(used(&s), size(24, true) + size(8, true));
+    assert!(s.persist(D, "k"));
+    assert_eq!(
+        (s.get(D, "k"), s.ttl(D, "k")),
+        (Some(b(&value)), Ttl::Persistent)
+    );
+    assert_eq!(used(&s), size(24, false) + size(8, true));
+    assert!(!s.persist(D, "k"), "no TTL left to remove");
+    assert_eq!(s.stats().keys, 2);
+}
+
+#[test]
+fn expire_at_the_byte_cap_evicts_for_its_word_or_runs_over() {
+    // Two entries fill the cap exactly, so the 8 bytes a new TTL needs are not there.
+    // Values of 24 bytes: entries of 43 and 51 bytes, in blocks of 48 and 56.
+    let (va, vb) = ("a".repeat(24), "b".repeat(24));
+    let fill = |s: &Store| {
+        s.set(D, "a", b(&va), &SetOptions::default()).unwrap();
+        s.set(D, "b", b(&vb), &SetOptions::default()).unwrap();
+    };
+    // A capped store sizes its tables by the cap, so the cap that two entries fill exactly is
+    // found by trying: start from an uncapped store's bytes and take what a capped one used.
+    let build = |cap: u64, policy| {
+        let (s, _) = store_with(Config {
+            max_memory: Some(cap),
+            eviction_policy: policy,
+            ..Config::default()
+        });
+        fill(&s);
+        s
+    };
+    let (probe, _) = store();
+    fill(&probe);
+    let mut cap = probe.stats().bytes;
+    for _ in 0..4 {
+        cap = build(cap, EvictionPolicy::Lru).stats().bytes;
+    }
+    let capped = |policy| {
+        let s = build(cap, policy);
+        assert_eq!(
+            (s.stats().bytes, s.stats().keys),
+            (cap, 2),
+            "full to the byte"
+        );
+        s
+    };
+    // LRU makes room by evicting the least recently used other key.
+    let s = capped(EvictionPolicy::Lru);
+    s.get(D, "a");
+    assert!(s.expire(D, "a", 1000));
+    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(1000));
+    assert_eq!((s.exists(D, "b"), s.stats().evicted), (false, 1));
+    assert!(s.stats().bytes <= cap);
+    // With nothing it may evict, EXPIRE still applies (Redis never refuses it) and the store
+    // runs over its cap by the word until something is freed; writes are refused meanwhile.
+    let s = capped(EvictionPolicy::NoEviction);
+    assert!(s.expire(D, "a", 1000));
+    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(1000));
+    assert_eq!(s.stats().bytes, cap + EXPIRY_WORD as u64);
+    assert!(matches!(
+        s.set(D, "c", b("3"), &SetOptions::default()),
+        Err(Error::OutOfMemory)
+    ));
+    assert!(s.persist(D, "a"));
+    assert_eq!(s.stats().bytes, cap);
+    assert_eq!((s.get(D, "a"), s.get(D, "b")), (Some(b(&va)), Some(b(&vb))));
 }
 
 #[test]

@@ -96,7 +96,8 @@ pub struct JsEntryInfo {
     pub frequency: u32,
     /// Remaining time to live in ms, or `-1` if the entry has no TTL.
     pub ttl: f64,
-    /// Bytes charged for the entry: its one allocation (24-byte header, key and value).
+    /// Bytes charged for the entry: its one allocation (16-byte header, key and value, and an
+    /// 8-byte expiry in front while it has a TTL).
     pub size: f64,
     /// True when the value is held as a 64-bit integer (set from a safe integer, or by `incr`).
     pub is_int: bool,

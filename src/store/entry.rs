@@ -1,6 +1,6 @@
-//! What one map slot holds, and how big we say it is. An entry is one allocation: a 24-byte
-//! header (expiry, access stamp, key length and LFU counter, value length), the stored key,
-//! then the value. The stored key is the namespace id (2 bytes, little endian) followed by the
+//! What one map slot holds, and how big we say it is. An entry is one allocation: a 16-byte
+//! header (access stamp, key length and LFU counter, value length), the stored key, then the
+//! value; an entry with a TTL has its 8-byte expiry in front of the header. The stored key is the namespace id (2 bytes, little endian) followed by the
 //! key's UTF-8 bytes, so a lookup is one hash of one contiguous buffer.
 
 use super::slab;
@@ -206,8 +206,6 @@ impl ValueRef<'_> {
 /// allocation, so a lookup that found the slot touches one more place for everything else.
 #[repr(C)]
 struct Header {
-    /// Absolute expiry in clock ms; 0 means no TTL. Changed only through `&mut Entry`.
-    expires_at: u64,
     /// The access stamp of the last access (see [`STAMP_SEQ_BITS`]): distinct and increasing
     /// store-wide, so recency is a total order, and its high bits are the access time.
     /// Atomic so reads can update it under a shared lock.
@@ -215,8 +213,30 @@ struct Header {
     /// Bytes of the stored key (low 24 bits, namespace prefix included; fixed for the entry's
     /// life) and the LFU counter (high 8 bits). Atomic for the counter.
     key_lfu: AtomicU32,
-    /// Bytes of the value, or [`INT`] for an integer held in 8 bytes.
+    /// Bytes of the value, or [`INT`] for an integer held in 8 bytes (the low 31 bits), and
+    /// [`HAS_EXPIRY`]. Changed only through `&mut Entry`.
     value_len: u32,
+}
+
+/// Set in `value_len` when the entry has a TTL: its absolute expiry in clock ms, a `u64`,
+/// is the [`EXPIRY_WORD`] bytes in front of the header. An entry without a TTL has no such
+/// word (most cached data), which keeps a short key and a 100-byte value in two cache lines.
+const HAS_EXPIRY: u32 = 1 << 31;
+
+/// The bits of `value_len` that give the value's length (or [`INT`]).
+const VALUE_LEN_MASK: u32 = HAS_EXPIRY - 1;
+
+/// Bytes in front of the header of an entry with a TTL, holding its expiry.
+pub const EXPIRY_WORD: usize = 8;
+
+/// Bytes in front of the header of an entry expiring at `expires_at` (0 = no TTL).
+#[inline]
+const fn lead_for(expires_at: u64) -> usize {
+    if expires_at != 0 {
+        EXPIRY_WORD
+    } else {
+        0
+    }
 }
 
 /// An access stamp is `(clock ms << STAMP_SEQ_BITS) + n`: the store issues them in increasing
@@ -232,17 +252,18 @@ const KEY_LEN_MASK: u32 = (1 << 24) - 1;
 /// Longest stored key (namespace prefix included) an entry can hold.
 pub(crate) const MAX_STORED_KEY: usize = KEY_LEN_MASK as usize;
 
-/// Bytes in front of the stored key in every entry allocation.
+/// Bytes of the header in front of the stored key in every entry allocation (an entry with a
+/// TTL has [`EXPIRY_WORD`] more in front of that).
 pub const ENTRY_HEADER: usize = std::mem::size_of::<Header>();
 
 /// `value_len` of an integer value.
-const INT: u32 = u32::MAX;
+const INT: u32 = VALUE_LEN_MASK;
 
 /// Bytes an integer value occupies after the key.
 const INT_SPACE: usize = 8;
 
-/// Longest value an entry can hold (its length is a `u32` below [`INT`]).
-pub(crate) const MAX_PART_LEN: usize = (u32::MAX - 1) as usize;
+/// Longest value an entry can hold (its length is 31 bits below [`INT`]: 2 GiB less 2 bytes).
+pub(crate) const MAX_PART_LEN: usize = (INT - 1) as usize;
 
 /// Bytes a value occupies after the key.
 #[inline]
@@ -253,7 +274,8 @@ fn value_space(v: ValueRef<'_>) -> usize {
     }
 }
 
-/// One entry, owning one allocation: [`Header`], stored key, value bytes. The map slot holds
+/// One entry, owning one allocation: the expiry word if it has a TTL, then [`Header`], stored
+/// key, value bytes. The pointer is to the header. The map slot holds
 /// just this pointer, so an entry costs one allocation plus an 8-byte slot. It
 /// behaves as a `Box`: dropped with its slot, read by many under the shard's read lock (only
 /// the atomics change then), and changed otherwise only through `&mut`.
@@ -282,16 +304,20 @@ impl Entry {
     pub(crate) fn new(key: &[u8], value: ValueRef<'_>, expires_at: u64, stamp: u64) -> Self {
         debug_assert!(key.len() <= MAX_STORED_KEY);
         let space = value_space(value);
+        let lead = lead_for(expires_at);
         // SAFETY: `allocate` returns an 8-aligned, non-null block of the size asked for; the
-        // header, key and value are written inside it before the entry is used.
+        // expiry word, header, key and value are written inside it before the entry is used.
         unsafe {
-            let p = slab::allocate(ENTRY_HEADER + key.len() + space) as *mut Header;
+            let block = slab::allocate(lead + ENTRY_HEADER + key.len() + space);
+            let p = block.add(lead) as *mut Header;
             p.write(Header {
-                expires_at,
                 access: AtomicU64::new(stamp),
                 key_lfu: AtomicU32::new(key_lfu(key.len(), LFU_INIT)),
-                value_len: space as u32,
+                value_len: if lead == 0 { 0 } else { HAS_EXPIRY },
             });
+            if lead != 0 {
+                (block as *mut u64).write(expires_at);
+            }
             let data = (p as *mut u8).add(ENTRY_HEADER);
             std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
             let mut e = Entry(NonNull::new_unchecked(p));
@@ -361,13 +387,23 @@ impl Entry {
     /// Bytes after the key: the value's length, or 8 for an integer.
     #[inline]
     fn space(&self) -> usize {
-        match self.header().value_len {
+        match self.header().value_len & VALUE_LEN_MASK {
             INT => INT_SPACE,
             n => n as usize,
         }
     }
 
-    /// Writes `value` into the value area.
+    /// Bytes in front of the header: the expiry word, if the entry has one.
+    #[inline]
+    fn lead(&self) -> usize {
+        if self.header().value_len & HAS_EXPIRY != 0 {
+            EXPIRY_WORD
+        } else {
+            0
+        }
+    }
+
+    /// Writes `value` into the value area (keeping the [`HAS_EXPIRY`] bit).
     ///
     /// # Safety
     /// The value area must be exactly `value_space(value)` bytes.
@@ -385,7 +421,8 @@ impl Entry {
                 INT
             }
         };
-        (*self.raw()).value_len = len;
+        let h = &mut *self.raw();
+        h.value_len = len | (h.value_len & HAS_EXPIRY);
     }
 
     /// The stored key: namespace prefix and key bytes.
@@ -423,7 +460,7 @@ impl Entry {
         // SAFETY: the value area follows the key and holds `space()` initialized bytes.
         unsafe {
             let at = self.data().add(self.key_len());
-            match h.value_len {
+            match h.value_len & VALUE_LEN_MASK {
                 INT => ValueRef::Int(i64::from_le_bytes(
                     at.cast::<[u8; INT_SPACE]>().read_unaligned(),
                 )),
@@ -435,44 +472,66 @@ impl Entry {
     /// True when the value is held as a 64-bit integer.
     #[inline]
     pub(crate) fn is_int(&self) -> bool {
-        self.header().value_len == INT
+        self.header().value_len & VALUE_LEN_MASK == INT
     }
 
-    /// Replaces the value: in place when it needs the same number of bytes (an INCR, or an
-    /// overwrite of equal length), else by moving to a new allocation that keeps the key,
-    /// expiry and access history.
+    /// Replaces the value, keeping the expiry: in place when it needs the same number of
+    /// bytes (an INCR, or an overwrite of equal length), else by moving to a new allocation
+    /// that keeps the key, expiry and access history.
     pub(crate) fn set_value(&mut self, value: ValueRef<'_>) {
-        self.set_value_from(value, None);
+        self.rewrite(value, self.expires_at(), None);
     }
 
-    /// [`Entry::set_value`], given `spare`: an entry of the same key already holding `value`
-    /// (built ahead of the lookup that found `self`). A move goes to it instead of to a new
-    /// allocation; a write in place drops it.
-    pub(crate) fn set_value_from(&mut self, value: ValueRef<'_>, spare: Option<Entry>) {
-        if value_space(value) == self.space() {
-            // SAFETY: the value area has exactly the bytes the new value needs.
-            unsafe { self.write_value(value) };
+    /// Sets the absolute expiry (0 = none). An entry that gains or loses its TTL moves to an
+    /// allocation with or without the expiry word, so its [`Entry::size`] changes by
+    /// [`EXPIRY_WORD`]: callers account for it (see [`entry_size`]).
+    pub(crate) fn set_expires_at(&mut self, at: u64) {
+        if lead_for(at) == self.lead() {
+            // SAFETY: the entry has the word exactly when `at` needs one.
+            unsafe { self.write_expiry(at) };
             return;
         }
-        let h = self.header();
-        let mut next = match spare {
-            Some(mut next) => {
-                debug_assert!(next.key() == self.key() && next.space() == value_space(value));
-                next.set_expires_at(h.expires_at);
-                next.header()
-                    .access
-                    .store(h.access.load(Ordering::Relaxed), Ordering::Relaxed);
+        let next = Entry::new(self.key(), self.value(), at, 0);
+        self.move_to(next);
+    }
+
+    /// Sets the value and the expiry (0 = none) together: in place when the layout stays
+    /// (the value needs the same bytes and the expiry word stays present or absent), else by
+    /// moving to `spare`, if given and of the new layout (an entry of the same key holding
+    /// `value`, built ahead of the lookup that found `self`), or else to a new allocation.
+    /// The access history and hash tag go along. The size changes as [`entry_size`] says.
+    pub(crate) fn rewrite(&mut self, value: ValueRef<'_>, expires_at: u64, spare: Option<Entry>) {
+        let lead = lead_for(expires_at);
+        let space = value_space(value);
+        if space == self.space() && lead == self.lead() {
+            // SAFETY: the value area has exactly the bytes the new value needs, and the entry
+            // has the expiry word exactly when `expires_at` needs one.
+            unsafe {
+                self.write_value(value);
+                self.write_expiry(expires_at);
+            }
+            return;
+        }
+        let next = match spare {
+            Some(mut next) if next.space() == space && next.lead() == lead => {
+                debug_assert!(next.key() == self.key() && next.value() == value);
+                // SAFETY: as checked, `next` has the word exactly when `expires_at` needs one.
+                unsafe { next.write_expiry(expires_at) };
                 next
             }
-            None => Entry::new(
-                self.key(),
-                value,
-                h.expires_at,
-                h.access.load(Ordering::Relaxed),
-            ),
+            _ => Entry::new(self.key(), value, expires_at, 0),
         };
-        next.header()
-            .key_lfu
+        self.move_to(next);
+    }
+
+    /// Replaces this entry by `next`, an entry of the same key, carrying over the access
+    /// stamp, the LFU counter and the hash tag.
+    fn move_to(&mut self, mut next: Entry) {
+        debug_assert!(next.key() == self.key());
+        let (h, n) = (self.header(), next.header());
+        n.access
+            .store(h.access.load(Ordering::Relaxed), Ordering::Relaxed);
+        n.key_lfu
             .store(h.key_lfu.load(Ordering::Relaxed), Ordering::Relaxed);
         // Same key, same hash: the slot and its tag stay right.
         if let Some(low) = self.hash_tag() {
@@ -481,17 +540,25 @@ impl Entry {
         *self = next;
     }
 
+    /// Writes the expiry word; nothing when `at` is 0.
+    ///
+    /// # Safety
+    /// The entry has the expiry word exactly when `at` is not 0.
+    #[inline]
+    unsafe fn write_expiry(&mut self, at: u64) {
+        if at != 0 {
+            (self.raw() as *mut u64).sub(1).write(at);
+        }
+    }
+
     /// Absolute expiry in clock ms; 0 = none.
     #[inline]
     pub(crate) fn expires_at(&self) -> u64 {
-        self.header().expires_at
-    }
-
-    /// Sets the absolute expiry (0 = none).
-    #[inline]
-    pub(crate) fn set_expires_at(&mut self, at: u64) {
-        // SAFETY: `&mut self`: no reader holds this entry.
-        unsafe { (*self.raw()).expires_at = at };
+        if self.header().value_len & HAS_EXPIRY == 0 {
+            return 0;
+        }
+        // SAFETY: the flag says the expiry word is in front of the header.
+        unsafe { (self.raw() as *const u64).sub(1).read() }
     }
 
     /// The logical time of the last access.
@@ -503,7 +570,7 @@ impl Entry {
     /// Bytes charged for this entry: its allocation as the allocator sizes it.
     #[inline]
     pub(crate) fn size(&self) -> u64 {
-        alloc_size(ENTRY_HEADER + self.key_len() + self.space()) as u64
+        alloc_size(self.lead() + ENTRY_HEADER + self.key_len() + self.space()) as u64
     }
 
     /// Hints the CPU to start loading this entry's header, key and value: its first three
@@ -531,9 +598,11 @@ pub(crate) fn prefetch_read(p: *const u8) {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let n = ENTRY_HEADER + self.key_len() + self.space();
-        // SAFETY: allocated in `new` with this same size, and dropped once.
-        unsafe { slab::release(self.raw() as *mut u8, n) }
+        let lead = self.lead();
+        let n = lead + ENTRY_HEADER + self.key_len() + self.space();
+        // SAFETY: allocated in `new` with this same size, `lead` bytes in front of the header,
+        // and dropped once.
+        unsafe { slab::release((self.raw() as *mut u8).sub(lead), n) }
     }
 }
 
@@ -570,10 +639,11 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// Bytes charged for an entry with a stored key of `key_len` holding `value`.
+/// Bytes charged for an entry with a stored key of `key_len` holding `value` and expiring at
+/// `expires_at` (0 = no TTL).
 #[inline]
-pub(crate) fn entry_size(key_len: usize, value: ValueRef<'_>) -> u64 {
-    alloc_size(ENTRY_HEADER + key_len + value_space(value)) as u64
+pub(crate) fn entry_size(key_len: usize, value: ValueRef<'_>, expires_at: u64) -> u64 {
+    alloc_size(lead_for(expires_at) + ENTRY_HEADER + key_len + value_space(value)) as u64
 }
 
 /// LFU counter of a new entry (Redis's LFU_INIT_VAL), so newcomers are not evicted at once.
@@ -761,9 +831,10 @@ mod tests {
     #[test]
     fn slots_and_headers_keep_their_sizes() {
         assert_eq!(std::mem::size_of::<Slot>(), 8, "the entry pointer");
+        assert_eq!(ENTRY_HEADER, 16, "stamp, key length + LFU, value length");
         assert_eq!(
-            ENTRY_HEADER, 24,
-            "expiry, stamp, key length + LFU, value length"
+            EXPIRY_WORD, 8,
+            "in front of the header of an entry with a TTL"
         );
     }
 
@@ -773,7 +844,10 @@ mod tests {
         let mut e = Entry::new(&key, ValueRef::Bytes(b"hello"), 7, 1);
         assert_eq!(e.key(), &key[..]);
         assert_eq!(e.value(), ValueRef::Bytes(b"hello"));
-        assert_eq!(e.size(), alloc_size(ENTRY_HEADER + 2 + 6 + 5) as u64);
+        assert_eq!(
+            e.size(),
+            alloc_size(EXPIRY_WORD + ENTRY_HEADER + 2 + 6 + 5) as u64
+        );
         e.set_value(ValueRef::Bytes(b"world"));
         assert_eq!(e.value(), ValueRef::Bytes(b"world"));
         e.set_value(ValueRef::Int(-42));
@@ -788,6 +862,73 @@ mod tests {
         assert_eq!(e.value(), ValueRef::Bytes(b""));
         e.set_expires_at(0);
         assert!(!e.is_expired(u64::MAX));
+    }
+
+    #[test]
+    fn the_expiry_word_comes_and_goes_with_the_ttl() {
+        let key = make_key(Ns(1), "session:42");
+        let plain = |v: ValueRef<'_>| entry_size(key.len(), v, 0);
+        let timed = |v: ValueRef<'_>| entry_size(key.len(), v, 1);
+        assert_eq!(
+            timed(ValueRef::Int(0)) - plain(ValueRef::Int(0)),
+            EXPIRY_WORD as u64
+        );
+        let at = |ms: u64| ms << STAMP_SEQ_BITS;
+        let mut e = Entry::new(&key, ValueRef::Int(-3), 0, at(5));
+        e.touch(at(6) + 1, 6);
+        let (stamp, lfu) = (e.stamp(), e.frequency(6));
+        assert_eq!((e.expires_at(), e.size()), (0, plain(ValueRef::Int(0))));
+        // Gaining a TTL moves the entry into an allocation with the word in front.
+        e.set_expires_at(9_000);
+        assert_eq!((e.expires_at(), e.is_int()), (9_000, true));
+        assert_eq!((e.value(), e.key()), (ValueRef::Int(-3), &key[..]));
+        assert_eq!(e.size(), timed(ValueRef::Int(0)));
+        assert_eq!(
+            (e.stamp(), e.frequency(6)),
+            (stamp, lfu),
+            "access history moves too"
+        );
+        // Changing it writes in place; values of every kind keep it.
+        e.set_expires_at(9_500);
+        e.set_value(ValueRef::Int(i64::MIN));
+        assert_eq!(
+            (e.value(), e.expires_at()),
+            (ValueRef::Int(i64::MIN), 9_500)
+        );
+        e.set_value(ValueRef::Bytes(&[b'x'; 200]));
+        assert_eq!((e.expires_at(), e.is_int()), (9_500, false));
+        assert_eq!(e.size(), timed(ValueRef::Bytes(&[0; 200])));
+        // Losing it moves back to an allocation without the word.
+        e.set_expires_at(0);
+        assert_eq!(
+            (e.expires_at(), e.value()),
+            (0, ValueRef::Bytes(&[b'x'; 200][..]))
+        );
+        assert_eq!(e.size(), plain(ValueRef::Bytes(&[0; 200])));
+        // A rewrite sets both; a spare of the wrong layout is dropped, one of the right
+        // layout is used.
+        e.rewrite(
+            ValueRef::Bytes(b"v"),
+            7_000,
+            Some(Entry::new(&key, ValueRef::Bytes(b"v"), 0, 1)),
+        );
+        assert_eq!(
+            (e.value(), e.expires_at()),
+            (ValueRef::Bytes(&b"v"[..]), 7_000)
+        );
+        let spare = Entry::new(&key, ValueRef::Bytes(b"wide"), 1, 1);
+        let spare_at = spare.raw();
+        e.rewrite(ValueRef::Bytes(b"wide"), 8_000, Some(spare));
+        assert_eq!(
+            (e.value(), e.expires_at()),
+            (ValueRef::Bytes(&b"wide"[..]), 8_000)
+        );
+        assert_eq!(
+            (e.raw(), e.stamp()),
+            (spare_at, stamp),
+            "moved into the spare"
+        );
+        assert!(e.is_expired(8_000) && !e.is_expired(7_999));
     }
 
     #[test]

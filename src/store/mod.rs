@@ -19,7 +19,9 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
-pub use self::entry::{alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD};
+pub use self::entry::{
+    alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
+};
 pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
@@ -265,7 +267,7 @@ impl Store {
         let s = &*self.shared;
         let ns = key_ns(k);
         let expires_at = self.expiry_for(opts)?;
-        let new_size = entry_size(k.len(), value);
+        let new_size = entry_size(k.len(), value, expires_at);
         // The entry is built before the lookup, so that work overlaps the table's cache miss
         // instead of waiting for it. A new key takes it; an overwrite that changes the value's
         // size moves to it; an overwrite of the same size writes in place and drops it.
@@ -281,17 +283,16 @@ impl Store {
                     previous,
                 });
             }
-            if !s.resize(ns, e.size(), new_size) {
-                return Step::NeedRoom;
-            }
             let new_exp = if opts.keep_ttl {
                 e.expires_at()
             } else {
                 expires_at
             };
+            if !s.resize(ns, e.size(), entry_size(k.len(), value, new_exp)) {
+                return Step::NeedRoom;
+            }
             s.on_ttl_change(e.expires_at(), new_exp);
-            e.set_expires_at(new_exp);
-            e.set_value_from(value, prebuilt.take());
+            e.rewrite(value, new_exp, prebuilt.take());
             s.touch(e);
             s.counters.sets.fetch_add(1, Relaxed);
             Step::Done(SetOutcome {
@@ -433,20 +434,33 @@ impl Store {
             return self.delete_key(key);
         }
         let k = key.bytes();
-        let expired = s.with_mut(k, |e| {
-            if e.is_expired(now) {
-                return Some(e.expires_at());
-            }
-            s.on_ttl_change(e.expires_at(), at_ms);
-            e.set_expires_at(at_ms);
-            None
-        });
-        match expired {
-            None => false,
-            Some(None) => true,
-            Some(Some(at)) => {
-                s.remove_expired(k, at);
-                false
+        // A key that had no TTL grows by the expiry word: room is made as for a write, but
+        // when nothing can be evicted the TTL is set anyway and the store runs over its byte
+        // cap by those bytes until something is freed (as Redis's EXPIRE is never refused).
+        let mut over_cap = false;
+        loop {
+            let step = s.with_mut(k, |e| {
+                if e.is_expired(now) {
+                    return Step::Expired(e.expires_at());
+                }
+                let (old, new) = (e.size(), entry_size(k.len(), e.value(), at_ms));
+                if over_cap {
+                    s.charge(key_ns(k), old, new);
+                } else if !s.resize(key_ns(k), old, new) {
+                    return Step::NeedRoom;
+                }
+                s.on_ttl_change(e.expires_at(), at_ms);
+                e.set_expires_at(at_ms);
+                Step::Done(())
+            });
+            match step {
+                None => return false,
+                Some(Step::Done(())) => return true,
+                Some(Step::Expired(at)) => {
+                    s.remove_expired(k, at);
+                    return false;
+                }
+                Some(Step::NeedRoom) => over_cap = !s.evict_one(),
             }
         }
     }
@@ -487,6 +501,12 @@ impl Store {
             if e.expires_at() == 0 || e.is_expired(s.now()) {
                 return false;
             }
+            // Dropping the expiry word shrinks the entry, which always fits.
+            s.resize(
+                key_ns(e.key()),
+                e.size(),
+                entry_size(e.key().len(), e.value(), 0),
+            );
             s.on_ttl_change(e.expires_at(), 0);
             e.set_expires_at(0);
             true
@@ -505,7 +525,6 @@ impl Store {
         self.check_key_len(k.len().saturating_sub(NS_PREFIX))?;
         let s = &*self.shared;
         let ns = key_ns(k);
-        let new_size = entry_size(k.len(), ValueRef::Int(0));
         let bump = |e: &mut Entry| -> Step<Result<i64>> {
             if s.expired(e) {
                 return Step::Expired(e.expires_at());
@@ -520,7 +539,11 @@ impl Store {
             let Some(next) = current.checked_add(delta) else {
                 return Step::Done(Err(Error::Overflow));
             };
-            if !s.resize(ns, e.size(), new_size) {
+            if !s.resize(
+                ns,
+                e.size(),
+                entry_size(k.len(), ValueRef::Int(0), e.expires_at()),
+            ) {
                 return Step::NeedRoom;
             }
             e.set_value(ValueRef::Int(next));
@@ -530,6 +553,7 @@ impl Store {
         };
         loop {
             let expires_at = self.expiry_for(&SetOptions::default())?;
+            let new_size = entry_size(k.len(), ValueRef::Int(0), expires_at);
             let make = || Entry::new(k, ValueRef::Int(delta), expires_at, s.bump());
             let step = match s.upsert(k, new_size, bump, make) {
                 Upsert::Existing(step) => step,
@@ -581,7 +605,7 @@ impl Store {
                     }));
                 }
                 let value = ValueRef::Bytes(&bytes);
-                if !s.resize(ns, e.size(), entry_size(k.len(), value)) {
+                if !s.resize(ns, e.size(), entry_size(k.len(), value, e.expires_at())) {
                     return Step::NeedRoom;
                 }
                 e.set_value(value);

@@ -215,6 +215,17 @@ impl Shared {
         true
     }
 
+    /// [`Shared::resize`] that never refuses: the byte count may pass the cap. For a TTL set
+    /// on a key when nothing can be evicted (see `Store::expire_at_key`).
+    pub(crate) fn charge(&self, ns: Ns, old: u64, new: u64) {
+        if new >= old {
+            self.used_bytes.fetch_add(new - old, Relaxed);
+        } else {
+            self.used_bytes.fetch_sub(old - new, Relaxed);
+        }
+        self.namespaces.add(ns, 0, new as i64 - old as i64);
+    }
+
     /// Record an access to `e`.
     #[inline]
     pub(crate) fn touch(&self, e: &Entry) {
