@@ -1,7 +1,8 @@
 //! What one map slot holds, and how big we say it is. An entry is one allocation: a 16-byte
 //! header (access stamp, key length and LFU counter, value length), the stored key, then the
-//! value; an entry with a TTL has its 8-byte expiry in front of the header. The stored key is the namespace id (2 bytes, little endian) followed by the
-//! key's UTF-8 bytes, so a lookup is one hash of one contiguous buffer.
+//! value; an entry with a TTL has its 8-byte expiry in front of the header. The stored key is
+//! the namespace id (2 bytes, little endian) followed by the key's UTF-8 bytes, so a lookup is
+//! one hash of one contiguous buffer.
 
 use super::slab;
 pub use super::slab::alloc_size;
