@@ -1,7 +1,9 @@
 //! The state every handle and the reaper share, and the accounting rules that keep the caps
 //! exact. Invariant: `used_entries` and `used_bytes` are reserved *before* an entry is inserted
 //! and released after it is removed, so they never fall below the live totals and never rise
-//! above the caps, even with many writers racing. Eviction runs with no shard lock held.
+//! above the caps, even with many writers racing; the one exception is [`Shared::charge`], for
+//! the expiry word of a TTL set when nothing can be evicted. Eviction runs with no shard lock
+//! held.
 
 use super::clock::Clock;
 use super::config::Config;
