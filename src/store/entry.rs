@@ -574,11 +574,15 @@ impl Entry {
         alloc_size(self.lead() + ENTRY_HEADER + self.key_len() + self.space()) as u64
     }
 
-    /// Hints the CPU to start loading this entry's header, key and value: its first three
-    /// cache lines (a 100-byte value behind a short key ends in the third).
+    /// Hints the CPU to start loading this entry: the line of its expiry word, if it has one
+    /// (the 8 bytes before the header, which are on the previous line when the header starts
+    /// one), and the first three lines from the header, which hold the header, a short key and
+    /// a value of up to about 100 bytes. Read before the header says which lines are needed,
+    /// so an entry without a TTL, or one of two lines, wastes a prefetch.
     #[inline(always)]
     pub(crate) fn prefetch(&self) {
         let p = self.raw() as *const u8;
+        prefetch_read(p.wrapping_sub(EXPIRY_WORD));
         prefetch_read(p);
         prefetch_read(p.wrapping_add(64));
         prefetch_read(p.wrapping_add(128));
