@@ -102,6 +102,32 @@ test('nx and xx', () => {
   assert.equal(kv.get('a'), '4')
 })
 
+test('set options are read from any object, as a plain property read would', () => {
+  const kv = new TinyKV()
+  // Inherited options and getters count; the getter runs once per set.
+  assert.equal(kv.set('a', '1', Object.create({ nx: true })), true)
+  assert.equal(kv.set('a', '2', Object.create({ nx: true })), false)
+  let reads = 0
+  const timed = { get ttl() { reads++; return 60_000 } }
+  assert.equal(kv.set('t', 'v', timed), true)
+  assert.equal(reads, 1)
+  const ttl = kv.ttl('t')
+  assert.ok(ttl > 59_000 && ttl <= 60_000, `ttl ${ttl}`)
+  class Opts { constructor () { this.xx = true } }
+  assert.equal(kv.set('missing', 'v', new Opts()), false)
+  assert.equal(kv.set('a', '3', new Opts()), true)
+  // null and undefined options mean defaults; a ttl of undefined means no TTL.
+  assert.equal(kv.set('t', 'w', null), true)
+  assert.equal(kv.ttl('t'), -1, 'a plain set drops the TTL')
+  assert.equal(kv.set('t', 'x', { ttl: undefined, keepTtl: false }), true)
+  assert.equal(kv.ttl('t'), -1)
+  assert.deepEqual([kv.get('a'), kv.get('t')], ['3', 'x'])
+  // A getter that throws propagates, and nothing is written.
+  const bad = { get nx() { throw new Error('boom') } }
+  assert.throws(() => kv.set('b', 'v', bad), /boom/)
+  assert.equal(kv.has('b'), false)
+})
+
 test('incr and decr', () => {
   const kv = new TinyKV()
   assert.equal(kv.incr('n'), 1)

@@ -127,7 +127,11 @@ unsafe fn read_value_other(env: sys::napi_env, v: Js, method: &str) -> Result<Va
 }
 
 /// A TTL in ms from a JS number: finite and > 0; fractions round up.
-pub(crate) unsafe fn read_ttl(env: sys::napi_env, v: Js, what: &str) -> Result<u64, ()> {
+pub(crate) unsafe fn read_ttl(
+    env: sys::napi_env,
+    v: Js,
+    what: std::fmt::Arguments<'_>,
+) -> Result<u64, ()> {
     let Some(d) = raw::double(env, v) else {
         let t = raw::type_name(raw::type_of(env, v));
         raw::throw(
@@ -148,57 +152,43 @@ pub(crate) unsafe fn read_ttl(env: sys::napi_env, v: Js, what: &str) -> Result<u
     Ok(d.ceil() as u64)
 }
 
-unsafe fn read_flag(env: sys::napi_env, obj: Js, name: &CStr, method: &str) -> Result<bool, ()> {
-    match raw::prop(env, obj, name) {
-        None => Ok(false),
-        Some(v) => match raw::bool_value(env, v) {
-            Some(b) => Ok(b),
-            None => {
-                let t = raw::type_name(raw::type_of(env, v));
-                let n = name.to_string_lossy();
-                raw::throw(
-                    env,
-                    Kind::Type,
-                    &format!("TinyKV.{method}: options.{n} must be a boolean, got {t}"),
-                );
-                Err(())
-            }
-        },
+/// A boolean option's value (`undefined` for absent, which is false).
+unsafe fn read_flag(env: sys::napi_env, v: Js, name: &str, method: &str) -> Result<bool, ()> {
+    if let Some(b) = raw::bool_value(env, v) {
+        return Ok(b);
     }
+    let t = raw::type_of(env, v);
+    if t == sys::ValueType::napi_undefined {
+        return Ok(false);
+    }
+    let t = raw::type_name(t);
+    raw::throw(
+        env,
+        Kind::Type,
+        &format!("TinyKV.{method}: options.{name} must be a boolean, got {t}"),
+    );
+    Err(())
 }
 
-/// Reads `{ ttl, nx, xx, keepTtl }`; undefined or null means defaults.
-pub(crate) unsafe fn read_set_options(
+/// The set options from the values of `ttl`, `nx`, `xx` and `keepTtl` (`undefined` for an
+/// absent one), checked as one object: types, ranges and conflicts, with errors that name the
+/// option. Nothing is formatted unless an option is wrong.
+unsafe fn set_options_from(
     env: sys::napi_env,
-    v: Js,
+    [ttl, nx, xx, keep_ttl]: [Js; 4],
     method: &str,
 ) -> Result<SetOptions, ()> {
     let mut o = SetOptions::default();
-    let t = raw::type_of(env, v);
-    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
-        return Ok(o);
-    }
-    if t != sys::ValueType::napi_object {
-        raw::throw(
-            env,
-            Kind::Type,
-            &format!(
-                "TinyKV.{method}: options must be an object, got {}",
-                raw::type_name(t)
-            ),
-        );
-        return Err(());
-    }
-    if let Some(ttl) = raw::prop(env, v, c"ttl") {
+    if raw::type_of(env, ttl) != sys::ValueType::napi_undefined {
         o.ttl_ms = Some(read_ttl(
             env,
             ttl,
-            &format!("TinyKV.{method}: options.ttl"),
+            format_args!("TinyKV.{method}: options.ttl"),
         )?);
     }
-    o.nx = read_flag(env, v, c"nx", method)?;
-    o.xx = read_flag(env, v, c"xx", method)?;
-    o.keep_ttl = read_flag(env, v, c"keepTtl", method)?;
+    o.nx = read_flag(env, nx, "nx", method)?;
+    o.xx = read_flag(env, xx, "xx", method)?;
+    o.keep_ttl = read_flag(env, keep_ttl, "keepTtl", method)?;
     if o.nx && o.xx {
         raw::throw(
             env,
@@ -216,6 +206,32 @@ pub(crate) unsafe fn read_set_options(
         return Err(());
     }
     Ok(o)
+}
+
+/// Reads `{ ttl, nx, xx, keepTtl }`; undefined or null means defaults.
+pub(crate) unsafe fn read_set_options(
+    env: sys::napi_env,
+    v: Js,
+    method: &str,
+) -> Result<SetOptions, ()> {
+    let t = raw::type_of(env, v);
+    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
+        return Ok(SetOptions::default());
+    }
+    if t != sys::ValueType::napi_object {
+        raw::throw(
+            env,
+            Kind::Type,
+            &format!(
+                "TinyKV.{method}: options must be an object, got {}",
+                raw::type_name(t)
+            ),
+        );
+        return Err(());
+    }
+    let field = |name: &CStr| raw::prop(env, v, name).unwrap_or_else(|| raw::undefined(env));
+    let fields = [c"ttl", c"nx", c"xx", c"keepTtl"].map(field);
+    set_options_from(env, fields, method)
 }
 
 /// An `incr`/`decr` step: undefined (1), a safe-integer number, or a bigint in the 64-bit range.
@@ -327,13 +343,45 @@ unsafe fn set_value(
     let Ok(opts) = read_set_options(env, opts, method) else {
         return null_mut();
     };
-    view.with(env, method, |s| match s.set_key(key, value, &opts) {
+    write(env, view, key, value, &opts, method)
+}
+
+/// Writes `value` at `key` under `opts` and answers set's boolean.
+unsafe fn write(
+    env: sys::napi_env,
+    view: &View,
+    key: StoredKey<'_>,
+    value: ValueRef<'_>,
+    opts: &SetOptions,
+    method: &str,
+) -> Js {
+    view.with(env, method, |s| match s.set_key(key, value, opts) {
         Ok(out) => raw::boolean(env, out.written),
         Err(e) => throw_store(env, &e),
     })
 }
 
 pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    set_with(env, view, a, || read_set_options(env, a[2], "set"))
+}
+
+/// `set(key, value, ttl, nx, xx, keepTtl)`: the options object already taken apart by the JS
+/// wrapper around `set` (see `hot::SET_JS`), where reading its properties costs a few ns
+/// instead of a named-property lookup through N-API per option.
+pub(crate) unsafe fn set_flat(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
+    set_with(env, view, a, || {
+        set_options_from(env, [a[2], a[3], a[4], a[5]], "set")
+    })
+}
+
+/// `set`'s key and value from `a[0]` and `a[1]`, then its options from `opts`.
+#[inline(always)]
+unsafe fn set_with(
+    env: sys::napi_env,
+    view: &View,
+    a: &[Js],
+    opts: impl FnOnce() -> Result<SetOptions, ()>,
+) -> Js {
     let mut kb = KeyArg::new();
     let key = key!(env, kb, a[0], ns view.ns, "set");
     // The key's table lines load while the value is read from JS.
@@ -342,20 +390,21 @@ pub(crate) unsafe fn set(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     }
     // A string value is borrowed from a stack buffer: the store copies it into the entry.
     let mut vb = StrBuf::<1024>::new();
-    if let Some(text) = vb.read(env, a[1]) {
-        return set_value(
-            env,
-            view,
-            key,
-            ValueRef::Bytes(text.as_bytes()),
-            a[2],
-            "set",
-        );
-    }
-    let Ok(value) = read_value_other(env, a[1], "set") else {
+    let other;
+    let value = match vb.read(env, a[1]) {
+        Some(text) => ValueRef::Bytes(text.as_bytes()),
+        None => match read_value_other(env, a[1], "set") {
+            Ok(v) => {
+                other = v;
+                other.view()
+            }
+            Err(()) => return null_mut(),
+        },
+    };
+    let Ok(opts) = opts() else {
         return null_mut();
     };
-    set_value(env, view, key, value.view(), a[2], "set")
+    write(env, view, key, value, &opts, "set")
 }
 
 pub(crate) unsafe fn has(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
@@ -383,7 +432,7 @@ pub(crate) unsafe fn ttl(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 pub(crate) unsafe fn expire(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     let mut kb = KeyArg::new();
     let key = key!(env, kb, a[0], ns view.ns, "expire");
-    let Ok(ms) = read_ttl(env, a[1], "TinyKV.expire: ttl") else {
+    let Ok(ms) = read_ttl(env, a[1], format_args!("TinyKV.expire: ttl")) else {
         return null_mut();
     };
     view.with(env, "expire", |s| raw::boolean(env, s.expire_key(key, ms)))

@@ -119,7 +119,11 @@ pub(crate) unsafe fn parse_options(
         });
     }
     if let Some(x) = raw::prop(env, v, c"defaultTtl") {
-        config.default_ttl_ms = Some(ops::read_ttl(env, x, "new TinyKV: options.defaultTtl")?);
+        config.default_ttl_ms = Some(ops::read_ttl(
+            env,
+            x,
+            format_args!("new TinyKV: options.defaultTtl"),
+        )?);
     }
     if let Some(x) = raw::prop(env, v, c"namespace") {
         let mut nb = StrBuf::<256>::new();
