@@ -90,8 +90,8 @@ pub(crate) struct Shared {
     pub(crate) namespaces: Registry,
     /// Eviction candidates carried between eviction steps.
     pub(crate) pool: Mutex<Pool>,
-    /// Next shard the reaper visits.
-    pub(crate) reap_cursor: AtomicUsize,
+    /// Where the reaper goes on: shard index << 32 | bucket index.
+    pub(crate) reap_cursor: AtomicU64,
     /// Where each shard's table was last seen, for [`Shared::prefetch_key`].
     geometry: Box<[CachePadded<Geometry>]>,
 }
@@ -136,7 +136,7 @@ impl Shared {
             counters: Counters::default(),
             namespaces: Registry::new(),
             pool: Mutex::new(Pool::default()),
-            reap_cursor: AtomicUsize::new(0),
+            reap_cursor: AtomicU64::new(0),
             geometry: (0..shards).map(|_| CachePadded::default()).collect(),
         }
     }
