@@ -154,12 +154,13 @@ pub(crate) unsafe fn read_ttl(
 
 /// A boolean option's value (`undefined` for absent, which is false).
 unsafe fn read_flag(env: sys::napi_env, v: Js, name: &str, method: &str) -> Result<bool, ()> {
-    if let Some(b) = raw::bool_value(env, v) {
-        return Ok(b);
-    }
+    // The common absent flag costs one N-API call.
     let t = raw::type_of(env, v);
     if t == sys::ValueType::napi_undefined {
         return Ok(false);
+    }
+    if let Some(b) = raw::bool_value(env, v) {
+        return Ok(b);
     }
     let t = raw::type_name(t);
     raw::throw(

@@ -10,6 +10,7 @@
 
 use super::shared::Shared;
 use parking_lot::{Condvar, Mutex};
+use std::ops::Range;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,19 +31,42 @@ impl Shared {
     /// Remove the expired entries of shard `idx`; returns how many.
     pub(crate) fn reap_shard(&self, idx: usize) -> usize {
         let now = self.now();
-        let expired: Vec<Box<[u8]>> = {
-            let guard = self.map.shards()[idx].read();
-            // SAFETY: the read lock is held while the iterator lives.
-            unsafe { guard.iter() }
-                .map(|b| unsafe { b.as_ref() })
-                .filter(|(e, _)| e.is_expired(now))
-                .map(|(e, _)| Box::from(e.key()))
-                .collect()
-        };
-        expired
-            .iter()
-            .filter(|k| self.remove_expired(k, now))
-            .count()
+        let mut expired = Vec::new();
+        self.collect_expired(idx, 0..usize::MAX, now, &mut expired);
+        self.remove_collected(&expired, now)
+    }
+
+    /// Under shard `idx`'s read lock, adds to `out` the keys of the entries expired at `now`
+    /// in buckets `range` (cut to the table's size). Returns (entries looked at, the table's
+    /// bucket count).
+    fn collect_expired(
+        &self,
+        idx: usize,
+        range: Range<usize>,
+        now: u64,
+        out: &mut Vec<Box<[u8]>>,
+    ) -> (usize, usize) {
+        let table = self.map.shards()[idx].read();
+        let mut seen = 0;
+        for i in range.start..range.end.min(table.buckets()) {
+            // SAFETY: `i` is below the table's bucket count, and the read lock is held while
+            // the bucket is read.
+            unsafe {
+                if table.is_bucket_full(i) {
+                    let e = &table.bucket(i).as_ref().0;
+                    seen += 1;
+                    if e.is_expired(now) {
+                        out.push(Box::from(e.key()));
+                    }
+                }
+            }
+        }
+        (seen, table.buckets())
+    }
+
+    /// Removes the collected `keys` that are still expired at `now`; returns how many.
+    fn remove_collected(&self, keys: &[Box<[u8]>], now: u64) -> usize {
+        keys.iter().filter(|k| self.remove_expired(k, now)).count()
     }
 
     /// Rebuilds smaller every shard table under a tenth full (see `Shared::shrink_shard`);
@@ -58,16 +82,20 @@ impl Shared {
     /// was seen once. Returns how many entries it removed.
     pub(crate) fn reap_some(&self, budget: Duration) -> usize {
         let started = Instant::now();
-        let total: usize = self.map.shards().iter().map(|s| s.read().buckets()).sum();
-        let (mut removed, mut visited) = (0, 0);
+        let (mut removed, mut visited, mut total) = (0, 0, None);
         loop {
             let (seen, gone) = self.reap_slice(SLICE);
             removed += gone;
             visited += SLICE;
-            if gone * STALE_ONE_IN < seen.max(1) || visited >= total {
+            if gone * STALE_ONE_IN < seen.max(1) || started.elapsed() >= budget {
                 return removed;
             }
-            if started.elapsed() >= budget {
+            // Counted only by a pass that goes on (one read lock per shard).
+            let total = *total.get_or_insert_with(|| {
+                let shards = self.map.shards().iter();
+                shards.map(|s| s.read().buckets()).sum::<usize>()
+            });
+            if visited >= total {
                 return removed;
             }
         }
@@ -82,29 +110,19 @@ impl Shared {
         let cursor = self.reap_cursor.load(Relaxed);
         let (mut shard, mut bucket) = ((cursor >> 32) as usize, (cursor & 0xFFFF_FFFF) as usize);
         let (mut seen, mut left) = (0, n);
-        let mut expired: Vec<Box<[u8]>> = Vec::new();
+        let mut expired = Vec::new();
         // At most one full turn over the shards (the +1 finishes the shard it started in).
         for _ in 0..=shards.len() {
             if left == 0 {
                 break;
             }
-            let table = shards[shard % shards.len()].read();
-            let end = table.buckets().min(bucket.saturating_add(left));
-            for i in bucket..end {
-                // SAFETY: `i` is below the table's bucket count, and the read lock is held
-                // while the bucket is read.
-                unsafe {
-                    if table.is_bucket_full(i) {
-                        let e = &table.bucket(i).as_ref().0;
-                        seen += 1;
-                        if e.is_expired(now) {
-                            expired.push(Box::from(e.key()));
-                        }
-                    }
-                }
-            }
+            let range = bucket..bucket.saturating_add(left);
+            let (looked, buckets) =
+                self.collect_expired(shard % shards.len(), range, now, &mut expired);
+            seen += looked;
+            let end = buckets.min(bucket.saturating_add(left));
             left -= end.saturating_sub(bucket);
-            if end >= table.buckets() {
+            if end >= buckets {
                 shard = (shard + 1) % shards.len();
                 bucket = 0;
             } else {
@@ -113,11 +131,7 @@ impl Shared {
         }
         self.reap_cursor
             .store(((shard as u64) << 32) | bucket as u64, Relaxed);
-        let gone = expired
-            .iter()
-            .filter(|k| self.remove_expired(k, now))
-            .count();
-        (seen, gone)
+        (seen, self.remove_collected(&expired, now))
     }
 }
 
