@@ -296,9 +296,9 @@ impl JsTinyKv {
         unsafe {
             let env_raw = env.raw();
             let mut nb = StrBuf::<256>::new();
-            let name = match nb.read(env_raw, name.raw()) {
-                Some(n) if !n.is_empty() => n.to_string(),
-                Some(_) => {
+            let name = match nb.read_name(env_raw, name.raw()) {
+                Ok(n) if !n.is_empty() => n.to_string(),
+                Ok(_) => {
                     raw::throw(
                         env_raw,
                         Kind::Range,
@@ -306,12 +306,12 @@ impl JsTinyKv {
                     );
                     return Err(pending());
                 }
-                None => {
-                    let t = raw::type_name(raw::type_of(env_raw, name.raw()));
-                    raw::throw(
+                Err(why) => {
+                    ops::bad_string(
                         env_raw,
-                        Kind::Type,
-                        &format!("TinyKV.namespace: name must be a string, got {t}"),
+                        format_args!("TinyKV.namespace: name"),
+                        name.raw(),
+                        why,
                     );
                     return Err(pending());
                 }

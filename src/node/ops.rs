@@ -3,7 +3,7 @@
 //! The hot ones are also installed per instance as plain C callbacks (see `hot.rs`); the class
 //! methods in `class.rs` call the same functions, so both paths behave identically.
 use super::error::throw_store;
-use super::raw::{self, Js, KeyArg, Kind, StrBuf, STACK_KEY};
+use super::raw::{self, Js, KeyArg, Kind, StrBuf, Unread, STACK_KEY};
 use crate::store::{Ns, SetOptions, Store, StoredKey, Ttl, Value, ValueRef};
 use napi::sys;
 use std::cell::RefCell;
@@ -46,6 +46,17 @@ impl View {
     }
 }
 
+/// The longest value the view's store takes, or no limit once it is closed (the write then
+/// throws that the store is closed).
+#[inline(always)]
+fn max_value_len(view: &View) -> usize {
+    view.shared
+        .store
+        .borrow()
+        .as_deref()
+        .map_or(usize::MAX, |s| s.config().max_value_len)
+}
+
 #[cold]
 pub(crate) unsafe fn closed(env: sys::napi_env, method: &str) -> Js {
     raw::throw(
@@ -56,28 +67,58 @@ pub(crate) unsafe fn closed(env: sys::napi_env, method: &str) -> Js {
 }
 
 #[cold]
-unsafe fn bad_key(env: sys::napi_env, method: &str, v: Js) -> Js {
-    let t = raw::type_name(raw::type_of(env, v));
-    raw::throw(
-        env,
-        Kind::Type,
-        &format!("TinyKV.{method}: key must be a string, got {t}"),
-    )
+unsafe fn bad_key(env: sys::napi_env, method: &str, v: Js, why: Unread) -> Js {
+    bad_string(env, format_args!("TinyKV.{method}: key"), v, why)
+}
+
+/// Throws the error for a string argument `what` that could not be read: a `TypeError` for
+/// a non-string or a string with a lone surrogate, a `RangeError` for one that is too long.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn bad_string(
+    env: sys::napi_env,
+    what: std::fmt::Arguments<'_>,
+    v: Js,
+    why: Unread,
+) -> Js {
+    match why {
+        Unread::NotString => {
+            let t = raw::type_name(raw::type_of(env, v));
+            raw::throw(
+                env,
+                Kind::Type,
+                &format!("{what} must be a string, got {t}"),
+            )
+        }
+        Unread::LoneSurrogate => raw::throw(
+            env,
+            Kind::Type,
+            &format!(
+                "{what} is not well-formed UTF-16: it holds a lone surrogate \
+                 (half of a surrogate pair), which has no UTF-8 form"
+            ),
+        ),
+        Unread::TooLong(len) => raw::throw(
+            env,
+            Kind::Range,
+            &format!("{what} is too long ({len} bytes of UTF-8)"),
+        ),
+    }
 }
 
 /// Reads a key argument into `$buf` (a `StrBuf`, or with `ns` a `KeyArg`, which lays it out
 /// as a stored key of that namespace) or returns after throwing a TypeError.
 macro_rules! key {
     ($env:expr, $buf:ident, $v:expr, $method:expr) => {
-        match $buf.read($env, $v) {
-            Some(k) => k,
-            None => return bad_key($env, $method, $v),
+        match $buf.read_name($env, $v) {
+            Ok(k) => k,
+            Err(why) => return bad_key($env, $method, $v, why),
         }
     };
     ($env:expr, $buf:ident, $v:expr, ns $ns:expr, $method:expr) => {
         match $buf.read($env, $v, $ns) {
-            Some(k) => k,
-            None => return bad_key($env, $method, $v),
+            Ok(k) => k,
+            Err(why) => return bad_key($env, $method, $v, why),
         }
     };
 }
@@ -85,12 +126,29 @@ macro_rules! key {
 /// Converts a JS value for storage: string (UTF-8), Buffer / typed array (bytes), or finite
 /// number (safe integers stay integers; other numbers keep JS's `String(n)` form).
 #[inline(always)]
-unsafe fn read_value(env: sys::napi_env, v: Js, method: &str) -> Result<Value, ()> {
+unsafe fn read_value(env: sys::napi_env, v: Js, max: usize, method: &str) -> Result<Value, ()> {
     let mut vb = StrBuf::<1024>::new();
-    if let Some(s) = vb.read(env, v) {
-        return Ok(Value::Bytes(s.as_bytes().to_vec()));
+    match vb.read_value(env, v, max) {
+        Ok(s) => Ok(Value::Bytes(s.as_bytes().to_vec())),
+        Err(Unread::NotString) => read_value_other(env, v, method),
+        Err(why) => {
+            value_unread(env, why, max);
+            Err(())
+        }
     }
-    read_value_other(env, v, method)
+}
+
+/// Throws the store's own error for a value string that could not be read (too long).
+#[cold]
+unsafe fn value_unread(env: sys::napi_env, why: Unread, max: usize) -> Js {
+    match why {
+        Unread::TooLong(len) => throw_store(env, &crate::Error::ValueTooLarge { len, max }),
+        _ => raw::throw(
+            env,
+            Kind::Type,
+            "TinyKV: value could not be read as a string",
+        ),
+    }
 }
 
 #[inline(never)]
@@ -390,17 +448,19 @@ unsafe fn set_with(
         s.prefetch_key(key);
     }
     // A string value is borrowed from a stack buffer: the store copies it into the entry.
+    let max = max_value_len(view);
     let mut vb = StrBuf::<1024>::new();
     let other;
-    let value = match vb.read(env, a[1]) {
-        Some(text) => ValueRef::Bytes(text.as_bytes()),
-        None => match read_value_other(env, a[1], "set") {
+    let value = match vb.read_value(env, a[1], max) {
+        Ok(text) => ValueRef::Bytes(text.as_bytes()),
+        Err(Unread::NotString) => match read_value_other(env, a[1], "set") {
             Ok(v) => {
                 other = v;
                 other.view()
             }
             Err(()) => return null_mut(),
         },
+        Err(why) => return value_unread(env, why, max),
     };
     let Ok(opts) = opts() else {
         return null_mut();
@@ -515,13 +575,9 @@ pub(crate) unsafe fn mget(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
         els.push(el);
     }
     for (i, &el) in els.iter().enumerate() {
-        let Some(k) = kb.read(env, el) else {
-            let t = raw::type_name(raw::type_of(env, el));
-            return raw::throw(
-                env,
-                Kind::Type,
-                &format!("TinyKV.mget: keys[{i}] must be a string, got {t}"),
-            );
+        let k = match kb.read_name(env, el) {
+            Ok(k) => k,
+            Err(why) => return bad_string(env, format_args!("TinyKV.mget: keys[{i}]"), el, why),
         };
         bytes.extend_from_slice(k.as_bytes());
         ends.push(bytes.len());
@@ -542,6 +598,9 @@ pub(crate) unsafe fn mget(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
 /// get one string per value, so no value ever keeps a big batch alive.
 const PACK_LIMIT: usize = 64 * 1024;
 
+/// Joined `mget` keys up to about this many bytes are read on the stack.
+pub(crate) const MGET_STACK: usize = 4096;
+
 /// `mget` behind the per-instance JS wrapper (see `hot.rs`): `a[1]` is the keys joined by NUL
 /// (the wrapper has checked they are strings) and `a[2]` an `Int32Array` with room for one
 /// end offset per key. Returns one string holding every value found, back to back, with each
@@ -554,8 +613,9 @@ pub(crate) unsafe fn mget_packed(env: sys::napi_env, view: &View, a: &[Js]) -> J
         return mget(env, view, a);
     };
     let n = n as usize;
-    let mut jb = StrBuf::<4096>::new();
-    let Some(joined) = jb.read(env, a[1]) else {
+    let mut jb = StrBuf::<MGET_STACK>::new();
+    // A lone surrogate in any key sends the batch to `mget`, which names the key.
+    let Ok(joined) = jb.read_name(env, a[1]) else {
         return mget(env, view, a);
     };
     let Some(out_ends) = int32_array(env, a[2]) else {
@@ -599,6 +659,9 @@ impl Found {
                 }
                 None => raw::undefined(env),
             };
+            if v.is_null() {
+                return v; // too long for a JS string: thrown
+            }
             sys::napi_set_element(env, arr, i as u32, v);
         }
         arr
@@ -660,6 +723,7 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     };
     let mut names: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
+    let max = max_value_len(view);
     let mut kb = StrBuf::<STACK_KEY>::new();
     if let Some(n) = array_len(env, a[0]) {
         for i in 0..n {
@@ -675,16 +739,14 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             let (mut k, mut v) = (null_mut(), null_mut());
             sys::napi_get_element(env, pair, 0, &mut k);
             sys::napi_get_element(env, pair, 1, &mut v);
-            let Some(key) = kb.read(env, k) else {
-                let t = raw::type_name(raw::type_of(env, k));
-                return raw::throw(
-                    env,
-                    Kind::Type,
-                    &format!("TinyKV.mset: entries[{i}][0] must be a string key, got {t}"),
-                );
+            let key = match kb.read_name(env, k) {
+                Ok(k) => k,
+                Err(why) => {
+                    return bad_string(env, format_args!("TinyKV.mset: entries[{i}][0]"), k, why)
+                }
             };
             names.push(key.to_string());
-            let Ok(value) = read_value(env, v, "mset") else {
+            let Ok(value) = read_value(env, v, max, "mset") else {
                 return null_mut();
             };
             values.push(value);
@@ -697,8 +759,12 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             let (mut k, mut v) = (null_mut(), null_mut());
             sys::napi_get_element(env, props, i, &mut k);
             sys::napi_get_property(env, a[0], k, &mut v);
-            names.push(kb.read(env, k).unwrap_or_default().to_string());
-            let Ok(value) = read_value(env, v, "mset") else {
+            let key = match kb.read_name(env, k) {
+                Ok(k) => k,
+                Err(why) => return bad_string(env, format_args!("TinyKV.mset: a key"), k, why),
+            };
+            names.push(key.to_string());
+            let Ok(value) = read_value(env, v, max, "mset") else {
                 return null_mut();
             };
             values.push(value);
@@ -729,16 +795,9 @@ pub(crate) unsafe fn keys(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     let pattern = if raw::is_nullish(env, a[0]) {
         "*"
     } else {
-        match pb.read(env, a[0]) {
-            Some(p) => p,
-            None => {
-                let t = raw::type_name(raw::type_of(env, a[0]));
-                return raw::throw(
-                    env,
-                    Kind::Type,
-                    &format!("TinyKV.keys: pattern must be a string, got {t}"),
-                );
-            }
+        match pb.read_name(env, a[0]) {
+            Ok(p) => p,
+            Err(why) => return bad_string(env, format_args!("TinyKV.keys: pattern"), a[0], why),
         }
     };
     view.with(env, "keys", |s| {
@@ -746,7 +805,11 @@ pub(crate) unsafe fn keys(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
         let mut arr = null_mut();
         sys::napi_create_array_with_length(env, ks.len(), &mut arr);
         for (i, k) in ks.iter().enumerate() {
-            sys::napi_set_element(env, arr, i as u32, raw::string(env, k.as_bytes()));
+            let v = raw::string(env, k.as_bytes());
+            if v.is_null() {
+                return v;
+            }
+            sys::napi_set_element(env, arr, i as u32, v);
         }
         arr
     })
@@ -788,14 +851,19 @@ pub(crate) unsafe fn set_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
     if sys::napi_call_function(env, json, stringify, 1, &a[1], &mut text) != sys::Status::napi_ok {
         return null_mut(); // stringify threw (cycle, BigInt): keep its exception
     }
+    let max = max_value_len(view);
     let mut sb = StrBuf::<1024>::new();
-    let Some(t) = sb.read(env, text) else {
-        let t = raw::type_name(raw::type_of(env, a[1]));
-        return raw::throw(
-            env,
-            Kind::Type,
-            &format!("TinyKV.setJSON: a {t} value has no JSON form"),
-        );
+    let t = match sb.read_value(env, text, max) {
+        Ok(t) => t,
+        Err(Unread::NotString) => {
+            let t = raw::type_name(raw::type_of(env, a[1]));
+            return raw::throw(
+                env,
+                Kind::Type,
+                &format!("TinyKV.setJSON: a {t} value has no JSON form"),
+            );
+        }
+        Err(why) => return value_unread(env, why, max),
     };
     set_value(
         env,

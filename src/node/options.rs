@@ -127,22 +127,18 @@ pub(crate) unsafe fn parse_options(
     }
     if let Some(x) = raw::prop(env, v, c"namespace") {
         let mut nb = StrBuf::<256>::new();
-        match nb.read(env, x) {
-            Some("") => {
+        match nb.read_name(env, x) {
+            Ok("") => {
                 return fail(
                     env,
                     Kind::Range,
                     "options.namespace must not be empty".into(),
                 )
             }
-            Some(s) => ns = s.to_string(),
-            None => {
-                let t = raw::type_name(raw::type_of(env, x));
-                return fail(
-                    env,
-                    Kind::Type,
-                    format!("options.namespace must be a string, got {t}"),
-                );
+            Ok(s) => ns = s.to_string(),
+            Err(why) => {
+                ops::bad_string(env, format_args!("new TinyKV: options.namespace"), x, why);
+                return Err(());
             }
         }
     }

@@ -1,6 +1,11 @@
 //! Raw N-API helpers for the hot paths: reading arguments into stack buffers, creating values,
 //! and throwing. A function here that returns a null `napi_value` has thrown a JS exception.
 //! Everything runs on the JS thread that owns `env`.
+//!
+//! Reading a string is the one place where a shortcut could change an answer: V8 copies only
+//! whole characters into a buffer, so a read that fills a buffer may have stopped short of
+//! the string's end by up to one character (4 bytes). A stack read counts as whole only when
+//! at least that much room was left over; anything else is read again at its full length.
 use crate::store::{Ns, StoredKey};
 use napi::sys;
 use std::ffi::CStr;
@@ -10,8 +15,24 @@ use std::ptr::null_mut;
 /// A JS value handle; null means "an exception is pending".
 pub(crate) type Js = sys::napi_value;
 
-/// Keys up to this many UTF-8 bytes are read into a stack buffer without allocating.
+/// Keys up to this many UTF-8 bytes (less [`MAX_CHAR`]) are read into a stack buffer without
+/// allocating.
 pub(crate) const STACK_KEY: usize = 256;
+
+/// The most UTF-8 bytes V8 writes for one character (a surrogate pair).
+const MAX_CHAR: usize = 4;
+
+/// Why a string argument could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// The value is not a string.
+    NotString,
+    /// The string holds a lone surrogate (not well-formed UTF-16), so it has no UTF-8 form
+    /// of its own: V8 would write U+FFFD for it, and two different keys would meet.
+    LoneSurrogate,
+    /// The string's UTF-8 form has this many bytes, more than the caller allows.
+    TooLong(usize),
+}
 
 /// A string read from JS: in this stack buffer or, when long, on the heap.
 pub(crate) struct StrBuf<const N: usize> {
@@ -28,43 +49,136 @@ impl<const N: usize> StrBuf<N> {
         }
     }
 
-    /// Reads the JS string `v` as UTF-8; `None` when `v` is not a string.
+    /// Reads the JS string `v` as UTF-8 (lone surrogates become U+FFFD, as `TextEncoder`
+    /// writes them); `None` when `v` is not a string. For option words and values.
     #[inline(always)]
     pub(crate) unsafe fn read(&mut self, env: sys::napi_env, v: Js) -> Option<&str> {
-        // V8 writes valid UTF-8: lone surrogates become U+FFFD.
-        let bytes = self.read_at(env, v, 0)?;
-        Some(std::str::from_utf8_unchecked(bytes))
+        self.read_checked(env, v, false, usize::MAX).ok()
+    }
+
+    /// Reads a value string of at most `max` UTF-8 bytes; lone surrogates become U+FFFD.
+    #[inline(always)]
+    pub(crate) unsafe fn read_value(
+        &mut self,
+        env: sys::napi_env,
+        v: Js,
+        max: usize,
+    ) -> Result<&str, Unread> {
+        self.read_checked(env, v, false, max)
+    }
+
+    /// Reads a key, namespace name or pattern: a string that must be well-formed UTF-16, so
+    /// that two different JS strings never read as the same bytes.
+    #[inline(always)]
+    pub(crate) unsafe fn read_name(&mut self, env: sys::napi_env, v: Js) -> Result<&str, Unread> {
+        self.read_checked(env, v, true, usize::MAX)
+    }
+
+    #[inline(always)]
+    unsafe fn read_checked(
+        &mut self,
+        env: sys::napi_env,
+        v: Js,
+        strict: bool,
+        max: usize,
+    ) -> Result<&str, Unread> {
+        let bytes = self.read_at(env, v, 0, strict, max)?;
+        // V8 writes valid UTF-8.
+        Ok(std::str::from_utf8_unchecked(bytes))
     }
 
     /// Reads the JS string `v` as UTF-8 bytes `off` bytes into the buffer, and returns those
-    /// `off` bytes (zeroed, for the caller to fill) followed by the string's; `None` when `v` is
-    /// not a string.
+    /// `off` bytes (zeroed, for the caller to fill) followed by the string's. With `strict`,
+    /// a string with a lone surrogate is refused; a string of more than `max` bytes is
+    /// refused before it is copied.
     #[inline(always)]
-    unsafe fn read_at(&mut self, env: sys::napi_env, v: Js, off: usize) -> Option<&mut [u8]> {
+    unsafe fn read_at(
+        &mut self,
+        env: sys::napi_env,
+        v: Js,
+        off: usize,
+        strict: bool,
+        max: usize,
+    ) -> Result<&mut [u8], Unread> {
         let mut len = 0usize;
+        let room = N - off;
         let out = self.stack.as_mut_ptr().add(off).cast();
-        if sys::napi_get_value_string_utf8(env, v, out, N - off, &mut len) != sys::Status::napi_ok {
-            return None;
+        if sys::napi_get_value_string_utf8(env, v, out, room, &mut len) != sys::Status::napi_ok {
+            return Err(Unread::NotString);
         }
-        if len + 1 < N - off {
-            self.stack[..off].fill(MaybeUninit::new(0));
-            let all = self.stack.as_mut_ptr().cast::<u8>();
-            return Some(std::slice::from_raw_parts_mut(all, off + len));
+        // V8 leaves one byte for the NUL and copies whole characters only, so a copy that
+        // stopped short has `len + MAX_CHAR >= room`. Below that the copy is the whole string.
+        if len + MAX_CHAR >= room {
+            return self.read_long(env, v, off, strict, max);
         }
-        self.read_long(env, v, off)
+        if len > max {
+            return Err(Unread::TooLong(len));
+        }
+        self.stack[..off].fill(MaybeUninit::new(0));
+        let all = std::slice::from_raw_parts_mut(self.stack.as_mut_ptr().cast::<u8>(), off + len);
+        if strict && maybe_replaced(&all[off..]) && !well_formed(env, v) {
+            return Err(Unread::LoneSurrogate);
+        }
+        Ok(all)
     }
 
     #[cold]
-    unsafe fn read_long(&mut self, env: sys::napi_env, v: Js, off: usize) -> Option<&mut [u8]> {
+    unsafe fn read_long(
+        &mut self,
+        env: sys::napi_env,
+        v: Js,
+        off: usize,
+        strict: bool,
+        max: usize,
+    ) -> Result<&mut [u8], Unread> {
         let mut len = 0usize;
-        sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len);
+        if sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len) != sys::Status::napi_ok
+        {
+            return Err(Unread::NotString);
+        }
+        if len > max {
+            return Err(Unread::TooLong(len));
+        }
         self.heap = vec![0; off + len + 1];
         let mut got = 0usize;
         let out = self.heap[off..].as_mut_ptr().cast();
-        sys::napi_get_value_string_utf8(env, v, out, len + 1, &mut got);
+        if sys::napi_get_value_string_utf8(env, v, out, len + 1, &mut got) != sys::Status::napi_ok
+            || got != len
+        {
+            return Err(Unread::NotString);
+        }
         self.heap.truncate(off + got);
-        Some(&mut self.heap)
+        if strict && maybe_replaced(&self.heap[off..]) && !well_formed(env, v) {
+            return Err(Unread::LoneSurrogate);
+        }
+        Ok(&mut self.heap)
     }
+}
+
+/// Whether UTF-8 `bytes` may hold a U+FFFD that V8 wrote for a lone surrogate (it holds one
+/// at all). ASCII, by far the common case, is answered a word at a time.
+#[inline(always)]
+fn maybe_replaced(bytes: &[u8]) -> bool {
+    !is_ascii(bytes) && bytes.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
+}
+
+/// Whether the JS string `v` is well-formed UTF-16 (no lone surrogate). Reads it as UTF-16;
+/// only called for the rare string whose UTF-8 form holds a U+FFFD.
+#[cold]
+unsafe fn well_formed(env: sys::napi_env, v: Js) -> bool {
+    let mut len = 0usize;
+    if sys::napi_get_value_string_utf16(env, v, null_mut(), 0, &mut len) != sys::Status::napi_ok {
+        return false;
+    }
+    let mut units = vec![0u16; len + 1];
+    let mut got = 0usize;
+    if sys::napi_get_value_string_utf16(env, v, units.as_mut_ptr(), len + 1, &mut got)
+        != sys::Status::napi_ok
+        || got != len
+    {
+        return false;
+    }
+    char::decode_utf16(units[..len].iter().copied()).all(|c| c.is_ok())
 }
 
 /// A key argument read straight into the store's key layout (see [`StoredKey`]): room for the
@@ -78,15 +192,21 @@ impl KeyArg {
         KeyArg(StrBuf::new())
     }
 
-    /// Reads the JS string `v` as a key of namespace `ns`; `None` when `v` is not a string.
+    /// Reads the JS string `v` as a key of namespace `ns`; refuses what is not a string or
+    /// not well-formed UTF-16.
     #[inline(always)]
     pub(crate) unsafe fn read(
         &mut self,
         env: sys::napi_env,
         v: Js,
         ns: Ns,
-    ) -> Option<StoredKey<'_>> {
-        StoredKey::new(ns, self.0.read_at(env, v, StoredKey::PREFIX)?)
+    ) -> Result<StoredKey<'_>, Unread> {
+        let bytes = self
+            .0
+            .read_at(env, v, StoredKey::PREFIX, true, usize::MAX)?;
+        // `StoredKey::new` refuses only a buffer shorter than the prefix, which `read_at`
+        // never returns.
+        StoredKey::new(ns, bytes).ok_or(Unread::NotString)
     }
 }
 
@@ -126,16 +246,41 @@ pub(crate) unsafe fn bigint(env: sys::napi_env, n: i64) -> Js {
 }
 
 /// Creates a JS string from UTF-8 bytes, taking the one-byte (Latin-1) fast path for ASCII.
-/// Invalid UTF-8 becomes U+FFFD.
+/// Invalid UTF-8 becomes U+FFFD. Throws a `RangeError` (and returns null) when V8 cannot make
+/// the string: past its length limit (2^29 - 24 UTF-16 units in Node 20), or out of memory.
 #[inline(always)]
 pub(crate) unsafe fn string(env: sys::napi_env, bytes: &[u8]) -> Js {
     let mut out = null_mut();
-    if is_ascii(bytes) {
-        sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out);
+    let status = if is_ascii(bytes) {
+        sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
     } else {
-        sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out);
+        sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
+    };
+    if status != sys::Status::napi_ok || out.is_null() {
+        return string_failed(env, bytes.len());
     }
     out
+}
+
+/// Replaces whatever V8 left pending after a string it could not make with one `RangeError`
+/// that says what to do.
+#[cold]
+#[inline(never)]
+unsafe fn string_failed(env: sys::napi_env, len: usize) -> Js {
+    let mut is_pending = false;
+    sys::napi_is_exception_pending(env, &mut is_pending);
+    if is_pending {
+        let mut e = null_mut();
+        sys::napi_get_and_clear_last_exception(env, &mut e);
+    }
+    throw(
+        env,
+        Kind::Range,
+        &format!(
+            "TinyKV: a value of {len} bytes is too long for a JS string \
+             (V8's limit is 2^29 - 24 characters); read it with getBuffer"
+        ),
+    )
 }
 
 /// Whether every byte is below 0x80. Reads 8 bytes at a time, ending with an overlapping

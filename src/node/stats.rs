@@ -4,7 +4,7 @@
 //! Counts cross as JS numbers: exact up to 2^53.
 use super::class::JsTinyKv;
 use super::error::pending;
-use super::raw::{self, Kind, StrBuf, STACK_KEY};
+use super::raw::{StrBuf, STACK_KEY};
 use crate::store::{EntryInfo, Stats, Ttl};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -136,14 +136,14 @@ impl JsTinyKv {
     pub fn info(&self, env: &Env, key: Unknown) -> Result<Either<JsEntryInfo, ()>> {
         let mut kb = StrBuf::<STACK_KEY>::new();
         let key = unsafe {
-            match kb.read(env.raw(), key.raw()) {
-                Some(k) => k,
-                None => {
-                    let t = raw::type_name(raw::type_of(env.raw(), key.raw()));
-                    raw::throw(
+            match kb.read_name(env.raw(), key.raw()) {
+                Ok(k) => k,
+                Err(why) => {
+                    super::ops::bad_string(
                         env.raw(),
-                        Kind::Type,
-                        &format!("TinyKV.info: key must be a string, got {t}"),
+                        format_args!("TinyKV.info: key"),
+                        key.raw(),
+                        why,
                     );
                     return Err(pending());
                 }
