@@ -81,7 +81,19 @@ test('wrong argument types are TypeErrors with clear messages', () => {
 
 test('oversized keys are RangeErrors from the store', () => {
   const kv = new TinyKV()
-  throwsWith(() => kv.set('k'.repeat(70_000), 'v'), RangeError, /key is 70000 bytes/)
+  throwsWith(() => kv.set('k'.repeat(70_000), 'v'), RangeError, /^TinyKV\.set: key is 70000 bytes/)
+})
+
+test("the store's own errors name the method, as argument errors do", () => {
+  const kv = new TinyKV()
+  kv.set('text', 'abc')
+  throwsWith(() => kv.incr('text'), Error, /^TinyKV\.incr: value is not an integer or out of range$/)
+  throwsWith(() => kv.decr('text', 2n), Error, /^TinyKV\.decr: value is not an integer/)
+  kv.set('max', 9007199254740991)
+  throwsWith(() => kv.incr('max', 2n ** 63n - 1n), RangeError, /^TinyKV\.incr: increment or decrement would overflow/)
+  throwsWith(() => kv.setJSON('u', undefined), TypeError, /^TinyKV\.setJSON: value has no JSON form \(got undefined\)$/)
+  throwsWith(() => kv.setJSON('f', () => 1), TypeError, /no JSON form \(got function\)/)
+  assert.equal(kv.get('text'), 'abc')
 })
 
 test('a Rust panic becomes a JS Error, and the process lives on', () => {

@@ -181,7 +181,7 @@ impl JsTinyKv {
     #[napi(
         catch_unwind,
         ts_generic_types = "T extends number | bigint = number",
-        ts_args_type = "key: string, by?: T",
+        ts_args_type = "key: string, ...by: T extends bigint ? [by: T] : [by?: T]",
         ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn incr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
@@ -193,7 +193,7 @@ impl JsTinyKv {
     #[napi(
         catch_unwind,
         ts_generic_types = "T extends number | bigint = number",
-        ts_args_type = "key: string, by?: T",
+        ts_args_type = "key: string, ...by: T extends bigint ? [by: T] : [by?: T]",
         ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn decr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {

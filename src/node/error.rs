@@ -24,10 +24,11 @@ pub(crate) unsafe fn to_napi_error(env: sys::napi_env, e: &Error) -> napi::Error
     pending()
 }
 
-/// Throws `e` from a raw callback; returns the null handle.
-pub(crate) unsafe fn throw_store(env: sys::napi_env, e: &Error) -> raw::Js {
-    let _ = to_napi_error(env, e);
-    std::ptr::null_mut()
+/// Throws `e` from a raw callback as `TinyKV.<method>: <message>`; returns the null handle.
+#[cold]
+pub(crate) unsafe fn throw_store(env: sys::napi_env, method: &str, e: &Error) -> raw::Js {
+    let (kind, msg) = classify(e);
+    raw::throw(env, kind, &format!("TinyKV.{method}: {msg}"))
 }
 
 /// The napi-rs error value for "a JS exception has been thrown already".

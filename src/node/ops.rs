@@ -132,7 +132,7 @@ unsafe fn read_value(env: sys::napi_env, v: Js, max: usize, method: &str) -> Res
         Ok(s) => Ok(Value::Bytes(s.as_bytes().to_vec())),
         Err(Unread::NotString) => read_value_other(env, v, method),
         Err(why) => {
-            value_unread(env, why, max);
+            value_unread(env, method, why, max);
             Err(())
         }
     }
@@ -140,13 +140,13 @@ unsafe fn read_value(env: sys::napi_env, v: Js, max: usize, method: &str) -> Res
 
 /// Throws the store's own error for a value string that could not be read (too long).
 #[cold]
-unsafe fn value_unread(env: sys::napi_env, why: Unread, max: usize) -> Js {
+unsafe fn value_unread(env: sys::napi_env, method: &str, why: Unread, max: usize) -> Js {
     match why {
-        Unread::TooLong(len) => throw_store(env, &crate::Error::ValueTooLarge { len, max }),
+        Unread::TooLong(len) => throw_store(env, method, &crate::Error::ValueTooLarge { len, max }),
         _ => raw::throw(
             env,
             Kind::Type,
-            "TinyKV: value could not be read as a string",
+            &format!("TinyKV.{method}: value could not be read as a string"),
         ),
     }
 }
@@ -416,7 +416,7 @@ unsafe fn write(
 ) -> Js {
     view.with(env, method, |s| match s.set_key(key, value, opts) {
         Ok(out) => raw::boolean(env, out.written),
-        Err(e) => throw_store(env, &e),
+        Err(e) => throw_store(env, method, &e),
     })
 }
 
@@ -460,7 +460,7 @@ unsafe fn set_with(
             }
             Err(()) => return null_mut(),
         },
-        Err(why) => return value_unread(env, why, max),
+        Err(why) => return value_unread(env, "set", why, max),
     };
     let Ok(opts) = opts() else {
         return null_mut();
@@ -513,12 +513,12 @@ unsafe fn incr_by(env: sys::napi_env, view: &View, a: &[Js], sign: i64, method: 
     };
     // decr of i64::MIN has no i64 negation: the same overflow as the store's own.
     let Some(delta) = by.checked_mul(sign) else {
-        return throw_store(env, &crate::Error::Overflow);
+        return throw_store(env, method, &crate::Error::Overflow);
     };
     view.with(env, method, |s| match s.incr_by_key(key, delta) {
         Ok(n) if big => raw::bigint(env, n),
         Ok(n) => raw::int64(env, n),
-        Err(e) => throw_store(env, &e),
+        Err(e) => throw_store(env, method, &e),
     })
 }
 
@@ -785,7 +785,7 @@ pub(crate) unsafe fn mset(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             .collect();
         match s.mset(view.ns, &entries, &opts) {
             Ok(()) => raw::undefined(env),
-            Err(e) => throw_store(env, &e),
+            Err(e) => throw_store(env, "mset", &e),
         }
     })
 }
@@ -860,10 +860,10 @@ pub(crate) unsafe fn set_json(env: sys::napi_env, view: &View, a: &[Js]) -> Js {
             return raw::throw(
                 env,
                 Kind::Type,
-                &format!("TinyKV.setJSON: a {t} value has no JSON form"),
+                &format!("TinyKV.setJSON: value has no JSON form (got {t})"),
             );
         }
-        Err(why) => return value_unread(env, why, max),
+        Err(why) => return value_unread(env, "setJSON", why, max),
     };
     set_value(
         env,
