@@ -6,11 +6,8 @@
 //
 // `start({ port })` is exported so the test can run the app on port 0.
 import express from 'express'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-
-const require = createRequire(import.meta.url)
-const { TinyKV } = require('../../index.js')
+import { TinyKV } from 'tinykv'
 
 /** Stands in for a database call: slow, and counted so a test can see the cache work. */
 export function makeUserSource(delayMs = 50) {
