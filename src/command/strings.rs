@@ -56,7 +56,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             ))
         }
         "mset" | "msetnx" => {
-            if a.len() == 0 || a.len() % 2 != 0 {
+            if a.len() == 0 || !a.len().is_multiple_of(2) {
                 return Err(a.arity_error());
             }
             let mut entries = Vec::with_capacity(a.len() / 2);

@@ -311,7 +311,7 @@ async fn accept_loop(listener: Listener, ctx: connection::Ctx, permits: Arc<Sema
                             .fetch_add(1, Ordering::Relaxed)
                             + 1;
                         // The first refusal, then every 100th: a client storm must not flood logs.
-                        if n == 1 || n % 100 == 0 {
+                        if n == 1 || n.is_multiple_of(100) {
                             tracing::warn!(
                                 rejected_connections = n,
                                 max_clients = ctx.shared.config.max_clients,
