@@ -72,6 +72,7 @@ pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
         "clients",
         "memory",
         "stats",
+        "cpu",
         "latencystats",
         "keyspace",
     ];
@@ -166,6 +167,25 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
             );
             kv(out, "loading", 0);
         }
+        "cpu" => {
+            out.push_str("# CPU\r\n");
+            let (own, children) = (
+                cpu_times(libc::RUSAGE_SELF),
+                cpu_times(libc::RUSAGE_CHILDREN),
+            );
+            kv(out, "used_cpu_sys", format_args!("{:.6}", own.sys));
+            kv(out, "used_cpu_user", format_args!("{:.6}", own.user));
+            kv(
+                out,
+                "used_cpu_sys_children",
+                format_args!("{:.6}", children.sys),
+            );
+            kv(
+                out,
+                "used_cpu_user_children",
+                format_args!("{:.6}", children.user),
+            );
+        }
         "latencystats" => {
             out.push_str("# Latencystats\r\n");
             for (name, h) in sh.latency.snapshot() {
@@ -183,6 +203,28 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
                 );
             }
         }
+    }
+}
+
+/// CPU seconds spent in the kernel and in user space.
+#[derive(Debug, Default, Clone, Copy)]
+struct CpuTimes {
+    sys: f64,
+    user: f64,
+}
+
+/// `getrusage(who)`'s CPU times (`RUSAGE_SELF`: every thread of the daemon; `RUSAGE_CHILDREN`:
+/// its waited-for children), or zeros if the call fails.
+fn cpu_times(who: libc::c_int) -> CpuTimes {
+    // SAFETY: `getrusage` writes only the `rusage` it is given, which is plain data.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return CpuTimes::default();
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    CpuTimes {
+        sys: secs(ru.ru_stime),
+        user: secs(ru.ru_utime),
     }
 }
 
