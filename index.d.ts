@@ -125,7 +125,6 @@ export declare class TinyKV {
    */
   metrics(): string
 }
-export type JsTinyKv = TinyKV
 
 /** What the store knows about one entry (`kv.info(key)`), as Redis's OBJECT IDLETIME / FREQ. */
 export interface EntryInfo {

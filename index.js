@@ -836,5 +836,4 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.TinyKV = nativeBinding.TinyKV
-module.exports.JsTinyKv = nativeBinding.JsTinyKv
 module.exports.runCli = nativeBinding.runCli

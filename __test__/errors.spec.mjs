@@ -1,7 +1,7 @@
 // Bad options and arguments get TypeError / RangeError naming the problem; panics become Errors.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -104,4 +104,44 @@ test('a Rust panic becomes a JS Error, and the process lives on', () => {
   const kv = new TinyKV()
   kv.set('still', 'alive')
   assert.equal(kv.get('still'), 'alive')
+})
+
+/** The field names of `interface NAME { ... }` in index.d.ts. */
+function documentedFields(name) {
+  const dts = readFileSync(path.join(root, 'index.d.ts'), 'utf8')
+  const body = dts.match(new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`))
+  assert.ok(body, `index.d.ts declares ${name}`)
+  return [...body[1].matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])
+}
+
+test('the options index.d.ts documents are exactly the ones the constructor reads', () => {
+  const names = documentedFields('TinyKVOptions')
+  assert.deepEqual(names.sort(), ['defaultTtl', 'evictionPolicy', 'maxEntries', 'maxMemory', 'namespace'])
+  for (const name of names) {
+    // A wrong type is reported under the option's own name, so the parser reads it.
+    throwsWith(() => new TinyKV({ [name]: Symbol('x') }), TypeError, new RegExp(`options\\.${name} must be`))
+  }
+  throwsWith(() => new TinyKV({ maxEntires: 5 }), TypeError, /unknown option 'maxEntires'/)
+})
+
+test('the set options index.d.ts documents are exactly the ones set reads, on every path', () => {
+  const names = documentedFields('SetOptions')
+  assert.deepEqual(names.sort(), ['keepTtl', 'nx', 'ttl', 'xx'])
+  const kv = new TinyKV()
+  const paths = {
+    'the instance method (JS wrapper)': (o) => kv.set('k', 'v', o),
+    'the prototype method': (o) => TinyKV.prototype.set.call(kv, 'k', 'v', o),
+    setJSON: (o) => kv.setJSON('k', 1, o),
+    mset: (o) => kv.mset([['k', 'v']], o),
+  }
+  for (const [where, call] of Object.entries(paths)) {
+    for (const name of names) {
+      assert.throws(
+        () => call({ [name]: Symbol('x') }),
+        (e) => e instanceof TypeError && new RegExp(`options\\.${name} must be`).test(e.message),
+        `${where} reads options.${name}`,
+      )
+    }
+  }
+  assert.equal(kv.size, 0)
 })

@@ -3,14 +3,15 @@
 //! here are the prototype fallbacks; each instance shadows them with raw callbacks (`hot.rs`).
 //! The constructor's options live in `options.rs`; `stats`, `info` and `metrics` in `stats.rs`.
 #![allow(clippy::new_ret_no_self)]
-use super::error::{pending, to_napi_error};
+use super::args;
+use super::batch;
+use super::error::{pending, throw_as};
 use super::hot::{self, call};
 use super::ops::{self, Shared, View};
 use super::options::parse_options;
-use super::raw::{self, Kind, StrBuf};
+use super::raw::{self, Js, Kind, StrBuf};
 use crate::store::{Ns, Store};
 use napi::bindgen_prelude::*;
-use napi::sys;
 use napi_derive::napi;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -43,52 +44,49 @@ pub struct JsSetOptions {
 /// kv.get('user:1') // string | undefined
 /// ```
 #[napi(js_name = "TinyKV")]
-pub struct JsTinyKv {
+pub struct TinyKV {
     pub(crate) view: Rc<View>,
 }
 
-unsafe fn namespace_id(env: sys::napi_env, store: &Store, name: &str, what: &str) -> Result<Ns> {
+/// The id of namespace `name`, or a thrown RangeError naming `what`.
+fn namespace_id(env: raw::Env, store: &Store, name: &str, what: &str) -> Result<Ns> {
     store.namespace(name).map_err(|e| {
         let (_, msg) = super::error::classify(&e);
-        raw::throw(env, Kind::Range, &format!("{what}: {msg}"));
+        env.throw(Kind::Range, &format!("{what}: {msg}"));
         pending()
     })
 }
 
-impl JsTinyKv {
+impl TinyKV {
     /// The store, or a thrown "closed" Error naming `method`.
     pub(crate) fn store(&self, env: &Env, method: &str) -> Result<Arc<Store>> {
         match self.view.shared.store.borrow().as_ref() {
             Some(s) => Ok(s.clone()),
-            None => {
-                unsafe { ops::closed(env.raw(), method) };
-                Err(pending())
-            }
+            None => Err(ops::closed(raw::Env::of(env), method).into()),
         }
     }
 }
 
 #[napi]
-impl JsTinyKv {
+impl TinyKV {
     /// Creates a store. Throws a TypeError or RangeError naming any option that makes no sense.
     #[napi(constructor, catch_unwind, ts_args_type = "options?: TinyKVOptions")]
     pub fn new(env: &Env, this: This, options: Unknown) -> Result<Self> {
-        unsafe {
-            let env_raw = env.raw();
-            let (config, ns_name) = parse_options(env_raw, options.raw()).map_err(|_| pending())?;
-            let store = Store::new(config).map_err(|e| to_napi_error(env_raw, &e))?;
-            let ns = namespace_id(env_raw, &store, &ns_name, "new TinyKV: options.namespace")?;
-            let shared = Rc::new(Shared {
-                store: RefCell::new(Some(Arc::new(store))),
-            });
-            let view = Rc::new(View {
-                shared,
-                ns,
-                name: ns_name,
-            });
-            hot::install(env_raw, this.object.raw(), &view)?;
-            Ok(JsTinyKv { view })
-        }
+        let e = raw::Env::of(env);
+        let (config, ns_name) = parse_options(e, Js::of(&options))?;
+        let store =
+            Store::new(config).map_err(|err| throw_as(e, format_args!("new TinyKV"), &err))?;
+        let ns = namespace_id(e, &store, &ns_name, "new TinyKV: options.namespace")?;
+        let shared = Rc::new(Shared {
+            store: RefCell::new(Some(Arc::new(store))),
+        });
+        let view = Rc::new(View {
+            shared,
+            ns,
+            name: ns_name,
+        });
+        hot::install(e, Js::of(&this.object.to_unknown()), &view)?;
+        Ok(TinyKV { view })
     }
 
     /// The value at `key` as a string, or `undefined` if the key is missing or expired.
@@ -99,7 +97,7 @@ impl JsTinyKv {
         ts_return_type = "string | undefined"
     )]
     pub fn get<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::get, &[key.raw()]) }
+        call(env, &self.view, ops::get, &[&key])
     }
 
     /// The value at `key` as a new Buffer (a copy), or `undefined` if missing or expired.
@@ -109,7 +107,7 @@ impl JsTinyKv {
         ts_return_type = "Buffer | undefined"
     )]
     pub fn get_buffer<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::get_buffer, &[key.raw()]) }
+        call(env, &self.view, ops::get_buffer, &[&key])
     }
 
     /// Stores `value` at `key`. Strings are stored as UTF-8, Buffers and typed arrays as bytes,
@@ -128,33 +126,26 @@ impl JsTinyKv {
         value: Unknown,
         options: Unknown,
     ) -> Result<Unknown<'e>> {
-        unsafe {
-            call(
-                env,
-                &self.view,
-                ops::set,
-                &[key.raw(), value.raw(), options.raw()],
-            )
-        }
+        call(env, &self.view, ops::set, &[&key, &value, &options])
     }
 
     /// Whether `key` exists (and has not expired).
     #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
     pub fn has<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::has, &[key.raw()]) }
+        call(env, &self.view, ops::has, &[&key])
     }
 
     /// Removes `key`. Returns true if it existed.
     #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
     pub fn delete<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::delete, &[key.raw()]) }
+        call(env, &self.view, ops::delete, &[&key])
     }
 
     /// Remaining time to live of `key` in ms, with Redis's answers for the other cases:
     /// `-2` if the key does not exist (or has expired), `-1` if it exists with no TTL.
     #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "number")]
     pub fn ttl<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::ttl, &[key.raw()]) }
+        call(env, &self.view, ops::ttl, &[&key])
     }
 
     /// Sets `key` to expire `ttl` ms from now. Returns false if the key does not exist.
@@ -164,13 +155,13 @@ impl JsTinyKv {
         ts_return_type = "boolean"
     )]
     pub fn expire<'e>(&self, env: &'e Env, key: Unknown, ttl: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::expire, &[key.raw(), ttl.raw()]) }
+        call(env, &self.view, ops::expire, &[&key, &ttl])
     }
 
     /// Removes the TTL of `key`. Returns true if the key existed and had a TTL.
     #[napi(catch_unwind, ts_args_type = "key: string", ts_return_type = "boolean")]
     pub fn persist<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::persist, &[key.raw()]) }
+        call(env, &self.view, ops::persist, &[&key])
     }
 
     /// Adds `by` (default 1) to the integer at `key` and returns the new value. A missing key
@@ -185,7 +176,7 @@ impl JsTinyKv {
         ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn incr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::incr, &[key.raw(), by.raw()]) }
+        call(env, &self.view, ops::incr, &[&key, &by])
     }
 
     /// Subtracts `by` (default 1) from the integer at `key`; see `incr` (a bigint `by` gives
@@ -197,7 +188,7 @@ impl JsTinyKv {
         ts_return_type = "T extends bigint ? bigint : number"
     )]
     pub fn decr<'e>(&self, env: &'e Env, key: Unknown, by: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::decr, &[key.raw(), by.raw()]) }
+        call(env, &self.view, ops::decr, &[&key, &by])
     }
 
     /// The values of many keys in one call, in order; `undefined` for each missing key.
@@ -208,7 +199,7 @@ impl JsTinyKv {
         ts_return_type = "Array<string | undefined>"
     )]
     pub fn mget<'e>(&self, env: &'e Env, keys: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::mget, &[keys.raw()]) }
+        call(env, &self.view, batch::mget, &[&keys])
     }
 
     /// Writes many entries with the same options: `[[key, value], ...]` or `{ key: value }`.
@@ -224,7 +215,7 @@ impl JsTinyKv {
         entries: Unknown,
         options: Unknown,
     ) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::mset, &[entries.raw(), options.raw()]) }
+        call(env, &self.view, batch::mset, &[&entries, &options])
     }
 
     /// Live keys of this namespace matching a Redis glob `pattern` (`*`, `?`, `[abc]`, `\\`
@@ -235,7 +226,7 @@ impl JsTinyKv {
         ts_return_type = "string[]"
     )]
     pub fn keys<'e>(&self, env: &'e Env, pattern: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::keys, &[pattern.raw()]) }
+        call(env, &self.view, batch::keys, &[&pattern])
     }
 
     /// Number of live entries in this namespace.
@@ -247,7 +238,7 @@ impl JsTinyKv {
     /// Removes every entry of this namespace (other namespaces are untouched).
     #[napi(catch_unwind, ts_return_type = "void")]
     pub fn clear<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::clear, &[]) }
+        call(env, &self.view, ops::clear, &[])
     }
 
     /// `JSON.parse` of the value at `key`, or `undefined` if missing. Throws the SyntaxError of
@@ -260,7 +251,7 @@ impl JsTinyKv {
         ts_return_type = "T | undefined"
     )]
     pub fn get_json<'e>(&self, env: &'e Env, key: Unknown) -> Result<Unknown<'e>> {
-        unsafe { call(env, &self.view, ops::get_json, &[key.raw()]) }
+        call(env, &self.view, ops::get_json, &[&key])
     }
 
     /// Stores `JSON.stringify(value)` at `key`; options and result as in `set`. Throws a
@@ -279,55 +270,38 @@ impl JsTinyKv {
         value: Unknown,
         options: Unknown,
     ) -> Result<Unknown<'e>> {
-        unsafe {
-            call(
-                env,
-                &self.view,
-                ops::set_json,
-                &[key.raw(), value.raw(), options.raw()],
-            )
-        }
+        call(env, &self.view, ops::set_json, &[&key, &value, &options])
     }
 
     /// A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
     /// separate keys. `close()` on any handle closes the store for all of them.
     #[napi(catch_unwind, ts_args_type = "name: string", ts_return_type = "TinyKV")]
     pub fn namespace<'e>(&self, env: &'e Env, name: Unknown) -> Result<Unknown<'e>> {
-        unsafe {
-            let env_raw = env.raw();
-            let mut nb = StrBuf::<256>::new();
-            let name = match nb.read_name(env_raw, name.raw()) {
-                Ok(n) if !n.is_empty() => n.to_string(),
-                Ok(_) => {
-                    raw::throw(
-                        env_raw,
-                        Kind::Range,
-                        "TinyKV.namespace: name must not be empty",
-                    );
-                    return Err(pending());
-                }
-                Err(why) => {
-                    ops::bad_string(
-                        env_raw,
-                        format_args!("TinyKV.namespace: name"),
-                        name.raw(),
-                        why,
-                    );
-                    return Err(pending());
-                }
-            };
-            let store = self.store(env, "namespace")?;
-            let ns = namespace_id(env_raw, &store, &name, "TinyKV.namespace")?;
-            let view = Rc::new(View {
-                shared: self.view.shared.clone(),
-                ns,
-                name,
-            });
-            let obj = JsTinyKv { view: view.clone() }.into_instance(env)?;
-            let obj_raw = ToNapiValue::to_napi_value(env_raw, obj)?;
-            hot::install(env_raw, obj_raw, &view)?;
-            Ok(Unknown::from_raw_unchecked(env_raw, obj_raw))
+        let e = raw::Env::of(env);
+        let mut nb = StrBuf::<256>::new();
+        let name = args::name(
+            e,
+            &mut nb,
+            Js::of(&name),
+            format_args!("TinyKV.namespace: name"),
+        )?;
+        if name.is_empty() {
+            return Err(e
+                .throw(Kind::Range, "TinyKV.namespace: name must not be empty")
+                .into());
         }
+        let name = name.to_string();
+        let store = self.store(env, "namespace")?;
+        let ns = namespace_id(e, &store, &name, "TinyKV.namespace")?;
+        let view = Rc::new(View {
+            shared: self.view.shared.clone(),
+            ns,
+            name,
+        });
+        let obj = TinyKV { view: view.clone() }.into_instance(env)?;
+        let obj = obj.as_object(env).to_unknown();
+        hot::install(e, Js::of(&obj), &view)?;
+        Ok(obj)
     }
 
     /// The name of the namespace this handle reads and writes.

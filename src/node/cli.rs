@@ -30,7 +30,7 @@ fn exit_code_value(code: ExitCode) -> i32 {
 #[napi(js_name = "__testPanic", catch_unwind, skip_typescript)]
 pub fn test_panic(env: &napi::Env, via_guard: bool) -> napi::Result<()> {
     if via_guard {
-        let v = unsafe { super::raw::guard(env.raw(), || panic!("test panic via guard")) };
+        let v = super::raw::Env::of(env).guard(|| panic!("test panic via guard"));
         if v.is_null() {
             return Err(super::error::pending());
         }

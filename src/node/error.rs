@@ -1,8 +1,8 @@
 //! The one mapping from the crate's [`Error`] to JS errors: argument problems a caller can fix
-//! become `RangeError`, everything else `Error`, with Redis's "ERR " prefix dropped.
-use super::raw::{self, Kind};
+//! become `RangeError`, everything else `Error`, with Redis's "ERR " prefix dropped and the
+//! method named (`TinyKV.incr: value is not an integer or out of range`).
+use super::raw::{Env, Kind, Thrown};
 use crate::error::Error;
-use napi::sys;
 
 /// The JS error class and message for a store error.
 pub(crate) fn classify(e: &Error) -> (Kind, String) {
@@ -16,22 +16,27 @@ pub(crate) fn classify(e: &Error) -> (Kind, String) {
     (kind, msg)
 }
 
-/// Throws `e` as the matching JS error and returns the napi-rs error that says an exception is
-/// already pending (napi-rs then leaves it alone).
-pub(crate) unsafe fn to_napi_error(env: sys::napi_env, e: &Error) -> napi::Error {
-    let (kind, msg) = classify(e);
-    raw::throw(env, kind, &msg);
-    pending()
-}
-
-/// Throws `e` from a raw callback as `TinyKV.<method>: <message>`; returns the null handle.
+/// Throws `e` from `TinyKV.<method>` as `TinyKV.<method>: <message>`.
 #[cold]
-pub(crate) unsafe fn throw_store(env: sys::napi_env, method: &str, e: &Error) -> raw::Js {
-    let (kind, msg) = classify(e);
-    raw::throw(env, kind, &format!("TinyKV.{method}: {msg}"))
+pub(crate) fn throw_store(env: Env, method: &str, e: &Error) -> Thrown {
+    throw_as(env, format_args!("TinyKV.{method}"), e)
 }
 
-/// The napi-rs error value for "a JS exception has been thrown already".
+/// Throws `e` as `<what>: <message>`, `what` naming the call (`new TinyKV`).
+#[cold]
+pub(crate) fn throw_as(env: Env, what: std::fmt::Arguments<'_>, e: &Error) -> Thrown {
+    let (kind, msg) = classify(e);
+    env.throw(kind, &format!("{what}: {msg}"))
+}
+
+/// The napi-rs error value for "a JS exception has been thrown already" (napi-rs then leaves
+/// it alone).
 pub(crate) fn pending() -> napi::Error {
     napi::Error::new(napi::Status::PendingException, "exception pending")
+}
+
+impl From<Thrown> for napi::Error {
+    fn from(_: Thrown) -> napi::Error {
+        pending()
+    }
 }

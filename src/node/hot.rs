@@ -5,23 +5,30 @@
 //! pointer, read the key into a stack buffer and return `undefined` on a miss (a few tens of ns
 //! of binding cost). Each function holds one `Rc<View>`, released by its finalizer, so a
 //! detached method (`const { get } = kv`) keeps working and a collected store frees itself.
-use super::ops::{self, View};
-use super::raw::{self, Js};
+//! `set` and `mget` are wrapped in small JS functions (`js/set.js`, `js/mget.js`).
+//!
+//! This file and `raw.rs` are where raw N-API is called; each `unsafe` block says why it holds.
+use super::batch;
+use super::ops::{self, Op, View};
+use super::raw::{Env, Js};
 use napi::sys;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::rc::Rc;
 
-type Op = unsafe fn(sys::napi_env, &View, &[Js]) -> Js;
-
-/// Generates `extern "C"` trampolines: args + data pointer -> `ops::$op`, panics caught.
+/// Generates `extern "C"` trampolines: args + data pointer -> the op, panics caught.
 macro_rules! trampolines {
     ($($name:ident => $op:path, $argc:literal;)*) => {
         $(
-            unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> Js {
-                raw::guard(env, || {
-                    let (argv, data) = raw::args::<$argc>(env, info);
-                    let view = &*(data as *const View);
+            unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+                // SAFETY: V8 calls this callback on its JS thread with its own env and info.
+                let env = unsafe { Env::from_raw(env) };
+                env.guard(|| {
+                    // SAFETY: `info` is this callback's.
+                    let (argv, data) = unsafe { env.args::<$argc>(info) };
+                    // SAFETY: `data` is the `Rc<View>` that `native` leaked into this function,
+                    // released only by its finalizer, after the function is unreachable.
+                    let view = unsafe { &*(data as *const View) };
                     $op(env, view, &argv)
                 })
             }
@@ -37,10 +44,10 @@ trampolines! {
     t_delete => ops::delete, 1;
     t_incr => ops::incr, 2;
     t_decr => ops::decr, 2;
-    t_mget => ops::mget_packed, 3;
+    t_mget => batch::mget_packed, 3;
 }
 
-type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> Js;
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// The methods replaced on each instance by their raw callbacks.
 const HOT: [(&CStr, Callback); 7] = [
@@ -53,105 +60,59 @@ const HOT: [(&CStr, Callback); 7] = [
     (c"mget", t_mget),
 ];
 
-/// The JS side of `mget`: checks the keys are strings, joins them so they cross the N-API
-/// boundary as one string, and slices the packed answer (see `ops::mget_packed`). Anything
-/// unusual goes to the native path, which throws the same errors as before.
-const MGET_JS: &str = r#"(function (raw) {
-  'use strict'
-  let ends = new Int32Array(128)
-  return function mget(keys) {
-    if (!Array.isArray(keys) || keys.length === 0) return raw(keys)
-    const n = keys.length
-    for (let i = 0; i < n; i++) if (typeof keys[i] !== 'string') return raw(keys)
-    if (ends.length < n) ends = new Int32Array(n)
-    const packed = raw(keys, keys.join('\0'), ends)
-    if (typeof packed !== 'string') return packed
-    const out = new Array(n)
-    let start = 0
-    for (let i = 0; i < n; i++) {
-      const end = ends[i]
-      if (end < 0) {
-        out[i] = undefined
-      } else {
-        out[i] = packed.slice(start, end)
-        start = end
-      }
-    }
-    return out
-  }
-})"#;
+/// The JS side of `mget`, a function of the native one.
+const MGET_JS: &str = include_str!("js/mget.js");
 
-/// The JS side of `set`: with an options object, reads its four options in JS (a few ns
-/// each, where a named-property lookup through N-API costs about a hundred) and passes them
-/// as arguments to the native `set` that takes them apart (see `ops::set_flat`). Without
-/// options, or with anything but an object, it calls the native `set` as is, which also
-/// throws the errors for a wrong options value.
-const SET_JS: &str = r#"(function (raw, flat) {
-  'use strict'
-  return function set(key, value, options) {
-    if (options === undefined) return raw(key, value)
-    if (typeof options !== 'object' || options === null) return raw(key, value, options)
-    return flat(key, value, options.ttl, options.nx, options.xx, options.keepTtl)
-  }
-})"#;
+/// The JS side of `set`, a function of the native `set` and `set_flat`.
+const SET_JS: &str = include_str!("js/set.js");
 
 /// Runs `script` (a JS function of the natives) and calls it with `natives`: the wrapped
 /// method, or `None` if the script could not run.
-unsafe fn wrap(env: sys::napi_env, script: &str, natives: &[Js]) -> Option<Js> {
-    let mut src = null_mut();
-    let mut factory = null_mut();
-    let mut wrapped = null_mut();
-    let ok =
-        sys::napi_create_string_utf8(env, script.as_ptr().cast(), script.len() as isize, &mut src)
-            == sys::Status::napi_ok
-            && sys::napi_run_script(env, src, &mut factory) == sys::Status::napi_ok
-            && sys::napi_call_function(
-                env,
-                raw::undefined(env),
-                factory,
-                natives.len(),
-                natives.as_ptr(),
-                &mut wrapped,
-            ) == sys::Status::napi_ok;
-    ok.then_some(wrapped)
+fn wrap(env: Env, script: &str, natives: &[Js]) -> Option<Js> {
+    let factory = env.run_script(script).ok()?;
+    env.call(env.undefined(), factory, natives).ok()
 }
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    drop(Rc::from_raw(data as *const View));
+    // SAFETY: `data` is the `Rc<View>` `native` leaked, and this finalizer runs once.
+    drop(unsafe { Rc::from_raw(data as *const View) });
 }
 
 /// A native function `name` calling `cb` with `view`, which it keeps alive until collected.
-unsafe fn native(
-    env: sys::napi_env,
-    name: &CStr,
-    cb: Callback,
-    view: &Rc<View>,
-) -> napi::Result<Js> {
+fn native(env: Env, name: &CStr, cb: Callback, view: &Rc<View>) -> napi::Result<Js> {
     let data = Rc::into_raw(view.clone()) as *mut c_void;
     let mut f = null_mut();
-    let st = sys::napi_create_function(
-        env,
-        name.as_ptr(),
-        name.count_bytes() as isize,
-        Some(cb),
-        data,
-        &mut f,
-    );
+    // SAFETY: a live env (raw.rs), a NUL-terminated name of the given length, and an
+    // out-pointer to a local.
+    let st = unsafe {
+        sys::napi_create_function(
+            env.raw(),
+            name.as_ptr(),
+            name.count_bytes() as isize,
+            Some(cb),
+            data,
+            &mut f,
+        )
+    };
+    // SAFETY (both drops): on failure nothing else holds `data`, so it is released once here.
     if st != sys::Status::napi_ok {
-        drop(Rc::from_raw(data as *const View));
+        drop(unsafe { Rc::from_raw(data as *const View) });
         return Err(napi::Error::from_reason("could not create a TinyKV method"));
     }
-    if sys::napi_add_finalizer(env, f, data, Some(release), null_mut(), null_mut())
-        != sys::Status::napi_ok
-    {
-        drop(Rc::from_raw(data as *const View));
+    // SAFETY: `f` was just made; `release` frees `data` when `f` is collected.
+    let st = unsafe {
+        sys::napi_add_finalizer(env.raw(), f, data, Some(release), null_mut(), null_mut())
+    };
+    if st != sys::Status::napi_ok {
+        drop(unsafe { Rc::from_raw(data as *const View) });
         return Err(napi::Error::from_reason("could not attach a finalizer"));
     }
-    Ok(f)
+    // SAFETY: `f` is a handle N-API just made in this callback.
+    Ok(unsafe { Js::from_raw(f) })
 }
 
 /// Defines the hot methods on `obj` (non-enumerable, like prototype methods), each bound to `view`.
-pub(crate) unsafe fn install(env: sys::napi_env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
+pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     let mut props = Vec::with_capacity(HOT.len());
     for (name, cb) in HOT {
         let mut f = native(env, name, cb, view)?;
@@ -173,27 +134,33 @@ pub(crate) unsafe fn install(env: sys::napi_env, obj: Js, view: &Rc<View>) -> na
             method: None,
             getter: None,
             setter: None,
-            value: f,
+            value: f.raw(),
             attributes: sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
             data: null_mut(),
         });
     }
-    if sys::napi_define_properties(env, obj, props.len(), props.as_ptr()) != sys::Status::napi_ok {
+    // SAFETY: `props` holds live handles and 'static names; N-API copies what it needs.
+    let st =
+        unsafe { sys::napi_define_properties(env.raw(), obj.raw(), props.len(), props.as_ptr()) };
+    if st != sys::Status::napi_ok {
         return Err(napi::Error::from_reason("could not define TinyKV methods"));
     }
     Ok(())
 }
 
 /// Calls `op` from a napi-rs method (the prototype path) and maps a thrown exception.
-pub(crate) unsafe fn call<'e>(
+pub(crate) fn call<'e>(
     env: &'e napi::Env,
     view: &View,
     op: Op,
-    args: &[Js],
+    args: &[&napi::Unknown<'_>],
 ) -> napi::Result<napi::Unknown<'e>> {
-    let v = raw::guard(env.raw(), || op(env.raw(), view, args));
+    let e = Env::of(env);
+    let argv: Vec<Js> = args.iter().map(|u| Js::of(u)).collect();
+    let v = e.guard(|| op(e, view, &argv));
     if v.is_null() {
         return Err(super::error::pending());
     }
-    Ok(napi::Unknown::from_raw_unchecked(env.raw(), v))
+    // SAFETY: `v` is a live handle the op made in this callback's scope.
+    Ok(unsafe { napi::Unknown::from_raw_unchecked(env.raw(), v) })
 }

@@ -3,15 +3,22 @@
 //! - `class.rs`: the `TinyKV` class, the set options and every member's docs (-> `index.d.ts`).
 //! - `options.rs`: the constructor's option bag and its reader (errors name the option).
 //! - `stats.rs`: `stats()`, `info(key)` and `metrics()` (Prometheus text).
-//! - `ops.rs`: each operation, written once against raw N-API handles.
+//! - `ops.rs`: each one-key operation, written once in safe Rust over `raw::Env`;
+//!   `batch.rs`: mget, mset, keys; `args.rs`: reading and checking their arguments.
 //! - `hot.rs`: the hot methods (get, set, has, delete, incr, decr, mget) as plain C callbacks,
-//!   installed on each instance, bypassing napi-rs's per-call machinery.
-//! - `raw.rs`: stack-buffer argument reading, value creation, throwing, panic guard.
+//!   installed on each instance, bypassing napi-rs's per-call machinery; their JS wrappers
+//!   are `js/set.js` and `js/mget.js`.
+//! - `raw.rs`: the one wrapper around raw N-API (`Env`, `Js`, and why its calls are sound),
+//!   stack-buffer string reading, value creation, throwing, panic guard. Only it and `hot.rs`
+//!   call `napi::sys`; everything else is safe Rust.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
 //! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim).
 //!
 //! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a store is touched
 //! only on the JS thread, through a `View`; a closed store throws instead of crashing.
+#![deny(unsafe_op_in_unsafe_fn)]
+mod args;
+mod batch;
 mod class;
 mod cli;
 mod error;

@@ -1,16 +1,15 @@
 //! The constructor's option bag: its TypeScript shape (`TinyKVOptions`) and the hand-written
 //! reader that turns it into a store [`Config`], so every error names the option at fault.
-use super::ops;
-use super::raw::{self, Js, Kind, StrBuf};
+use super::args;
+use super::raw::{Env, Js, JsResult, Kind, StrBuf, Type};
 use crate::store::{parse_memory_size, Config, EvictionPolicy};
 use napi::bindgen_prelude::*;
-use napi::sys;
 use napi_derive::napi;
 
 /// Options for `new TinyKV(options)`. Every duration is in milliseconds.
 #[napi(object, js_name = "TinyKVOptions")]
 #[allow(dead_code)] // read by hand in `parse_options` so errors can name the option
-pub struct JsTinyKvOptions {
+pub struct TinyKvOptions {
     /// Most entries the store holds; past it `evictionPolicy` makes room.
     /// A positive integer. Default: unbounded.
     pub max_entries: Option<f64>,
@@ -33,116 +32,112 @@ pub struct JsTinyKvOptions {
     pub eviction_policy: Option<String>,
 }
 
-/// Builds a store config from the constructor's option bag; errors name the option.
-pub(crate) unsafe fn parse_options(
-    env: sys::napi_env,
-    v: Js,
-) -> std::result::Result<(Config, String), ()> {
+/// The options `parse_options` accepts: the fields of `TinyKVOptions` above, in JS spelling.
+pub(crate) const OPTION_NAMES: [&str; 5] = [
+    "maxEntries",
+    "maxMemory",
+    "defaultTtl",
+    "namespace",
+    "evictionPolicy",
+];
+
+/// Builds a store config and the namespace name from the constructor's option bag; errors
+/// name the option.
+pub(crate) fn parse_options(env: Env, v: Js) -> JsResult<(Config, String)> {
     let mut config = Config::default();
     let mut ns = "default".to_string();
-    let t = raw::type_of(env, v);
-    if t == sys::ValueType::napi_undefined || t == sys::ValueType::napi_null {
+    let t = env.type_of(v);
+    if t == Type::Undefined || t == Type::Null {
         return Ok((config, ns));
     }
-    unsafe fn fail<T>(env: sys::napi_env, kind: Kind, msg: String) -> std::result::Result<T, ()> {
-        raw::throw(env, kind, &format!("new TinyKV: {msg}"));
-        Err(())
-    }
-    if t != sys::ValueType::napi_object {
-        return fail(
-            env,
+    let fail = |kind: Kind, msg: String| env.throw(kind, &format!("new TinyKV: {msg}"));
+    if t != Type::Object {
+        return Err(fail(
             Kind::Type,
-            format!("options must be an object, got {}", raw::type_name(t)),
-        );
+            format!("options must be an object, got {}", t.name()),
+        ));
     }
     // Reject unknown keys: a misspelt `maxEntires` would otherwise silently leave a cache unbounded.
-    let mut names = std::ptr::null_mut();
-    sys::napi_get_property_names(env, v, &mut names);
-    let mut n = 0u32;
-    sys::napi_get_array_length(env, names, &mut n);
+    let names = env.property_names(v)?;
     let mut sb = StrBuf::<64>::new();
-    for i in 0..n {
-        let mut k = std::ptr::null_mut();
-        sys::napi_get_element(env, names, i, &mut k);
+    for i in 0..env.array_len(names).unwrap_or(0) {
+        let k = env.element(names, i)?;
         let name = sb.read(env, k).unwrap_or_default();
-        if !matches!(
-            name,
-            "maxEntries" | "maxMemory" | "defaultTtl" | "namespace" | "evictionPolicy"
-        ) {
-            return fail(
-                env,
+        if !OPTION_NAMES.contains(&name) {
+            return Err(fail(
                 Kind::Type,
                 format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace or evictionPolicy)"),
-            );
+            ));
         }
     }
-    let positive_int = |name: &str, x: Js| -> std::result::Result<u64, ()> {
-        match raw::double(env, x) {
+    let positive_int = |name: &str, x: Js| -> JsResult<u64> {
+        match env.double(x) {
             Some(d) if d >= 1.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 => Ok(d as u64),
-            Some(d) => fail(
-                env,
+            Some(d) => Err(fail(
                 Kind::Range,
                 format!("options.{name} must be a positive integer, got {d}"),
-            ),
-            None => fail(
-                env,
+            )),
+            None => Err(fail(
                 Kind::Type,
-                format!(
-                    "options.{name} must be a number, got {}",
-                    raw::type_name(raw::type_of(env, x))
-                ),
-            ),
+                format!("options.{name} must be a number, got {}", env.type_name(x)),
+            )),
         }
     };
-    if let Some(x) = raw::prop(env, v, c"maxEntries") {
+    if let Some(x) = env.prop(v, c"maxEntries") {
         config.max_entries = Some(positive_int("maxEntries", x)? as usize);
     }
-    if let Some(x) = raw::prop(env, v, c"maxMemory") {
+    if let Some(x) = env.prop(v, c"maxMemory") {
         let mut mb = StrBuf::<64>::new();
         config.max_memory = Some(if let Some(s) = mb.read(env, x) {
             match parse_memory_size(s) {
-                Ok(0) => return fail(env, Kind::Range, format!("options.maxMemory must be at least 1 byte, got '{s}'")),
+                Ok(0) => {
+                    return Err(fail(
+                        Kind::Range,
+                        format!("options.maxMemory must be at least 1 byte, got '{s}'"),
+                    ))
+                }
                 Ok(b) => b,
                 Err(_) => {
-                    return fail(
-                env,
+                    return Err(fail(
                         Kind::Range,
                         format!("options.maxMemory '{s}' is not a size (use bytes, or a number with kb, mb or gb)"),
-                    )
+                    ))
                 }
             }
-        } else if raw::type_of(env, x) == sys::ValueType::napi_number {
+        } else if env.type_of(x) == Type::Number {
             positive_int("maxMemory", x)?
         } else {
-            let t = raw::type_name(raw::type_of(env, x));
-            return fail(env, Kind::Type, format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"));
+            let t = env.type_name(x);
+            return Err(fail(
+                Kind::Type,
+                format!("options.maxMemory must be a number of bytes or a string such as \"64mb\", got {t}"),
+            ));
         });
     }
-    if let Some(x) = raw::prop(env, v, c"defaultTtl") {
-        config.default_ttl_ms = Some(ops::read_ttl(
+    if let Some(x) = env.prop(v, c"defaultTtl") {
+        config.default_ttl_ms = Some(args::ttl(
             env,
             x,
             format_args!("new TinyKV: options.defaultTtl"),
         )?);
     }
-    if let Some(x) = raw::prop(env, v, c"namespace") {
+    if let Some(x) = env.prop(v, c"namespace") {
         let mut nb = StrBuf::<256>::new();
-        match nb.read_name(env, x) {
-            Ok("") => {
-                return fail(
-                    env,
-                    Kind::Range,
-                    "options.namespace must not be empty".into(),
-                )
-            }
-            Ok(s) => ns = s.to_string(),
-            Err(why) => {
-                ops::bad_string(env, format_args!("new TinyKV: options.namespace"), x, why);
-                return Err(());
-            }
+        let name = args::name(
+            env,
+            &mut nb,
+            x,
+            format_args!("new TinyKV: options.namespace"),
+        )?;
+        if name.is_empty() {
+            return Err(fail(
+                Kind::Range,
+                "options.namespace must not be empty".into(),
+            ));
         }
+        ns = name.to_string();
     }
-    if let Some(x) = raw::prop(env, v, c"evictionPolicy") {
+    if let Some(x) = env.prop(v, c"evictionPolicy") {
         let mut pb = StrBuf::<64>::new();
         config.eviction_policy = match pb.read(env, x) {
             Some("lru") => EvictionPolicy::Lru,
@@ -150,19 +145,17 @@ pub(crate) unsafe fn parse_options(
             Some("volatile-ttl") => EvictionPolicy::VolatileTtl,
             Some("noeviction") => EvictionPolicy::NoEviction,
             Some(s) => {
-                return fail(
-                    env,
+                return Err(fail(
                     Kind::Range,
                     format!("options.evictionPolicy must be 'lru', 'lfu', 'volatile-ttl' or 'noeviction', got '{s}'"),
-                )
+                ))
             }
             None => {
-                let t = raw::type_name(raw::type_of(env, x));
-                return fail(
-                    env,
+                let t = env.type_name(x);
+                return Err(fail(
                     Kind::Type,
                     format!("options.evictionPolicy must be a string, got {t}"),
-                );
+                ));
             }
         };
     }

@@ -2,9 +2,9 @@
 //! object), `info(key)` (one entry's access data, [`EntryInfo`]) and `metrics()` (the same
 //! Prometheus text as the daemon's store metrics, from [`crate::metrics::render`]).
 //! Counts cross as JS numbers: exact up to 2^53.
-use super::class::JsTinyKv;
-use super::error::pending;
-use super::raw::{StrBuf, STACK_KEY};
+use super::args;
+use super::class::TinyKV;
+use super::raw::{Env as JsEnv, Js, StrBuf, STACK_KEY};
 use crate::store::{EntryInfo, Stats, Ttl};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -119,7 +119,7 @@ impl From<EntryInfo> for JsEntryInfo {
 }
 
 #[napi]
-impl JsTinyKv {
+impl TinyKV {
     /// A snapshot of the store's counters and sizes (all namespaces).
     #[napi(catch_unwind)]
     pub fn stats(&self, env: &Env) -> Result<JsStats> {
@@ -135,20 +135,8 @@ impl JsTinyKv {
     )]
     pub fn info(&self, env: &Env, key: Unknown) -> Result<Either<JsEntryInfo, ()>> {
         let mut kb = StrBuf::<STACK_KEY>::new();
-        let key = unsafe {
-            match kb.read_name(env.raw(), key.raw()) {
-                Ok(k) => k,
-                Err(why) => {
-                    super::ops::bad_string(
-                        env.raw(),
-                        format_args!("TinyKV.info: key"),
-                        key.raw(),
-                        why,
-                    );
-                    return Err(pending());
-                }
-            }
-        };
+        let e = JsEnv::of(env);
+        let key = args::name(e, &mut kb, Js::of(&key), format_args!("TinyKV.info: key"))?;
         let store = self.store(env, "info")?;
         // `()` is `undefined` in JS (an `Option` would be `null`).
         Ok(match store.info(self.view.ns, key) {
