@@ -275,7 +275,9 @@ fn run_row(subject: &dyn Subject, data: &Data, row: Row, base: u64, iters: u64) 
             }
             Workload::SetOver => subject.set(key(buf, pick(t, i)), value),
             Workload::SetFresh => subject.set(fresh(buf, t, base + i), value),
-            Workload::Mixed if (base + i).is_multiple_of(10) => subject.set(key(buf, pick(t, i)), value),
+            Workload::Mixed if (base + i).is_multiple_of(10) => {
+                subject.set(key(buf, pick(t, i)), value)
+            }
             Workload::Mixed => {
                 subject.get(key(buf, pick(t, i)));
             }
