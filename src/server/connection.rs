@@ -13,9 +13,13 @@
 //! - a client that has not authenticated (when a password is set) may have at most
 //!   [`UNAUTH_MAX_OUTPUT`] bytes of replies pending, so it cannot pin memory with error replies.
 //!
-//! Memory: buffers that grew past [`KEEP_BUFFER`] for one large request or reply are replaced by
-//! small ones once they are (nearly) empty, and the decoder frees its large argument buffers
-//! before the next request.
+//! Memory: GET and MGET are copied from the store straight into the output buffer
+//! ([`direct`]), so such a reply is never built twice and never takes the buffer past
+//! `max_output_buffer`; buffers that grew past [`KEEP_BUFFER`] for one large request or reply are
+//! replaced by small ones once they are (nearly) empty, and the decoder frees its large argument
+//! buffers before the next request.
+
+mod direct;
 
 use std::sync::Arc;
 
@@ -31,6 +35,7 @@ use super::latency::{self, Local};
 use super::Shared;
 use crate::command::Session;
 use crate::protocol::{is_http_request, Decoder, Resp};
+use direct::Outcome;
 
 /// Read buffer growth step; also the most read in one syscall when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
@@ -194,6 +199,8 @@ where
     let stall_sleep = sleep_until(far);
     tokio::pin!(idle_sleep, stall_sleep);
     let mut stalled = false;
+    // The decoder's last request was put off until `out` is empty (`Outcome::Wait`).
+    let mut waiting = false;
     // Set when a guard closes the connection without flushing (see the module docs).
     let mut abort: Option<&'static str> = None;
     let mut eof = false;
@@ -204,16 +211,23 @@ where
         let mut processed = 0u64;
         let mut mark: Option<std::time::Instant> = None;
         while out.len() < limit {
+            if waiting && !out.is_empty() {
+                break;
+            }
             let was_authed = st.authenticated;
-            let argv = match decoder.decode(&mut inbuf) {
-                Ok(Some(argv)) => argv,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!(client = id, error = %e, "protocol error; closing connection");
-                    reason = "protocol error";
-                    out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
-                    flow = Flow::Close;
-                    break;
+            let argv = if std::mem::take(&mut waiting) {
+                decoder.last_request()
+            } else {
+                match decoder.decode(&mut inbuf) {
+                    Ok(Some(argv)) => argv,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(client = id, error = %e, "protocol error; closing connection");
+                        reason = "protocol error";
+                        out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
+                        flow = Flow::Close;
+                        break;
+                    }
                 }
             };
             if is_http_request(&argv[0]) {
@@ -231,7 +245,19 @@ where
             // One clock read per command: this command's time runs from the end of the previous
             // one in the batch (so it includes parsing its request), or from here for the first.
             let started = *mark.get_or_insert_with(std::time::Instant::now);
-            flow = admin::dispatch(&mut st, argv, &mut out);
+            let outcome = if st.authenticated {
+                direct::serve(&mut st, argv, &mut out, limit)
+            } else {
+                Outcome::Pass
+            };
+            flow = match outcome {
+                Outcome::Done => Flow::Continue,
+                Outcome::Pass => admin::dispatch(&mut st, argv, &mut out),
+                Outcome::Wait => {
+                    waiting = true;
+                    break;
+                }
+            };
             processed += 1;
             let done = std::time::Instant::now();
             st.latency.record(cmd, done - started);
@@ -265,7 +291,8 @@ where
         if flow != Flow::Continue || eof {
             break;
         }
-        let at_limit = out.len() >= limit;
+        // A reply put off until `out` drains stops reading as a full buffer does.
+        let at_limit = out.len() >= limit || waiting;
         if at_limit != stalled {
             stalled = at_limit;
             let until = if stalled {
