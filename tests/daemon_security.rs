@@ -184,6 +184,14 @@ fn a_reply_larger_than_the_output_cap_is_refused_before_it_is_built() {
     for _ in 0..5 {
         assert_reply(&c.reply(), &want);
     }
+    // Also after the client's FIN: what it sent before is answered in full.
+    let mut h = d.client();
+    h.send(&frame(&[b"GET", b"big"]).repeat(5));
+    h.r.get_ref().shutdown(std::net::Shutdown::Write).unwrap();
+    for _ in 0..5 {
+        assert_reply(&h.reply(), &want);
+    }
+    assert!(h.closed());
     // A single value larger than the cap is refused too; the connection stays usable.
     let huge = vec![b'y'; 9 << 20];
     c.send(&frame(&[b"SET", b"huge", &huge]));
