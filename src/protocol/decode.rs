@@ -3,8 +3,11 @@
 //! The decoder is incremental: arguments of a multibulk request are taken out of the buffer as
 //! soon as each one is complete, so a request that arrives in many reads is parsed in linear time.
 //! Argument buffers are reused from one request to the next, so a steady stream of small requests
-//! allocates nothing. Declared lengths are checked against [`Limits`] before anything is buffered
-//! for them, and are never used to reserve memory.
+//! allocates nothing; what is kept between requests is bounded (no buffer over
+//! [`KEEP_ARG_CAPACITY`], at most [`KEEP_ARGS_BYTES`] in all, at most [`KEEP_ARGS`] buffers), and
+//! anything over that is freed as soon as the next request starts, so one large request does not
+//! pin its memory on an idle connection. Declared lengths are checked against [`Limits`] before
+//! anything is buffered for them, and are never used to reserve memory.
 
 use bytes::{Buf, BytesMut};
 
@@ -13,6 +16,13 @@ use super::{find_crlf, memchr, parse_i64, split_args, Limits, ProtocolError};
 /// Argument buffers bigger than this are dropped after use instead of being kept for reuse, so
 /// one large request does not pin its memory for the life of the connection.
 const KEEP_ARG_CAPACITY: usize = 64 * 1024;
+
+/// Most bytes (summed capacity) of argument buffers kept for reuse between requests.
+const KEEP_ARGS_BYTES: usize = 256 * 1024;
+
+/// Most argument buffers kept for reuse between requests (a request with a million small
+/// arguments would otherwise leave a million buffers behind).
+const KEEP_ARGS: usize = 1024;
 
 /// Incremental RESP request decoder; one per connection.
 #[derive(Debug, Default)]
@@ -23,6 +33,10 @@ pub struct Decoder {
     args: Vec<Vec<u8>>,
     /// How many arguments of the current request are complete.
     argc: usize,
+    /// Summed capacity of `args`, so the spares can be trimmed to [`KEEP_ARGS_BYTES`].
+    kept: usize,
+    /// Some buffer in `args` grew past [`KEEP_ARG_CAPACITY`]; it is freed before the next request.
+    oversized: bool,
     /// Bulk arguments still expected by the current multibulk request (0: between requests).
     pending: usize,
     /// False until a client on a password-protected server authenticates; until then Redis's
@@ -75,6 +89,8 @@ impl Decoder {
         loop {
             let rest = &buf[*consumed..];
             if self.pending == 0 {
+                // Between requests: the previous one has been used, so its large buffers can go.
+                self.release_spare();
                 self.argc = 0;
                 let Some(&first) = rest.first() else {
                     return Ok(false);
@@ -170,17 +186,52 @@ impl Decoder {
         Ok(Some(true))
     }
 
+    /// The request [`Decoder::decode`] returned last, until the next call to `decode`: lets a
+    /// caller that had to put a request off run it later without decoding it again.
+    pub fn last_request(&self) -> &[Vec<u8>] {
+        &self.args[..self.argc]
+    }
+
     /// Appends one argument, reusing a spare buffer when there is one.
     fn push_arg(&mut self, data: &[u8]) {
-        if let Some(slot) = self.args.get_mut(self.argc) {
-            if slot.capacity() > KEEP_ARG_CAPACITY {
-                *slot = Vec::new();
-            }
+        let cap = if let Some(slot) = self.args.get_mut(self.argc) {
+            let before = slot.capacity();
             slot.clear();
             slot.extend_from_slice(data);
+            self.kept += slot.capacity() - before;
+            slot.capacity()
         } else {
-            self.args.push(data.to_vec());
-        }
+            let arg = data.to_vec();
+            let cap = arg.capacity();
+            self.kept += cap;
+            self.args.push(arg);
+            cap
+        };
+        self.oversized |= cap > KEEP_ARG_CAPACITY;
         self.argc += 1;
+    }
+
+    /// Frees argument buffers beyond what may be kept between requests (see the module docs).
+    /// Cheap when there is nothing to free: three comparisons.
+    fn release_spare(&mut self) {
+        if !self.oversized && self.kept <= KEEP_ARGS_BYTES && self.args.len() <= KEEP_ARGS {
+            return;
+        }
+        self.args.truncate(KEEP_ARGS);
+        let mut kept = 0;
+        for slot in &mut self.args {
+            if slot.capacity() > KEEP_ARG_CAPACITY || kept + slot.capacity() > KEEP_ARGS_BYTES {
+                *slot = Vec::new();
+            }
+            kept += slot.capacity();
+        }
+        self.kept = kept;
+        self.oversized = false;
+    }
+
+    /// Summed capacity of the argument buffers held (for tests).
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.args.iter().map(Vec::capacity).sum()
     }
 }

@@ -140,6 +140,37 @@ fn huge_declared_lengths_are_not_buffered() {
     assert_eq!(dec.decode(&mut buf).unwrap(), None);
 }
 
+#[test]
+fn large_argument_buffers_are_freed_before_the_next_request() {
+    let mut dec = Decoder::default();
+    let mut wire = BytesMut::new();
+    encode_command(
+        &[b"SET".to_vec(), b"k".to_vec(), vec![b'x'; 1 << 20]],
+        &mut wire,
+    );
+    let mut buf = wire.clone();
+    assert_eq!(
+        dec.decode(&mut buf).unwrap().map(|a| a[2].len()),
+        Some(1 << 20)
+    );
+    assert_eq!(dec.last_request().len(), 3);
+    assert!(dec.held_bytes() >= 1 << 20);
+    // The next call frees them even when no further request has arrived.
+    assert_eq!(dec.decode(&mut buf).unwrap(), None);
+    assert!(dec.held_bytes() <= 64 * 1024, "{}", dec.held_bytes());
+    // Many small arguments: at most KEEP_ARGS_BYTES and KEEP_ARGS buffers are kept.
+    let argv: Vec<Vec<u8>> = (0..5000).map(|i| vec![b'a'; 100 + i % 7]).collect();
+    let mut buf = BytesMut::new();
+    encode_command(&argv, &mut buf);
+    assert_eq!(dec.decode(&mut buf).unwrap().map(<[_]>::len), Some(5000));
+    assert_eq!(dec.decode(&mut buf).unwrap(), None);
+    assert!(dec.held_bytes() <= 256 * 1024, "{}", dec.held_bytes());
+    // Small requests still reuse what is kept.
+    let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"[..]);
+    assert_eq!(dec.decode(&mut buf).unwrap().map(<[_]>::len), Some(2));
+    assert_eq!(dec.last_request()[1], b"k");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

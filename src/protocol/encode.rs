@@ -3,6 +3,11 @@
 //! RESP2 has no map, double or null types: maps become flat arrays, doubles become bulk strings,
 //! nulls become `$-1`/`*-1`. Simple strings and errors cannot carry CR or LF, so those bytes are
 //! replaced by spaces: a reply can never inject a second reply into the stream.
+//!
+//! Besides [`encode_reply`], the pieces are public ([`write_bulk`], [`write_int_bulk`],
+//! [`write_nil`]) with the sizes they append ([`bulk_len`], [`int_bulk_len`], [`nil_len`]), so the
+//! daemon can copy a stored value straight into its output buffer, after checking the reply's
+//! size against its output cap, instead of building a [`Reply`] and encoding it a second time.
 
 use bytes::{BufMut, BytesMut};
 
@@ -16,11 +21,7 @@ pub fn encode_reply(reply: &Reply, proto: Resp, out: &mut BytesMut) {
         Reply::Error(s) => write_line(b'-', s.as_bytes(), out),
         Reply::Int(n) => write_int_line(b':', *n, out),
         Reply::Bulk(b) => write_bulk(b, out),
-        Reply::Nil => out.put_slice(if proto == Resp::V3 {
-            b"_\r\n"
-        } else {
-            b"$-1\r\n"
-        }),
+        Reply::Nil => write_nil(proto, out),
         Reply::NilArray => out.put_slice(if proto == Resp::V3 {
             b"_\r\n"
         } else {
@@ -65,6 +66,17 @@ pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut BytesMut) {
 /// Appends `<prefix><n>\r\n` without going through `fmt`.
 pub fn write_int_line(prefix: u8, n: i64, out: &mut BytesMut) {
     let mut buf = [0u8; 24];
+    let mut i = format_int(n, &mut buf);
+    i -= 1;
+    buf[i] = prefix;
+    out.reserve(buf.len() - i + 2);
+    out.put_slice(&buf[i..]);
+    out.put_slice(b"\r\n");
+}
+
+/// Writes the decimal text of `n` at the end of `buf`; returns where it starts (at least 3, so
+/// a prefix byte fits in front).
+fn format_int(n: i64, buf: &mut [u8; 24]) -> usize {
     let mut i = buf.len();
     let neg = n < 0;
     let mut v = n.unsigned_abs();
@@ -80,18 +92,61 @@ pub fn write_int_line(prefix: u8, n: i64, out: &mut BytesMut) {
         i -= 1;
         buf[i] = b'-';
     }
-    i -= 1;
-    buf[i] = prefix;
-    out.reserve(buf.len() - i + 2);
-    out.put_slice(&buf[i..]);
-    out.put_slice(b"\r\n");
+    i
 }
 
-fn write_bulk(data: &[u8], out: &mut BytesMut) {
+/// Number of decimal digits in `n`.
+fn digits(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Appends `data` as a bulk string: `$<len>\r\n<data>\r\n`, [`bulk_len`] bytes.
+pub fn write_bulk(data: &[u8], out: &mut BytesMut) {
     write_int_line(b'$', data.len() as i64, out);
     out.reserve(data.len() + 2);
     out.put_slice(data);
     out.put_slice(b"\r\n");
+}
+
+/// How many bytes [`write_bulk`] appends for `len` bytes of data.
+pub fn bulk_len(len: usize) -> usize {
+    1 + digits(len) + 2 + len + 2
+}
+
+/// Appends the decimal text of `n` as a bulk string (how an integer value reads back), without
+/// allocating; [`int_bulk_len`] bytes.
+pub fn write_int_bulk(n: i64, out: &mut BytesMut) {
+    let mut buf = [0u8; 24];
+    let i = format_int(n, &mut buf);
+    write_bulk(&buf[i..], out);
+}
+
+/// How many bytes [`write_int_bulk`] appends for `n`.
+pub fn int_bulk_len(n: i64) -> usize {
+    bulk_len(digits(n.unsigned_abs() as usize) + usize::from(n < 0))
+}
+
+/// Appends the null bulk string: `$-1` in RESP2, `_` in RESP3.
+pub fn write_nil(proto: Resp, out: &mut BytesMut) {
+    out.put_slice(if proto == Resp::V3 {
+        b"_\r\n"
+    } else {
+        b"$-1\r\n"
+    });
+}
+
+/// How many bytes [`write_nil`] appends.
+pub fn nil_len(proto: Resp) -> usize {
+    if proto == Resp::V3 {
+        3
+    } else {
+        5
+    }
 }
 
 fn write_line(prefix: u8, text: &[u8], out: &mut BytesMut) {
@@ -178,6 +233,29 @@ mod tests {
             "*2\r\n$1\r\nk\r\n:1\r\n",
             "%1\r\n$1\r\nk\r\n:1\r\n",
         );
+    }
+
+    #[test]
+    fn piece_sizes_match_what_is_written() {
+        for len in [0, 1, 9, 10, 99, 100, 12345] {
+            let mut out = BytesMut::new();
+            write_bulk(&vec![b'x'; len], &mut out);
+            assert_eq!(out.len(), bulk_len(len), "bulk of {len}");
+        }
+        for n in [0, 7, -7, 10, -10, 123456, i64::MAX, i64::MIN] {
+            let mut out = BytesMut::new();
+            write_int_bulk(n, &mut out);
+            assert_eq!(out.len(), int_bulk_len(n), "int {n}");
+            assert_eq!(
+                out,
+                format!("${}\r\n{n}\r\n", n.to_string().len()).as_bytes()
+            );
+        }
+        for proto in [Resp::V2, Resp::V3] {
+            let mut out = BytesMut::new();
+            write_nil(proto, &mut out);
+            assert_eq!(out.len(), nil_len(proto));
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   received: declared lengths are checked against [`Limits`] and are never used to pre-size buffers.
 //! - Every decoding failure is a [`ProtocolError`] whose `Display` is Redis's wording
 //!   (`Protocol error: ...`), so the server can send it as `-ERR <error>` and close the connection.
+//! - A request whose command name is an HTTP word ([`is_http_request`]) is recognised, so the
+//!   server can drop a connection a web page opened before anything after it runs.
 
 mod decode;
 #[cfg(test)]
@@ -19,7 +21,10 @@ mod inline;
 mod reply;
 
 pub use decode::Decoder;
-pub use encode::{encode_command, encode_reply, write_int_line};
+pub use encode::{
+    bulk_len, encode_command, encode_reply, int_bulk_len, nil_len, write_bulk, write_int_bulk,
+    write_int_line, write_nil,
+};
 pub use inline::split_args;
 pub use reply::parse_reply;
 
@@ -146,6 +151,19 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// Is `name` (a request's first word) `POST` or `Host:`, in any case? Such a "command" is an HTTP
+/// request that a web page made a browser send to the server (cross-protocol scripting: the
+/// headers arrive as inline commands, the body as more commands). Redis drops the connection
+/// when it sees one, before running anything that follows; so does the daemon. Cheap on the hot
+/// path: a length check first.
+pub fn is_http_request(name: &[u8]) -> bool {
+    match name.len() {
+        4 => name.eq_ignore_ascii_case(b"POST"),
+        5 => name.eq_ignore_ascii_case(b"Host:"),
+        _ => false,
+    }
+}
+
 /// Position of the first `\r\n` in `buf`, if any.
 pub(crate) fn find_crlf(buf: &[u8]) -> Option<usize> {
     let mut from = 0;
@@ -206,6 +224,24 @@ mod tests {
             ProtocolError::InvalidBulkLength.to_string(),
             "Protocol error: invalid bulk length"
         );
+    }
+
+    #[test]
+    fn http_words_are_recognised_in_any_case() {
+        for (name, want) in [
+            (&b"POST"[..], true),
+            (b"post", true),
+            (b"PoSt", true),
+            (b"Host:", true),
+            (b"HOST:", true),
+            (b"host:", true),
+            (b"Host", false),
+            (b"POSTS", false),
+            (b"GET", false),
+            (b"", false),
+        ] {
+            assert_eq!(is_http_request(name), want, "{name:?}");
+        }
     }
 
     #[test]

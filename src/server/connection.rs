@@ -6,6 +6,20 @@
 //! processed before the next wait, so on shutdown "in flight" means "already executed, reply not
 //! yet flushed", and those replies are flushed before the socket closes. Closing is lingering
 //! (FIN, then drain input until the peer's FIN), so a RST never destroys replies in transit.
+//!
+//! Guards, each closing the connection at once (no flush, no linger) and logging a warning:
+//! - a request named `POST` or `Host:` is a web page's HTTP request (cross-protocol scripting);
+//!   nothing after it in the buffer runs;
+//! - a client that has not authenticated (when a password is set) may have at most
+//!   [`UNAUTH_MAX_OUTPUT`] bytes of replies pending, so it cannot pin memory with error replies.
+//!
+//! Memory: GET and MGET are copied from the store straight into the output buffer
+//! ([`direct`]), so such a reply is never built twice and never takes the buffer past
+//! `max_output_buffer`; buffers that grew past [`KEEP_BUFFER`] for one large request or reply are
+//! replaced by small ones once they are (nearly) empty, and the decoder frees its large argument
+//! buffers before the next request.
+
+mod direct;
 
 use std::sync::Arc;
 
@@ -20,7 +34,8 @@ use super::clients::ClientInfo;
 use super::latency::{self, Local};
 use super::Shared;
 use crate::command::Session;
-use crate::protocol::{Decoder, Resp};
+use crate::protocol::{is_http_request, Decoder, Resp};
+use direct::Outcome;
 
 /// Read buffer growth step; also the most read in one syscall when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
@@ -28,6 +43,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// An empty buffer larger than this is replaced by a small one, so one large request or reply
 /// does not pin its memory for the life of the connection.
 const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// Most reply bytes a client that has not authenticated may leave pending; past this it is
+/// closed. Redis and Valkey did the same in the fix for CVE-2025-21605 (1 KiB beyond their 16 KiB
+/// static reply buffer); a client that is only told NOAUTH never needs more than a few lines.
+const UNAUTH_MAX_OUTPUT: usize = 4 * 1024;
 
 /// A closing connection that receives nothing for this long is closed without waiting for the
 /// client's FIN (nothing unread is left to turn the close into a RST).
@@ -179,6 +199,10 @@ where
     let stall_sleep = sleep_until(far);
     tokio::pin!(idle_sleep, stall_sleep);
     let mut stalled = false;
+    // The decoder's last request was put off until `out` is empty (`Outcome::Wait`).
+    let mut waiting = false;
+    // Set when a guard closes the connection without flushing (see the module docs).
+    let mut abort: Option<&'static str> = None;
     let mut eof = false;
     let mut flow = Flow::Continue;
     let mut reason = "client closed";
@@ -187,33 +211,77 @@ where
         let mut processed = 0u64;
         let mut mark: Option<std::time::Instant> = None;
         while out.len() < limit {
+            if waiting && !out.is_empty() {
+                break;
+            }
             let was_authed = st.authenticated;
-            let argv = match decoder.decode(&mut inbuf) {
-                Ok(Some(argv)) => argv,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!(client = id, error = %e, "protocol error; closing connection");
-                    reason = "protocol error";
-                    out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
-                    flow = Flow::Close;
-                    break;
+            let argv = if std::mem::take(&mut waiting) {
+                decoder.last_request()
+            } else {
+                match decoder.decode(&mut inbuf) {
+                    Ok(Some(argv)) => argv,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(client = id, error = %e, "protocol error; closing connection");
+                        reason = "protocol error";
+                        out.extend_from_slice(format!("-ERR {e}\r\n").as_bytes());
+                        flow = Flow::Close;
+                        break;
+                    }
                 }
             };
-            processed += 1;
+            if is_http_request(&argv[0]) {
+                tracing::warn!(
+                    client = id,
+                    addr = %peer,
+                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or \
+                     Host: commands to TinyKV. This is likely due to an attacker attempting to use \
+                     Cross Protocol Scripting to compromise your TinyKV instance. Connection aborted."
+                );
+                abort = Some("cross-protocol request");
+                break;
+            }
             let cmd = cmd_index.get(&argv[0]);
             // One clock read per command: this command's time runs from the end of the previous
             // one in the batch (so it includes parsing its request), or from here for the first.
             let started = *mark.get_or_insert_with(std::time::Instant::now);
-            flow = admin::dispatch(&mut st, argv, &mut out);
+            let outcome = if st.authenticated {
+                direct::serve(&mut st, argv, &mut out, limit)
+            } else {
+                Outcome::Pass
+            };
+            flow = match outcome {
+                Outcome::Done => Flow::Continue,
+                Outcome::Pass => admin::dispatch(&mut st, argv, &mut out),
+                Outcome::Wait => {
+                    waiting = true;
+                    break;
+                }
+            };
+            processed += 1;
             let done = std::time::Instant::now();
             st.latency.record(cmd, done - started);
             mark = Some(done);
             if st.authenticated != was_authed {
                 decoder.set_authenticated(st.authenticated);
             }
+            if !st.authenticated && out.len() > UNAUTH_MAX_OUTPUT {
+                tracing::warn!(
+                    client = id,
+                    addr = %peer,
+                    pending = out.len(),
+                    "closing unauthenticated client: too many replies pending"
+                );
+                abort = Some("unauthenticated output limit");
+                break;
+            }
             if flow != Flow::Continue {
                 break;
             }
+        }
+        if let Some(why) = abort {
+            // Dropping the socket with input unread resets it: nothing more is read or run.
+            return (id, why);
         }
         if let (true, Some(now)) = (processed > 0, mark) {
             shared.busy_poll.worked();
@@ -223,7 +291,8 @@ where
         if flow != Flow::Continue || eof {
             break;
         }
-        let at_limit = out.len() >= limit;
+        // A reply put off until `out` drains stops reading as a full buffer does.
+        let at_limit = out.len() >= limit || waiting;
         if at_limit != stalled {
             stalled = at_limit;
             let until = if stalled {
@@ -234,12 +303,8 @@ where
             stall_sleep.as_mut().reset(until);
         }
         // Give back the memory of one-off large requests and replies once they are done.
-        if inbuf.is_empty() && inbuf.capacity() > KEEP_BUFFER {
-            inbuf = BytesMut::with_capacity(READ_CHUNK);
-        }
-        if out.is_empty() && out.capacity() > KEEP_BUFFER {
-            out = BytesMut::with_capacity(READ_CHUNK);
-        }
+        trim(&mut inbuf);
+        trim(&mut out);
         if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
             inbuf.reserve(READ_CHUNK);
         }
@@ -309,9 +374,46 @@ where
     (id, reason)
 }
 
+/// Replaces a buffer whose allocation grew past [`KEEP_BUFFER`] by a small one, once it holds at
+/// most [`READ_CHUNK`] bytes (which are copied over).
+///
+/// `capacity()` counts from the read position, so a large buffer that has been consumed or
+/// written out looks small while its allocation is still large (and `reserve` would go on
+/// reusing it). `try_reclaim` moves the few bytes left to the front of the allocation without
+/// allocating, and succeeds only when that allocation exceeds `KEEP_BUFFER`: then it is replaced.
+/// An ordinary buffer costs a few comparisons.
+fn trim(buf: &mut BytesMut) {
+    if buf.len() <= READ_CHUNK && buf.try_reclaim(KEEP_BUFFER + 1) {
+        let mut small = BytesMut::with_capacity(READ_CHUNK);
+        small.extend_from_slice(buf);
+        *buf = small;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_frees_large_buffers_even_after_they_were_consumed() {
+        use bytes::BufMut;
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        buf.put_bytes(b'x', 4 * KEEP_BUFFER);
+        buf.advance(4 * KEEP_BUFFER - 10);
+        assert!(
+            buf.capacity() < KEEP_BUFFER,
+            "capacity() no longer sees the allocation"
+        );
+        trim(&mut buf);
+        assert_eq!(&buf[..], &[b'x'; 10][..]);
+        assert!(buf.capacity() <= 2 * READ_CHUNK, "{}", buf.capacity());
+        // A small buffer is left alone.
+        let mut small = BytesMut::with_capacity(READ_CHUNK);
+        small.put_slice(b"abc");
+        let before = small.as_ptr();
+        trim(&mut small);
+        assert_eq!(small.as_ptr(), before);
+    }
 
     #[test]
     fn command_index_cache_agrees_with_the_table() {

@@ -249,3 +249,131 @@ pub fn get(server: &TestServer, path: &str) -> (u16, String) {
         path,
     )
 }
+
+/// A `tinykv serve --port 0` child process on loopback (socket in a temp dir), for tests that
+/// measure the daemon's own memory; its stderr (the log) is collected in the background.
+/// Killed when dropped.
+pub struct DaemonProcess {
+    pub child: std::process::Child,
+    pub tcp: SocketAddr,
+    log: Arc<std::sync::Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl DaemonProcess {
+    pub fn start(extra: &[&str]) -> DaemonProcess {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tinykv"))
+            .arg("serve")
+            .arg("--socket")
+            .arg(dir.path().join("kv.sock"))
+            .args(["--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || loop {
+            let mut line = String::new();
+            match err.read_line(&mut line) {
+                Ok(n) if n > 0 => sink.lock().unwrap().push_str(&line),
+                _ => return,
+            }
+        });
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let tcp = loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "serve exited");
+            if let Some(a) = line.trim().strip_prefix("tinykv listening on tcp:") {
+                break a.parse().unwrap();
+            }
+        };
+        DaemonProcess {
+            child,
+            tcp,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// A raw TCP client.
+    pub fn client(&self) -> Raw<TcpStream> {
+        let s = TcpStream::connect(self.tcp).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Raw::new(s)
+    }
+
+    /// Resident set size now (`VmRSS`), in bytes.
+    pub fn rss(&self) -> u64 {
+        self.status_kb("VmRSS:") * 1024
+    }
+
+    /// Peak resident set size so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        self.status_kb("VmHWM:") * 1024
+    }
+
+    fn status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"))
+    }
+
+    /// Waits up to 10 s for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str) -> bool {
+        for _ in 0..1000 {
+            if self.log.lock().unwrap().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A multibulk request for `argv`, as bytes.
+pub fn frame(argv: &[&[u8]]) -> Vec<u8> {
+    let mut b = format!("*{}\r\n", argv.len()).into_bytes();
+    for a in argv {
+        b.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        b.extend_from_slice(a);
+        b.extend_from_slice(b"\r\n");
+    }
+    b
+}
+
+/// Reads until the server closes the connection (EOF or reset) or `read_timeout` passes;
+/// returns whether it closed and how many bytes came first.
+pub fn read_until_closed<S: Read>(s: &mut S) -> (bool, usize) {
+    let mut buf = [0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (true, total),
+            Ok(n) => total += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (false, total)
+            }
+            Err(_) => return (true, total),
+        }
+    }
+}
