@@ -85,6 +85,20 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// Reads a password file: its contents minus one trailing newline (`\n` or `\r\n`), as
+/// `echo secret > file` writes it. Errors name the file.
+pub(crate) fn read_password_file(path: &std::path::Path) -> Result<String, String> {
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
 /// The daemon `cli` names with -s/-p/-h/-u/-a, if any.
 fn daemon_target(cli: &Cli) -> Result<Option<Target>, String> {
     let tcp = cli.port.is_some() || cli.host.is_some();

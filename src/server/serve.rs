@@ -163,6 +163,15 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
     if opts.bind.is_some() && opts.port.is_none() {
         return Err("--bind needs --port (TCP is off without it)".into());
     }
+    // A blank password would pass the guard below and then accept `AUTH ""`.
+    if opts
+        .server
+        .requirepass
+        .as_deref()
+        .is_some_and(|p| p.trim().is_empty())
+    {
+        return Err("refusing an empty or blank --requirepass".into());
+    }
     if !bind_ip.is_loopback() && opts.port.is_some() && opts.server.requirepass.is_none() {
         return Err(format!(
             "refusing to listen on non-loopback address {bind_ip} without --requirepass"

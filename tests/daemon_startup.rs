@@ -1,0 +1,183 @@
+//! `tinykv serve` startup checks on the real binary: passwords (flag, file, environment; empty
+//! ones refused), `--max-clients` bounds, the open-file limit, and a socket directory someone
+//! else has locked.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tinykv");
+
+/// Environment variables to set.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// A `tinykv serve` child, killed on drop.
+struct Daemon {
+    child: Child,
+    sock: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tinykv serve --socket SOCK ARGS...` with `env` set (and `TINYKV_PASSWORD` removed unless
+/// `env` sets it).
+fn command(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("serve").arg("--socket").arg(sock).args(args);
+    c.env_remove("TINYKV_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Starts the daemon and waits for its `listening on unix:` line; `None` if it exited first.
+fn start(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Daemon> {
+    let mut child = command(sock, args, env).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut d = Daemon {
+        child,
+        sock: sock.to_path_buf(),
+    };
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = d.child.wait();
+            return None;
+        }
+        if line.starts_with("tinykv listening on unix:") {
+            // Keep draining stdout so the daemon never blocks on a full pipe.
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+            return Some(d);
+        }
+    }
+}
+
+/// Runs `tinykv serve ...` that is expected to refuse to start: its exit code and stderr.
+/// A daemon that starts anyway is killed after 10 s and reported as code `None`.
+fn refused(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = command(sock, args, env).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    (status, err)
+}
+
+/// Sends one inline command on a fresh connection; the first reply line.
+fn ask(conn: &mut UnixStream, line: &str) -> String {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).trim_end().to_string()
+}
+
+#[test]
+fn empty_or_blank_requirepass_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    for pass in ["", "   ", "\t\n"] {
+        let args = ["--port", "0", "--bind", "0.0.0.0", "--requirepass", pass];
+        let (code, err) = refused(&sock, &args, &[]);
+        assert_eq!(code, Some(2), "{pass:?} must be refused: {err}");
+        assert!(err.contains("empty or blank password"), "{err}");
+        assert!(!sock.exists());
+    }
+}
+
+#[test]
+fn requirepass_file_and_env_set_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let file = dir.path().join("pass");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let f = file.to_str().unwrap();
+    let by_file: &[&str] = &["--requirepass-file", f];
+    let runs: [(&[&str], Env); 3] = [
+        (by_file, &[]),
+        (&[], &[("TINYKV_PASSWORD", "s3cret")]),
+        // A flag beats the environment.
+        (by_file, &[("TINYKV_PASSWORD", "other")]),
+    ];
+    for (args, env) in runs {
+        let d = start(&sock, args, env).expect("serve started");
+        let mut c = UnixStream::connect(&d.sock).unwrap();
+        assert!(
+            ask(&mut c, "PING").starts_with("-NOAUTH"),
+            "{args:?} {env:?}"
+        );
+        assert!(ask(&mut c, "AUTH \"s3cret\\n\"").starts_with("-WRONGPASS"));
+        assert_eq!(ask(&mut c, "AUTH s3cret"), "+OK", "{args:?} {env:?}");
+        assert_eq!(ask(&mut c, "PING"), "+PONG");
+    }
+}
+
+#[test]
+fn empty_password_file_or_env_and_conflicting_flags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let e = empty.to_str().unwrap();
+    let (code, err) = refused(&sock, &["--requirepass-file", e], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("empty or blank password") && err.contains(e),
+        "{err}"
+    );
+
+    let (code, err) = refused(&sock, &[], &[("TINYKV_PASSWORD", "")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("TINYKV_PASSWORD"), "{err}");
+
+    let missing = dir.path().join("missing");
+    let (code, err) = refused(
+        &sock,
+        &["--requirepass-file", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot read password file"), "{err}");
+
+    let both = ["--requirepass", "a", "--requirepass-file", e];
+    let (code, err) = refused(&sock, &both, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn max_clients_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let (code, err) = refused(&sock, &["--max-clients", "0"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-clients"), "{err}");
+}
