@@ -837,4 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.TinyKV = nativeBinding.TinyKV
 module.exports.JsTinyKv = nativeBinding.JsTinyKv
+module.exports.requestShutdown = nativeBinding.requestShutdown
 module.exports.runCli = nativeBinding.runCli
+module.exports.runCliAsync = nativeBinding.runCliAsync

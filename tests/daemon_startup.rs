@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tinykv");
@@ -17,6 +18,36 @@ type Env<'a> = &'a [(&'a str, &'a str)];
 struct Daemon {
     child: Child,
     sock: PathBuf,
+    /// Everything it wrote to stderr so far (a thread drains the pipe).
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// Polls stderr until it holds `needle`; fails after 15 s.
+    fn wait_log(&self, needle: &str) {
+        let end = Instant::now() + Duration::from_secs(15);
+        while !self.log.lock().unwrap().contains(needle) {
+            assert!(Instant::now() < end, "no log line with {needle:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
+    }
+
+    /// Waits (at most 15 s) for the exit code.
+    fn wait(&mut self) -> Option<i32> {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(Instant::now() < end, "the daemon did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -45,9 +76,21 @@ fn command(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 fn start(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Daemon> {
     let mut child = command(sock, args, env).spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut err = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = err.read(&mut buf) {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
     let mut d = Daemon {
         child,
         sock: sock.to_path_buf(),
+        log,
     };
     loop {
         let mut line = String::new();
@@ -180,4 +223,68 @@ fn max_clients_zero_is_refused() {
     let (code, err) = refused(&sock, &["--max-clients", "0"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--max-clients"), "{err}");
+}
+
+/// CLIENT LIST over a fresh connection.
+fn client_list(sock: &Path) -> String {
+    let mut c = UnixStream::connect(sock).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"CLIENT LIST\r\n").unwrap();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = c.read(&mut buf) {
+        all.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&all);
+        if let Some((head, body)) = text.split_once("\r\n") {
+            let len: usize = head.trim_start_matches('$').parse().unwrap_or(0);
+            if body.len() >= len {
+                return body.to_string();
+            }
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[test]
+fn second_signal_leaves_a_newer_daemons_socket_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let mut old = start(&sock, &["--max-output-buffer", "64kb"], &[]).expect("first serve");
+    // A client that never reads keeps the old daemon's graceful shutdown waiting on its flush.
+    let mut stuck = UnixStream::connect(&sock).unwrap();
+    stuck
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let value = "x".repeat(60_000);
+    stuck
+        .write_all(format!("SET big {value}\r\n").as_bytes())
+        .unwrap();
+    let frame = b"GET big\r\n".repeat(200);
+    for _ in 0..20 {
+        if stuck.write_all(&frame).is_err() {
+            break;
+        }
+    }
+    let end = Instant::now() + Duration::from_secs(15);
+    while !client_list(&sock).contains("cmd=get") {
+        assert!(Instant::now() < end, "the daemon never served the GETs");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    old.signal(libc::SIGINT);
+    old.wait_log("signal received");
+    // The old daemon closed its listener and removed its socket; a new one takes the path.
+    let end = Instant::now() + Duration::from_secs(15);
+    while sock.exists() {
+        assert!(Instant::now() < end, "the old socket was not removed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let new = start(&sock, &[], &[]).expect("second serve");
+    old.signal(libc::SIGINT);
+    assert_eq!(old.wait(), Some(130));
+    assert!(
+        sock.exists(),
+        "the forced exit removed the newer daemon's socket"
+    );
+    let mut c = UnixStream::connect(&new.sock).unwrap();
+    assert_eq!(ask(&mut c, "PING"), "+PONG");
 }

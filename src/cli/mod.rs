@@ -8,6 +8,7 @@ pub mod serve;
 
 use crate::client::{Address, Client, Target};
 use crate::command::Session;
+use crate::server::Signals;
 use crate::store::{parse_memory_size, Config, Store};
 use clap::Parser;
 use repl::{Local, Repl};
@@ -67,10 +68,17 @@ pub(crate) fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Resu
 }
 
 /// Run the CLI with `args` (including the program name); returns the process exit code.
+/// `tinykv serve` handles its own signals.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    main_with(args, Signals::Own)
+}
+
+/// [`main`], with `signals` saying who turns SIGINT/SIGTERM into a shutdown for `serve`
+/// ([`Signals::Host`]: the caller, through [`crate::server::request_shutdown`]).
+pub fn main_with(args: impl IntoIterator<Item = OsString>, signals: Signals) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.get(1).is_some_and(|a| a == "serve") {
-        return serve::main(args);
+        return serve::main(args, signals);
     }
     let cli = match parse::<Cli>(args) {
         Ok(c) => c,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::protocol::Limits;
-use crate::server::{serve, LogFormat, ServeOptions, ServerConfig};
+use crate::server::{serve, LogFormat, ServeOptions, ServerConfig, Signals};
 use crate::store::{parse_memory_size, Config, EvictionPolicy};
 
 /// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
@@ -142,7 +142,8 @@ fn password(
 }
 
 /// Entry point for `tinykv serve ...` (`args` starts with the program name, then "serve").
-pub fn main(args: Vec<OsString>) -> ExitCode {
+/// `signals` says who turns SIGINT/SIGTERM into a shutdown.
+pub fn main(args: Vec<OsString>, signals: Signals) -> ExitCode {
     let args = args
         .into_iter()
         .enumerate()
@@ -153,7 +154,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Err(code) => return code,
     };
     match options(a) {
-        Ok(opts) => serve(opts),
+        Ok(opts) => serve(ServeOptions { signals, ..opts }),
         Err(msg) => {
             eprintln!("tinykv serve: {msg}");
             ExitCode::from(2)
@@ -198,5 +199,6 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         metrics_public: a.metrics_public,
         log_format: a.log_format,
         log_level: a.log_level,
+        signals: Signals::Own,
     })
 }

@@ -42,14 +42,26 @@ impl UnixSocket {
     pub(crate) fn listener(&self) -> &UnixListener {
         &self.listener
     }
+
+    /// Device and inode of the socket file as bound, for [`remove_socket`].
+    pub fn ident(&self) -> (u64, u64) {
+        self.ident
+    }
 }
 
 impl Drop for UnixSocket {
     fn drop(&mut self) {
-        if let Ok(m) = fs::symlink_metadata(&self.path) {
-            if (m.dev(), m.ino()) == self.ident {
-                let _ = fs::remove_file(&self.path);
-            }
+        remove_socket(&self.path, self.ident);
+    }
+}
+
+/// Removes the socket file at `path` if it is still the one with device and inode `ident`, so a
+/// daemon never removes the socket of a successor that bound the same path after it closed its
+/// listener.
+pub fn remove_socket(path: &Path, ident: (u64, u64)) {
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if (m.dev(), m.ino()) == ident {
+            let _ = fs::remove_file(path);
         }
     }
 }

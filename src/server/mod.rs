@@ -27,8 +27,8 @@ mod metrics;
 mod serve;
 mod watch_stats;
 
-pub use listen::{bind_tcp, bind_unix, default_socket_path, UnixSocket};
-pub use serve::{serve, LogFormat, ServeOptions};
+pub use listen::{bind_tcp, bind_unix, default_socket_path, remove_socket, UnixSocket};
+pub use serve::{request_shutdown, serve, LogFormat, ServeOptions, Signals};
 
 use std::future::Future;
 use std::io;

@@ -3,6 +3,13 @@
 //! Exit codes: 0 after a graceful shutdown (SIGINT, SIGTERM or SHUTDOWN), 1 when startup fails
 //! (bad options, socket in use, address in use), 130 when a second signal forces an exit.
 //!
+//! Signals: with [`Signals::Own`] (the cargo binary) the daemon installs tokio handlers for
+//! SIGINT and SIGTERM. With [`Signals::Host`] (the Node addon's `runCliAsync`, used by
+//! `npx tinykv serve`) it installs none and the host calls [`request_shutdown`] per signal:
+//! inside Node, tokio's handler chains to Node's, which re-raises the signal into tokio's again,
+//! forever. Either way the first request shuts down gracefully and a second returns 130 at once,
+//! removing the socket file only if it is still the one this daemon bound.
+//!
 //! Output: the `tinykv listening on ...` announcements go to stdout (tools and tests read the
 //! bound addresses there); logs go to stderr through `tracing`, as text or, with
 //! [`LogFormat::Json`], one JSON object per line and nothing else on stderr.
@@ -15,8 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
 
-use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir};
+use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir, remove_socket};
 use super::{run, Listener, ServerConfig};
 use crate::store::{Config, Store};
 
@@ -49,6 +57,97 @@ pub struct ServeOptions {
     /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
     /// `TINYKV_LOG`, else `info`.
     pub log_level: Option<String>,
+    /// Who turns SIGINT and SIGTERM into a shutdown.
+    pub signals: Signals,
+}
+
+/// Who turns SIGINT and SIGTERM into a shutdown (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signals {
+    /// The daemon installs its own handlers (the cargo binary).
+    #[default]
+    Own,
+    /// The host process owns the signals and calls [`request_shutdown`] for each one.
+    Host,
+}
+
+/// Stop requests from a host ([`Signals::Host`]): the running daemon's channel, and requests
+/// that came before it registered (a signal during startup), which it takes over.
+struct HostStops {
+    /// Requests not yet delivered to a daemon.
+    pending: u32,
+    /// The running daemon's stop channel.
+    tx: Option<mpsc::UnboundedSender<()>>,
+}
+
+static HOST_STOPS: std::sync::Mutex<HostStops> = std::sync::Mutex::new(HostStops {
+    pending: 0,
+    tx: None,
+});
+
+fn host_stops() -> std::sync::MutexGuard<'static, HostStops> {
+    HOST_STOPS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Asks the daemon running in this process with [`Signals::Host`] (or the one starting) to shut
+/// down, as a signal would: the first request is graceful, a second exits at once (130). Safe
+/// to call from any thread, including a signal listener on Node's main thread.
+pub fn request_shutdown() {
+    let mut stops = host_stops();
+    if let Some(tx) = &stops.tx {
+        if tx.send(()).is_ok() {
+            return;
+        }
+    }
+    stops.pending += 1;
+}
+
+/// The stream of stop requests: one message per SIGINT/SIGTERM (or [`request_shutdown`]).
+/// Must be called inside the runtime.
+fn stop_requests(signals: Signals) -> Result<mpsc::UnboundedReceiver<()>, String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    match signals {
+        Signals::Own => {
+            default_if_hosted(libc::SIGINT);
+            default_if_hosted(libc::SIGTERM);
+            let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+            let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = sigint.recv() => {}
+                        _ = sigterm.recv() => {}
+                    }
+                    if tx.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Signals::Host => {
+            let mut stops = host_stops();
+            for _ in 0..std::mem::take(&mut stops.pending) {
+                let _ = tx.send(());
+            }
+            stops.tx = Some(tx);
+        }
+    }
+    Ok(rx)
+}
+
+/// Resets `sig` to its default action if a handler function is installed (a host such as Node
+/// runs us in-process), before tokio installs its own: tokio chains to the handler it found, and
+/// Node's re-raises the signal, which would loop forever. `SIG_IGN` is left alone.
+fn default_if_hosted(sig: libc::c_int) {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
+        return;
+    }
+    if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+        // SAFETY: installs the default action, which has no handler to be unsafe in.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
 }
 
 /// How the daemon writes its logs (to stderr).
@@ -86,6 +185,7 @@ impl Default for ServeOptions {
             metrics_public: false,
             log_format: LogFormat::Text,
             log_level: None,
+            signals: Signals::Own,
         }
     }
 }
@@ -199,6 +299,7 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     let store = Arc::new(Store::new(opts.store.clone()).map_err(|e| e.to_string())?);
     let socket_path = opts.socket.clone().unwrap_or_else(default_socket_path);
+    let opts_signals = opts.signals;
     let result = rt.block_on(async move {
         if opts.socket.is_none() {
             if let Some(dir) = socket_path.parent() {
@@ -207,10 +308,10 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         }
         // Handlers go in before the socket exists: once a client or supervisor can see the
         // daemon, a signal must mean "shut down gracefully", never the default "die".
-        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut stops = stop_requests(opts.signals)?;
         let mut listeners = Vec::new();
         let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
+        let ident = unix.ident();
         say(
             &mut std::io::stdout(),
             format_args!("tinykv listening on unix:{}", socket_path.display()),
@@ -234,37 +335,50 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             );
             listeners.push(Listener::Http(http));
         }
-        let forced_path = socket_path.clone();
+        let (forced_tx, forced_rx) = oneshot::channel::<()>();
         let shutdown = async move {
-            tokio::select! {
-                _ = sigint.recv() => {}
-                _ = sigterm.recv() => {}
+            if stops.recv().await.is_none() {
+                std::future::pending::<()>().await;
             }
             tracing::info!(
                 phase = "signal",
                 "signal received; shutting down (send another to exit at once)"
             );
             tokio::spawn(async move {
-                tokio::select! {
-                    _ = sigint.recv() => {}
-                    _ = sigterm.recv() => {}
+                if stops.recv().await.is_some() {
+                    let _ = forced_tx.send(());
                 }
-                if json {
-                    tracing::warn!(phase = "forced", "second signal; exiting now");
-                } else {
-                    say(
-                        &mut std::io::stderr(),
-                        format_args!("tinykv serve: second signal; exiting now"),
-                    );
-                }
-                let _ = std::fs::remove_file(&forced_path);
-                std::process::exit(130);
             });
         };
-        run(listeners, store, opts.server, shutdown)
-            .await
-            .map_err(|e| e.to_string())
+        let forced = tokio::select! {
+            r = run(listeners, store, opts.server, shutdown) => {
+                r.map_err(|e| e.to_string())?;
+                false
+            }
+            Ok(()) = forced_rx => true,
+        };
+        if forced {
+            if json {
+                tracing::warn!(phase = "forced", "second signal; exiting now");
+            } else {
+                say(
+                    &mut std::io::stderr(),
+                    format_args!("tinykv serve: second signal; exiting now"),
+                );
+            }
+            // Our listener may already be closed and a newer daemon bound on the same path.
+            remove_socket(&socket_path, ident);
+        }
+        Ok::<_, String>(forced)
     });
+    if opts_signals == Signals::Host {
+        host_stops().tx = None;
+    }
+    if result.as_ref().is_ok_and(|forced| *forced) {
+        // Connections still flushing are dropped with the runtime; nothing waits for them.
+        rt.shutdown_background();
+        return Ok(ExitCode::from(130));
+    }
     rt.shutdown_timeout(Duration::from_millis(500));
     result?;
     if json {
