@@ -74,7 +74,12 @@ fn command(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 
 /// Starts the daemon and waits for its `listening on unix:` line; `None` if it exited first.
 fn start(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Daemon> {
-    let mut child = command(sock, args, env).spawn().unwrap();
+    spawned(command(sock, args, env), sock)
+}
+
+/// [`start`] with a prepared command.
+fn spawned(mut cmd: Command, sock: &Path) -> Option<Daemon> {
+    let mut child = cmd.spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut err = child.stderr.take().unwrap();
     let log = Arc::new(Mutex::new(String::new()));
@@ -131,7 +136,8 @@ fn refused(sock: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, St
 fn ask(conn: &mut UnixStream, line: &str) -> String {
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    conn.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    // A refused client may find the connection already closed; its error reply is still there.
+    let _ = conn.write_all(format!("{line}\r\n").as_bytes());
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n") {
@@ -287,4 +293,40 @@ fn second_signal_leaves_a_newer_daemons_socket_alone() {
     );
     let mut c = UnixStream::connect(&new.sock).unwrap();
     assert_eq!(ask(&mut c, "PING"), "+PONG");
+}
+
+#[test]
+fn fd_limit_below_max_clients_lowers_it_and_refuses_extra_clients() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let mut cmd = command(&sock, &["--max-clients", "100"], &[]);
+    // SAFETY: setrlimit is async-signal-safe; the child gets a soft and hard limit of 64.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let d = spawned(cmd, &sock).expect("serve started");
+    let mut held = Vec::new();
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..80 {
+        let mut c = UnixStream::connect(&sock).unwrap();
+        // A client past the fd limit used to get no reply at all: the read timed out.
+        match ask(&mut c, "PING").as_str() {
+            "+PONG" => served += 1,
+            "-ERR max number of clients reached" => refused += 1,
+            other => panic!("client {} got {other:?}", served + refused),
+        }
+        held.push(c);
+    }
+    assert_eq!((served, refused), (32, 48));
+    d.wait_log("too low for --max-clients; serving at most 32 clients");
 }

@@ -257,7 +257,52 @@ fn default_threads() -> usize {
     }
 }
 
-fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
+/// Descriptors kept for everything but clients (listeners, the runtime, stdio, rejections in
+/// flight), as Redis's `CONFIG_MIN_RESERVED_FDS`.
+const RESERVED_FDS: u64 = 32;
+
+/// Makes room for `max_clients` under RLIMIT_NOFILE, as Redis does: raises the soft limit toward
+/// `max_clients + RESERVED_FDS` (up to the hard limit), and when that is not enough returns the
+/// number of clients that fit (the limit minus the reserve, at least 1) and logs a warning.
+/// Otherwise clients past the limit would hang unanswered while accept failed with EMFILE; with
+/// the lower cap they get `-ERR max number of clients reached`.
+fn fit_fd_limit(max_clients: usize) -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return max_clients;
+    }
+    let want = (max_clients as u64).saturating_add(RESERVED_FDS);
+    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < want {
+        let raised = libc::rlimit {
+            rlim_cur: want.min(lim.rlim_max),
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct we pass; failure leaves the limit as it was.
+        if raised.rlim_cur > lim.rlim_cur
+            && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0
+        {
+            lim.rlim_cur = raised.rlim_cur;
+        }
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= want {
+        return max_clients;
+    }
+    let fits = usize::try_from(lim.rlim_cur.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(1);
+    tracing::warn!(
+        open_files_limit = lim.rlim_cur,
+        requested_max_clients = max_clients,
+        max_clients = fits,
+        "the open-file limit (ulimit -n) is too low for --max-clients; serving at most \
+         {fits} clients (the limit minus {RESERVED_FDS} reserved descriptors)"
+    );
+    fits
+}
+
+fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
     let json = opts.log_format == LogFormat::Json;
     let bind_ip = opts.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if opts.bind.is_some() && opts.port.is_none() {
@@ -285,6 +330,7 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             ));
         }
     }
+    opts.server.max_clients = fit_fd_limit(opts.server.max_clients);
     let threads = opts.threads.unwrap_or_else(default_threads).max(1);
     let mut builder = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
