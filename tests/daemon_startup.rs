@@ -330,3 +330,23 @@ fn fd_limit_below_max_clients_lowers_it_and_refuses_extra_clients() {
     assert_eq!((served, refused), (32, 48));
     d.wait_log("too low for --max-clients; serving at most 32 clients");
 }
+
+#[test]
+fn a_locked_socket_directory_fails_startup_naming_it() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    // Another user's `flock` on a shared directory such as /tmp, held for good.
+    let held = std::fs::File::open(dir.path()).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let (code, err) = refused(&sock, &[], &[]);
+    assert_eq!(code, Some(1), "startup must fail, not hang: {err}");
+    assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    assert!(err.contains("lock"), "{err}");
+    drop(held);
+    assert!(
+        start(&sock, &[], &[]).is_some(),
+        "starts once the lock is gone"
+    );
+}
