@@ -350,3 +350,42 @@ fn a_locked_socket_directory_fails_startup_naming_it() {
         "starts once the lock is gone"
     );
 }
+
+/// `tinykv -s SOCK ARGS...` with `env` (and both password variables removed unless set there):
+/// exit code and stdout.
+fn client(sock: &Path, args: &[&str], env: Env) -> (Option<i32>, String) {
+    let mut c = Command::new(BIN);
+    c.arg("-s").arg(sock).args(args);
+    c.env_remove("TINYKV_PASSWORD").env_remove("REDISCLI_AUTH");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+#[test]
+fn client_reads_its_password_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    let _d = start(&sock, &[], &[("TINYKV_PASSWORD", "s3cret")]).expect("serve started");
+    let file = dir.path().join("pass");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let f = file.to_str().unwrap();
+    let ok = (Some(0), "PONG".to_string());
+    assert_eq!(
+        client(&sock, &["PING"], &[("TINYKV_PASSWORD", "s3cret")]),
+        ok
+    );
+    assert_eq!(client(&sock, &["PING"], &[("REDISCLI_AUTH", "s3cret")]), ok);
+    assert_eq!(client(&sock, &["--pass-file", f, "PING"], &[]), ok);
+    // -a beats the environment.
+    let (code, out) = client(&sock, &["-a", "s3cret", "PING"], &[("REDISCLI_AUTH", "x")]);
+    assert_eq!((code, out.as_str()), (Some(0), "PONG"));
+    let (code, out) = client(&sock, &["PING"], &[]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("NOAUTH"), "{out}");
+}

@@ -27,7 +27,8 @@ struct ServeArgs {
     /// Also listen on this TCP port (0 picks a free port).
     #[arg(long, value_name = "N")]
     port: Option<u16>,
-    /// TCP address [default: 127.0.0.1]; a non-loopback address requires --requirepass.
+    /// TCP address [default: 127.0.0.1]; a non-loopback address requires a password
+    /// (--requirepass, --requirepass-file or $TINYKV_PASSWORD).
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
     /// Entry cap (entries past it are evicted by --eviction-policy).

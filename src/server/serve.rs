@@ -319,7 +319,8 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
     }
     if !bind_ip.is_loopback() && opts.port.is_some() && opts.server.requirepass.is_none() {
         return Err(format!(
-            "refusing to listen on non-loopback address {bind_ip} without --requirepass"
+            "refusing to listen on non-loopback address {bind_ip} without --requirepass \
+             (or --requirepass-file, or $TINYKV_PASSWORD)"
         ));
     }
     if let Some(addr) = opts.metrics_addr {
