@@ -89,8 +89,8 @@ fn host_stops() -> std::sync::MutexGuard<'static, HostStops> {
     HOST_STOPS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Asks the daemon running in this process with [`Signals::Host`] (or the one starting) to shut
-/// down, as a signal would: the first request is graceful, a second exits at once (130). Safe
+/// Asks the daemon running in this process with [`Signals::Host`] (or the one starting; a
+/// request with no daemon is kept until one starts) to shut down, as a signal would: the first request is graceful, a second exits at once (130). Safe
 /// to call from any thread, including a signal listener on Node's main thread.
 pub fn request_shutdown() {
     let mut stops = host_stops();
@@ -419,7 +419,10 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
         Ok::<_, String>(forced)
     });
     if opts_signals == Signals::Host {
-        host_stops().tx = None;
+        // Requests that come after this daemon ended are not meant for a later one.
+        let mut stops = host_stops();
+        stops.tx = None;
+        stops.pending = 0;
     }
     if result.as_ref().is_ok_and(|forced| *forced) {
         // Connections still flushing are dropped with the runtime; nothing waits for them.
