@@ -1,6 +1,7 @@
-//! `tinykv serve` startup checks on the real binary: passwords (flag, file, environment; empty
-//! ones refused), `--max-clients` bounds, the open-file limit, and a socket directory someone
-//! else has locked.
+//! The real `tinykv` binary's startup and stop: passwords for the daemon and the client (flag,
+//! file, environment; empty ones refused), `--max-clients` bounds, the open-file limit, a socket
+//! directory someone else has locked, and SIGINT/SIGTERM (graceful, and a forced second signal
+//! that leaves a newer daemon's socket alone).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -388,4 +389,20 @@ fn client_reads_its_password_from_a_file_or_the_environment() {
     let (code, out) = client(&sock, &["PING"], &[]);
     assert_eq!(code, Some(1));
     assert!(out.contains("NOAUTH"), "{out}");
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_binary_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("kv.sock");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let mut d = start(&sock, &[], &[]).expect("serve started");
+        let mut c = UnixStream::connect(&sock).unwrap();
+        assert_eq!(ask(&mut c, "PING"), "+PONG");
+        drop(c);
+        d.signal(sig);
+        assert_eq!(d.wait(), Some(0), "signal {sig}");
+        assert!(!sock.exists(), "socket removed after signal {sig}");
+        d.wait_log("shut down cleanly");
+    }
 }
