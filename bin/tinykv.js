@@ -4,7 +4,8 @@
 //
 // `serve` runs through runCliAsync instead: the daemon runs on a worker thread with no signal
 // handlers of its own, and this thread owns SIGINT and SIGTERM, forwarding each to it with
-// requestShutdown() (the first stops it gracefully, exit 0; a second exits at once, 130).
+// requestShutdown() (the first stops it gracefully, exit 0; a second, 250 ms or more later,
+// exits at once, 130).
 // Inside Node a daemon that handled signals itself would loop forever between tokio's handler
 // and Node's, which re-raise each other.
 'use strict'
@@ -12,7 +13,17 @@ const { runCli, runCliAsync, requestShutdown } = require('../index.js')
 
 const args = process.argv.slice(2)
 if (args[0] === 'serve') {
-  const forward = () => requestShutdown()
+  // Under npm (npx, npm run), a Ctrl-C reaches this process twice within milliseconds: from the
+  // terminal, and forwarded by npm. A signal within REPEAT_MS of the last one forwarded is
+  // taken as that same one, so Ctrl-C stays graceful and only a deliberate second one forces.
+  const REPEAT_MS = 250
+  let last = -Infinity
+  const forward = () => {
+    const now = performance.now()
+    if (now - last < REPEAT_MS) return
+    last = now
+    requestShutdown()
+  }
   process.on('SIGINT', forward)
   process.on('SIGTERM', forward)
   runCliAsync(args).then(
