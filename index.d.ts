@@ -163,11 +163,26 @@ export interface NamespaceStats {
 }
 
 /**
+ * Asks the daemon started by `runCliAsync(['serve', ...])` in this process to shut down, as a
+ * signal would: the first call stops it gracefully (its promise resolves to 0), a second exits
+ * at once (130). A call while the daemon is still starting is kept and acted on once it runs.
+ */
+export declare function requestShutdown(): void
+
+/**
  * Runs the `tinykv` command line (the REPL, or a subcommand) with `args`, the arguments after
  * the program name (e.g. `process.argv.slice(2)`), and returns the exit code. Blocks until the
  * REPL ends (EXIT, end of input).
  */
 export declare function runCli(args: Array<string>): number
+
+/**
+ * Runs the `tinykv` command line like `runCli`, but on a worker thread, and resolves to the exit
+ * code. For `serve`, the daemon installs no SIGINT/SIGTERM handlers: the caller owns those
+ * signals and calls `requestShutdown()` for each one (bin/tinykv.js does). Do not use it for the
+ * REPL, which reads stdin.
+ */
+export declare function runCliAsync(args: Array<string>): Promise<number>
 
 /** Options for `set`, `mset` and `setJSON`. */
 export interface SetOptions {

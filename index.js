@@ -836,4 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.TinyKV = nativeBinding.TinyKV
+module.exports.requestShutdown = nativeBinding.requestShutdown
 module.exports.runCli = nativeBinding.runCli
+module.exports.runCliAsync = nativeBinding.runCliAsync

@@ -8,6 +8,7 @@ pub mod serve;
 
 use crate::client::{Address, Client, Target};
 use crate::command::Session;
+use crate::server::Signals;
 use crate::store::{parse_memory_size, Config, Store};
 use clap::Parser;
 use repl::{Local, Repl};
@@ -35,9 +36,18 @@ struct Cli {
     /// Daemon URL: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix://PATH.
     #[arg(short = 'u', long = "url", value_name = "URL")]
     url: Option<String>,
-    /// Password for AUTH on the daemon.
-    #[arg(short = 'a', long = "pass", value_name = "PASSWORD")]
+    /// Password for AUTH on the daemon (visible in `ps`: prefer --pass-file, or
+    /// $TINYKV_PASSWORD / $REDISCLI_AUTH, used when neither flag nor the URL gives one).
+    #[arg(
+        short = 'a',
+        long = "pass",
+        value_name = "PASSWORD",
+        conflicts_with = "pass_file"
+    )]
     pass: Option<String>,
+    /// Read the password for AUTH from this file (one trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pass_file: Option<std::path::PathBuf>,
     /// Entry cap for the in-process REPL store (LRU eviction past it).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
@@ -67,10 +77,17 @@ pub(crate) fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Resu
 }
 
 /// Run the CLI with `args` (including the program name); returns the process exit code.
+/// `tinykv serve` handles its own signals.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    main_with(args, Signals::Own)
+}
+
+/// [`main`], with `signals` saying who turns SIGINT/SIGTERM into a shutdown for `serve`
+/// ([`Signals::Host`]: the caller, through [`crate::server::request_shutdown`]).
+pub fn main_with(args: impl IntoIterator<Item = OsString>, signals: Signals) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.get(1).is_some_and(|a| a == "serve") {
-        return serve::main(args);
+        return serve::main(args, signals);
     }
     let cli = match parse::<Cli>(args) {
         Ok(c) => c,
@@ -85,8 +102,52 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// The daemon `cli` names with -s/-p/-h/-u/-a, if any.
+/// Reads a password file: its contents minus one trailing newline (`\n` or `\r\n`), as
+/// `echo secret > file` writes it. Errors name the file.
+pub(crate) fn read_password_file(path: &std::path::Path) -> Result<String, String> {
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// Environment variables the client reads a password from, in order, when neither -a,
+/// --pass-file nor the URL gives one (redis-cli reads `REDISCLI_AUTH`). Empty ones are skipped.
+pub const CLIENT_PASSWORD_ENV: [&str; 2] = ["TINYKV_PASSWORD", "REDISCLI_AUTH"];
+
+/// The password from -a or --pass-file (clap refuses both at once).
+fn flag_password(cli: &Cli) -> Result<Option<String>, String> {
+    if let Some(p) = &cli.pass {
+        return Ok(Some(p.clone()));
+    }
+    let Some(f) = &cli.pass_file else {
+        return Ok(None);
+    };
+    let p = read_password_file(f)?;
+    if p.is_empty() {
+        return Err(format!("password file {} is empty", f.display()));
+    }
+    Ok(Some(p))
+}
+
+/// The first non-empty variable of [`CLIENT_PASSWORD_ENV`].
+fn env_password() -> Option<String> {
+    CLIENT_PASSWORD_ENV
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|p| !p.is_empty())
+}
+
+/// The daemon `cli` names with -s/-p/-h/-u/-a/--pass-file, if any. Its password comes from
+/// -a or --pass-file, else the URL, else the environment ([`CLIENT_PASSWORD_ENV`]); the
+/// environment alone never turns the in-process REPL into a client.
 fn daemon_target(cli: &Cli) -> Result<Option<Target>, String> {
+    let pass = flag_password(cli)?;
     let tcp = cli.port.is_some() || cli.host.is_some();
     let mut target = if let Some(url) = &cli.url {
         if cli.socket.is_some() || tcp {
@@ -101,13 +162,15 @@ fn daemon_target(cli: &Cli) -> Result<Option<Target>, String> {
     } else if tcp {
         let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".into());
         Target::new(Address::Tcp(host, cli.port.unwrap_or(6379)))
-    } else if cli.pass.is_some() {
+    } else if pass.is_some() {
         Target::new(Address::Unix(crate::server::default_socket_path()))
     } else {
         return Ok(None);
     };
-    if cli.pass.is_some() {
-        target.password = cli.pass.clone();
+    if pass.is_some() {
+        target.password = pass;
+    } else if target.password.is_none() {
+        target.password = env_password();
     }
     Ok(Some(target))
 }

@@ -216,9 +216,7 @@ pub fn run_terminal<B: Backend>(repl: &mut Repl<B>) -> Result<(), String> {
     loop {
         match editor.readline(&repl.prompt()) {
             Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                }
+                remember(&mut editor, &line);
                 let o = repl.eval_line(&line);
                 if !o.text.is_empty() {
                     println!("{}", o.text);
@@ -241,10 +239,73 @@ pub fn run_terminal<B: Backend>(repl: &mut Repl<B>) -> Result<(), String> {
     Ok(())
 }
 
+/// Adds `line` to the editor's history (and so to the history file) unless it is blank or
+/// carries a password ([`carries_secret`]).
+fn remember(editor: &mut rustyline::DefaultEditor, line: &str) {
+    if !line.trim().is_empty() && !carries_secret(line) {
+        let _ = editor.add_history_entry(line);
+    }
+}
+
+/// True for a line that would put a password in the history file, as redis-cli skips them:
+/// `AUTH ...`, `HELLO ... AUTH ...`, `CONFIG SET requirepass|masterauth ...`. A line whose
+/// quotes do not balance is judged by its words, so a typo does not leak it either.
+pub fn carries_secret(line: &str) -> bool {
+    let args: Vec<String> = match split_args(line.as_bytes()) {
+        Some(a) => a
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+            .collect(),
+        None => line
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '\'']).to_ascii_lowercase())
+            .collect(),
+    };
+    match args.first().map(String::as_str) {
+        Some("auth") => true,
+        Some("hello") => args.iter().any(|a| a == "auth"),
+        Some("config") => {
+            args.get(1).is_some_and(|a| a == "set")
+                && args
+                    .iter()
+                    .skip(2)
+                    .any(|a| a == "requirepass" || a == "masterauth")
+        }
+        _ => false,
+    }
+}
+
 /// `$TINYKV_HISTORY`, else `~/.tinykv_history`.
 fn history_path() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("TINYKV_HISTORY") {
         return Some(p.into());
     }
     std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".tinykv_history"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_lines_stay_out_of_the_history() {
+        let mut editor = rustyline::DefaultEditor::new().unwrap();
+        for line in [
+            "AUTH s3cret",
+            "auth default s3cret",
+            "  Auth \"s3 cret\"",
+            "AUTH \"unbalanced",
+            "HELLO 3 AUTH default s3cret",
+            "hello 3 setname x auth default s3cret",
+            "CONFIG SET requirepass s3cret",
+            "SET k v",
+            "GET auth",
+            "HELLO 3",
+            "   ",
+        ] {
+            remember(&mut editor, line);
+        }
+        let kept: Vec<&str> = editor.history().iter().map(String::as_str).collect();
+        assert_eq!(kept, ["SET k v", "GET auth", "HELLO 3"]);
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::protocol::Limits;
-use crate::server::{serve, LogFormat, ServeOptions, ServerConfig};
+use crate::server::{serve, LogFormat, ServeOptions, ServerConfig, Signals};
 use crate::store::{parse_memory_size, Config, EvictionPolicy};
 
 /// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
@@ -27,7 +27,8 @@ struct ServeArgs {
     /// Also listen on this TCP port (0 picks a free port).
     #[arg(long, value_name = "N")]
     port: Option<u16>,
-    /// TCP address [default: 127.0.0.1]; a non-loopback address requires --requirepass.
+    /// TCP address [default: 127.0.0.1]; a non-loopback address requires a password
+    /// (--requirepass, --requirepass-file or $TINYKV_PASSWORD).
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
     /// Entry cap (entries past it are evicted by --eviction-policy).
@@ -39,12 +40,18 @@ struct ServeArgs {
     /// What to evict at a cap: lru, lfu, volatile-ttl, noeviction (or allkeys-lru, allkeys-lfu).
     #[arg(long, value_name = "POLICY", default_value = "lru")]
     eviction_policy: String,
-    /// Most simultaneous clients.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    max_clients: usize,
-    /// Require AUTH with this password.
-    #[arg(long, value_name = "SECRET")]
+    /// Most simultaneous clients (at least 1; lowered at startup to fit the open-file limit).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_clients: u32,
+    /// Require AUTH with this password (visible in `ps`: prefer --requirepass-file or
+    /// $TINYKV_PASSWORD). An empty or blank password is refused.
+    #[arg(long, value_name = "SECRET", conflicts_with = "requirepass_file")]
     requirepass: Option<String>,
+    /// Require AUTH with the password in this file (one trailing newline is dropped).
+    /// Without either flag, $TINYKV_PASSWORD is used when set.
+    #[arg(long, value_name = "FILE")]
+    requirepass_file: Option<PathBuf>,
     /// Close clients idle for this many seconds (0 = never).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     timeout: u64,
@@ -101,8 +108,43 @@ fn size(s: &str) -> Result<usize, String> {
     usize::try_from(n).map_err(|_| format!("{s} is too large"))
 }
 
+/// The environment variable `tinykv serve` reads the password from when no flag gives one.
+pub const PASSWORD_ENV: &str = "TINYKV_PASSWORD";
+
+/// The daemon's password from, in order: `--requirepass`, `--requirepass-file` (clap refuses
+/// both at once), then the environment variable `env`. An empty or blank result is an error, so
+/// `--requirepass "$PASS"` with `PASS` unset never starts a daemon that accepts `AUTH ""`.
+fn password(
+    flag: Option<String>,
+    file: Option<&std::path::Path>,
+    env: &str,
+) -> Result<Option<String>, String> {
+    let (pass, source) = if let Some(p) = flag {
+        (p, "--requirepass".to_string())
+    } else if let Some(f) = file {
+        let text = crate::cli::read_password_file(f)?;
+        (text, format!("--requirepass-file {}", f.display()))
+    } else {
+        match std::env::var_os(env) {
+            None => return Ok(None),
+            Some(v) => (
+                v.into_string()
+                    .map_err(|_| format!("{env} is not valid UTF-8"))?,
+                env.to_string(),
+            ),
+        }
+    };
+    if pass.trim().is_empty() {
+        return Err(format!(
+            "refusing an empty or blank password from {source} (is the variable behind it unset?)"
+        ));
+    }
+    Ok(Some(pass))
+}
+
 /// Entry point for `tinykv serve ...` (`args` starts with the program name, then "serve").
-pub fn main(args: Vec<OsString>) -> ExitCode {
+/// `signals` says who turns SIGINT/SIGTERM into a shutdown.
+pub fn main(args: Vec<OsString>, signals: Signals) -> ExitCode {
     let args = args
         .into_iter()
         .enumerate()
@@ -113,7 +155,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Err(code) => return code,
     };
     match options(a) {
-        Ok(opts) => serve(opts),
+        Ok(opts) => serve(ServeOptions { signals, ..opts }),
         Err(msg) => {
             eprintln!("tinykv serve: {msg}");
             ExitCode::from(2)
@@ -138,11 +180,11 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         max_multibulk: a.max_multibulk_len,
     };
     let server = ServerConfig {
-        max_clients: a.max_clients,
+        max_clients: a.max_clients as usize,
         limits,
         max_output_buffer: size(&a.max_output_buffer)?,
         idle_timeout: (a.timeout > 0).then(|| Duration::from_secs(a.timeout)),
-        requirepass: a.requirepass,
+        requirepass: password(a.requirepass, a.requirepass_file.as_deref(), PASSWORD_ENV)?,
         busy_poll: Duration::from_micros(a.busy_poll_us),
         ..ServerConfig::default()
     };
@@ -158,5 +200,6 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         metrics_public: a.metrics_public,
         log_format: a.log_format,
         log_level: a.log_level,
+        signals: Signals::Own,
     })
 }

@@ -12,7 +12,8 @@
 //!   stack-buffer string reading, value creation, throwing, panic guard. Only it and `hot.rs`
 //!   call `napi::sys`; everything else is safe Rust.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
-//! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim).
+//! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim), and
+//!   `runCliAsync`/`requestShutdown`, with which the shim runs `serve` while Node owns the signals.
 //!
 //! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a store is touched
 //! only on the JS thread, through a `View`; a closed store throws instead of crashing.

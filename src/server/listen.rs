@@ -8,19 +8,26 @@
 //! never touched (it is process-wide, and other threads may be creating files).
 //!
 //! Two servers starting on the same path at once are serialised by an `flock` on the parent
-//! directory held across probe-and-rename, so the loser sees the winner's live socket.
+//! directory held across probe-and-rename, so the loser sees the winner's live socket. The lock
+//! is taken without blocking and retried for [`LOCK_TIMEOUT`]: in a shared directory such as
+//! `/tmp` another user can hold an `flock` on it, and startup must then fail with a message
+//! naming the directory, not hang. The temporary directory's name is random, so nobody can
+//! pre-create it to make the bind fail.
 
 use std::fs;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, UnixListener};
 
 /// Longest path a Unix socket address holds (`sun_path` is 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
+
+/// How long [`bind_unix`] retries the lock on the socket's directory before giving up.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A listening Unix socket; dropping it removes its file (if the file is still this socket).
 #[derive(Debug)]
@@ -42,14 +49,26 @@ impl UnixSocket {
     pub(crate) fn listener(&self) -> &UnixListener {
         &self.listener
     }
+
+    /// Device and inode of the socket file as bound, for [`remove_socket`].
+    pub fn ident(&self) -> (u64, u64) {
+        self.ident
+    }
 }
 
 impl Drop for UnixSocket {
     fn drop(&mut self) {
-        if let Ok(m) = fs::symlink_metadata(&self.path) {
-            if (m.dev(), m.ino()) == self.ident {
-                let _ = fs::remove_file(&self.path);
-            }
+        remove_socket(&self.path, self.ident);
+    }
+}
+
+/// Removes the socket file at `path` if it is still the one with device and inode `ident`, so a
+/// daemon never removes the socket of a successor that bound the same path after it closed its
+/// listener.
+pub fn remove_socket(path: &Path, ident: (u64, u64)) {
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if (m.dev(), m.ino()) == ident {
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -114,23 +133,27 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
     };
     let dir = fs::File::open(&parent)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", parent.display())))?;
-    // SAFETY: flock on a valid open descriptor; the lock is released when `dir` closes.
-    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    lock_dir(&dir, &parent)?;
     probe_existing(path)?;
 
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let tmp_dir = parent.join(format!(
-        ".tkv{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp_sock = tmp_dir.join("s");
-    if tmp_sock.as_os_str().len() > MAX_SOCKET_PATH {
-        return Err(too_long(&tmp_sock));
+    let with_path = |p: &Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("cannot create {}: {e}", p.display()))
+    };
+    // `.tkv-` and 8 random hex digits, then `/s`: the same length whatever the digits.
+    let tmp_name = |n: u32| parent.join(format!(".tkv-{n:08x}"));
+    if tmp_name(0).join("s").as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(too_long(&tmp_name(0).join("s")));
     }
-    fs::DirBuilder::new().mode(0o700).create(&tmp_dir)?;
+    let mut attempt = 0;
+    let tmp_dir = loop {
+        let candidate = tmp_name(rand::random::<u32>());
+        match fs::DirBuilder::new().mode(0o700).create(&candidate) {
+            Ok(()) => break candidate,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 8 => attempt += 1,
+            Err(e) => return Err(with_path(&candidate, e)),
+        }
+    };
+    let tmp_sock = tmp_dir.join("s");
     let bound = (|| {
         let l = std::os::unix::net::UnixListener::bind(&tmp_sock)?;
         fs::set_permissions(&tmp_sock, fs::Permissions::from_mode(mode))?;
@@ -141,7 +164,8 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
     let _ = fs::remove_dir(&tmp_dir);
     let std_listener = bound
         .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", path.display())))?;
-    let m = fs::symlink_metadata(path)?;
+    let m = fs::symlink_metadata(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot stat {}: {e}", path.display())))?;
     drop(dir);
     std_listener.set_nonblocking(true)?;
     Ok(UnixSocket {
@@ -149,6 +173,43 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
         path: path.to_path_buf(),
         ident: (m.dev(), m.ino()),
     })
+}
+
+/// Takes an exclusive `flock` on `dir` (the directory `name`), retrying without blocking for
+/// [`LOCK_TIMEOUT`]; the lock is released when `dir` closes.
+fn lock_dir(dir: &fs::File, name: &Path) -> io::Result<()> {
+    let deadline = Instant::now() + LOCK_TIMEOUT;
+    loop {
+        // SAFETY: flock on a valid open descriptor.
+        if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Some(libc::EWOULDBLOCK) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "another process has held the lock on directory {} for {}s (flock); \
+                         is another daemon starting there? Otherwise put the socket in a \
+                         directory only you can use (--socket)",
+                        name.display(),
+                        LOCK_TIMEOUT.as_secs()
+                    ),
+                ))
+            }
+            Some(libc::EINTR) => {}
+            _ => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot lock directory {}: {e}", name.display()),
+                ))
+            }
+        }
+    }
 }
 
 /// Fails if `path` holds a live server's socket or a non-socket file; a stale socket is fine
@@ -227,5 +288,18 @@ mod tests {
         // No temporary directories are left behind.
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn predictable_temp_names_cannot_block_bind() {
+        let dir = tempfile::tempdir().unwrap();
+        // The names the temporary directory once had: `.tkv<pid>.<sequence>`.
+        for seq in 0..1000 {
+            fs::create_dir(dir.path().join(format!(".tkv{}.{seq}", std::process::id()))).unwrap();
+        }
+        let path = dir.path().join("t.sock");
+        let s = bind_unix(&path, 0o600).unwrap();
+        assert!(fs::symlink_metadata(&path).unwrap().file_type().is_socket());
+        drop(s);
     }
 }

@@ -25,10 +25,12 @@ mod latency;
 mod listen;
 mod metrics;
 mod serve;
+mod signals;
 mod watch_stats;
 
-pub use listen::{bind_tcp, bind_unix, default_socket_path, UnixSocket};
+pub use listen::{bind_tcp, bind_unix, default_socket_path, remove_socket, UnixSocket};
 pub use serve::{serve, LogFormat, ServeOptions};
+pub use signals::{request_shutdown, Signals};
 
 use std::future::Future;
 use std::io;

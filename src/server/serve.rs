@@ -3,6 +3,10 @@
 //! Exit codes: 0 after a graceful shutdown (SIGINT, SIGTERM or SHUTDOWN), 1 when startup fails
 //! (bad options, socket in use, address in use), 130 when a second signal forces an exit.
 //!
+//! Signals (`signals.rs`): the first SIGINT/SIGTERM (or host request) shuts down gracefully and
+//! a second returns 130 at once, removing the socket file only if it is still the one this
+//! daemon bound.
+//!
 //! Output: the `tinykv listening on ...` announcements go to stdout (tools and tests read the
 //! bound addresses there); logs go to stderr through `tracing`, as text or, with
 //! [`LogFormat::Json`], one JSON object per line and nothing else on stderr.
@@ -14,9 +18,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::oneshot;
 
-use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir};
+use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir, remove_socket};
+use super::signals::{host_stops, stop_requests, Signals};
 use super::{run, Listener, ServerConfig};
 use crate::store::{Config, Store};
 
@@ -49,6 +54,8 @@ pub struct ServeOptions {
     /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
     /// `TINYKV_LOG`, else `info`.
     pub log_level: Option<String>,
+    /// Who turns SIGINT and SIGTERM into a shutdown.
+    pub signals: Signals,
 }
 
 /// How the daemon writes its logs (to stderr).
@@ -86,6 +93,7 @@ impl Default for ServeOptions {
             metrics_public: false,
             log_format: LogFormat::Text,
             log_level: None,
+            signals: Signals::Own,
         }
     }
 }
@@ -157,15 +165,70 @@ fn default_threads() -> usize {
     }
 }
 
-fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
+/// Descriptors kept for everything but clients (listeners, the runtime, stdio, rejections in
+/// flight), as Redis's `CONFIG_MIN_RESERVED_FDS`.
+const RESERVED_FDS: u64 = 32;
+
+/// Makes room for `max_clients` under RLIMIT_NOFILE, as Redis does: raises the soft limit toward
+/// `max_clients + RESERVED_FDS` (up to the hard limit), and when that is not enough returns the
+/// number of clients that fit (the limit minus the reserve, at least 1) and logs a warning.
+/// Otherwise clients past the limit would hang unanswered while accept failed with EMFILE; with
+/// the lower cap they get `-ERR max number of clients reached`.
+fn fit_fd_limit(max_clients: usize) -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return max_clients;
+    }
+    let want = (max_clients as u64).saturating_add(RESERVED_FDS);
+    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < want {
+        let raised = libc::rlimit {
+            rlim_cur: want.min(lim.rlim_max),
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct we pass; failure leaves the limit as it was.
+        if raised.rlim_cur > lim.rlim_cur
+            && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0
+        {
+            lim.rlim_cur = raised.rlim_cur;
+        }
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= want {
+        return max_clients;
+    }
+    let fits = usize::try_from(lim.rlim_cur.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(1);
+    tracing::warn!(
+        open_files_limit = lim.rlim_cur,
+        requested_max_clients = max_clients,
+        max_clients = fits,
+        "the open-file limit (ulimit -n) is too low for --max-clients; serving at most \
+         {fits} clients (the limit minus {RESERVED_FDS} reserved descriptors)"
+    );
+    fits
+}
+
+fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
     let json = opts.log_format == LogFormat::Json;
     let bind_ip = opts.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if opts.bind.is_some() && opts.port.is_none() {
         return Err("--bind needs --port (TCP is off without it)".into());
     }
+    // A blank password would pass the guard below and then accept `AUTH ""`.
+    if opts
+        .server
+        .requirepass
+        .as_deref()
+        .is_some_and(|p| p.trim().is_empty())
+    {
+        return Err("refusing an empty or blank --requirepass".into());
+    }
     if !bind_ip.is_loopback() && opts.port.is_some() && opts.server.requirepass.is_none() {
         return Err(format!(
-            "refusing to listen on non-loopback address {bind_ip} without --requirepass"
+            "refusing to listen on non-loopback address {bind_ip} without --requirepass \
+             (or --requirepass-file, or $TINYKV_PASSWORD)"
         ));
     }
     if let Some(addr) = opts.metrics_addr {
@@ -176,6 +239,7 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             ));
         }
     }
+    opts.server.max_clients = fit_fd_limit(opts.server.max_clients);
     let threads = opts.threads.unwrap_or_else(default_threads).max(1);
     let mut builder = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -190,6 +254,7 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     let store = Arc::new(Store::new(opts.store.clone()).map_err(|e| e.to_string())?);
     let socket_path = opts.socket.clone().unwrap_or_else(default_socket_path);
+    let opts_signals = opts.signals;
     let result = rt.block_on(async move {
         if opts.socket.is_none() {
             if let Some(dir) = socket_path.parent() {
@@ -198,10 +263,10 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
         }
         // Handlers go in before the socket exists: once a client or supervisor can see the
         // daemon, a signal must mean "shut down gracefully", never the default "die".
-        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut stops = stop_requests(opts.signals)?;
         let mut listeners = Vec::new();
         let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
+        let ident = unix.ident();
         say(
             &mut std::io::stdout(),
             format_args!("tinykv listening on unix:{}", socket_path.display()),
@@ -225,37 +290,53 @@ fn serve_inner(opts: ServeOptions) -> Result<ExitCode, String> {
             );
             listeners.push(Listener::Http(http));
         }
-        let forced_path = socket_path.clone();
+        let (forced_tx, forced_rx) = oneshot::channel::<()>();
         let shutdown = async move {
-            tokio::select! {
-                _ = sigint.recv() => {}
-                _ = sigterm.recv() => {}
+            if stops.recv().await.is_none() {
+                std::future::pending::<()>().await;
             }
             tracing::info!(
                 phase = "signal",
                 "signal received; shutting down (send another to exit at once)"
             );
             tokio::spawn(async move {
-                tokio::select! {
-                    _ = sigint.recv() => {}
-                    _ = sigterm.recv() => {}
+                if stops.recv().await.is_some() {
+                    let _ = forced_tx.send(());
                 }
-                if json {
-                    tracing::warn!(phase = "forced", "second signal; exiting now");
-                } else {
-                    say(
-                        &mut std::io::stderr(),
-                        format_args!("tinykv serve: second signal; exiting now"),
-                    );
-                }
-                let _ = std::fs::remove_file(&forced_path);
-                std::process::exit(130);
             });
         };
-        run(listeners, store, opts.server, shutdown)
-            .await
-            .map_err(|e| e.to_string())
+        let forced = tokio::select! {
+            r = run(listeners, store, opts.server, shutdown) => {
+                r.map_err(|e| e.to_string())?;
+                false
+            }
+            Ok(()) = forced_rx => true,
+        };
+        if forced {
+            if json {
+                tracing::warn!(phase = "forced", "second signal; exiting now");
+            } else {
+                say(
+                    &mut std::io::stderr(),
+                    format_args!("tinykv serve: second signal; exiting now"),
+                );
+            }
+            // Our listener may already be closed and a newer daemon bound on the same path.
+            remove_socket(&socket_path, ident);
+        }
+        Ok::<_, String>(forced)
     });
+    if opts_signals == Signals::Host {
+        // Requests that come after this daemon ended are not meant for a later one.
+        let mut stops = host_stops();
+        stops.tx = None;
+        stops.pending = 0;
+    }
+    if result.as_ref().is_ok_and(|forced| *forced) {
+        // Connections still flushing are dropped with the runtime; nothing waits for them.
+        rt.shutdown_background();
+        return Ok(ExitCode::from(130));
+    }
     rt.shutdown_timeout(Duration::from_millis(500));
     result?;
     if json {
