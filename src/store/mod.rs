@@ -10,6 +10,7 @@ mod config;
 mod entry;
 mod evict;
 pub mod glob;
+mod multi;
 mod namespaces;
 mod reaper;
 mod scan;
@@ -688,18 +689,6 @@ impl Store {
         let mut out = vec![None; keys.len()];
         self.get_many_with(ns, keys, |i, v| out[i] = Some(v.to_owned()));
         out
-    }
-
-    /// Write many entries with the same options. Checks every key and value before writing any.
-    pub fn mset(&self, ns: Ns, entries: &[(&str, ValueRef<'_>)], opts: &SetOptions) -> Result<()> {
-        for (k, v) in entries {
-            self.check_key(k)?;
-            self.check_value(*v)?;
-        }
-        for (k, v) in entries {
-            self.set_ref(ns, k, *v, opts)?;
-        }
-        Ok(())
     }
 
     /// Live keys in `ns` matching the glob `pattern`, in no particular order.
