@@ -340,6 +340,12 @@ mod tests {
     }
 
     #[test]
+    fn a_guard_can_move_between_threads_and_outlive_borrows() {
+        fn send_sync_static<T: Send + Sync + 'static>() {}
+        send_sync_static::<NsGuard>();
+    }
+
+    #[test]
     fn ids_of_released_empty_namespaces_are_reused() {
         let r = Arc::new(Registry::new());
         for i in 0..3 * MAX_NAMESPACES {
