@@ -125,3 +125,47 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Config, ManualClock, Ttl};
+    use std::sync::Arc;
+
+    const D: Ns = Ns::DEFAULT;
+
+    /// The rollback a batch runs when a write fails mid-way (a concurrent writer took its
+    /// room): new keys go, overwritten ones get their value and expiry back, including "no
+    /// TTL" on a store with a default TTL.
+    #[test]
+    fn put_back_restores_values_and_expiries_and_deletes_new_keys() {
+        let config = Config {
+            reaper_interval_ms: 0,
+            default_ttl_ms: Some(5_000),
+            ..Config::default()
+        };
+        let s = Store::with_clock(config, Arc::new(ManualClock::new(1_000))).unwrap();
+        let ttl = SetOptions {
+            ttl_ms: Some(60_000),
+            ..SetOptions::default()
+        };
+        let plain = SetOptions::default();
+        s.set_ref(D, "a", ValueRef::Bytes(b"old a"), &ttl).unwrap();
+        s.set_ref(D, "b", ValueRef::Bytes(b"old b"), &plain)
+            .unwrap();
+        assert!(s.persist(D, "b"));
+        let new = ValueRef::Bytes(b"new");
+        let entries = [("a", new), ("b", new), ("c", new), ("c", new)];
+        let before = s.reserve_batch(D, &entries, &plain).unwrap();
+        for (k, v) in &entries {
+            s.set_ref(D, k, *v, &plain).unwrap();
+        }
+        s.put_back(D, &entries, &before);
+        assert_eq!(s.get(D, "a"), Some(Value::Bytes(b"old a".to_vec())));
+        assert_eq!(s.ttl(D, "a"), Ttl::Remaining(60_000));
+        assert_eq!(s.get(D, "b"), Some(Value::Bytes(b"old b".to_vec())));
+        assert_eq!(s.ttl(D, "b"), Ttl::Persistent);
+        assert_eq!(s.get(D, "c"), None);
+        assert_eq!(s.total_len(), 2);
+    }
+}
