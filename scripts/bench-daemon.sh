@@ -2,7 +2,10 @@
 # Compares `tinykv serve` with a redis-server this script starts itself, on this machine, in one
 # run: redis-benchmark SET/GET/INCR, over TCP and the Unix socket, with -P 1 and -P 16, -c 50.
 # Prints a table of requests/s (best and median of the rounds), the tinykv/redis ratios, and for
-# each server the CPU time and voluntary context switches per request.
+# each server the CPU time and voluntary context switches per request. Then a SCAN table: both
+# servers are flushed and loaded with SCAN_N keys, and each walks them all (SCAN with COUNT
+# 10 and 100 from cursor 0 until it returns 0, one call at a time), timed in seconds, best and
+# median of the rounds, with the distinct keys each walk returned.
 #
 # Fairness: both servers get the same treatment. They alternate round by round, in ABBA order
 # (redis first in odd rounds, tinykv first in even ones), so drift in background load hits both
@@ -16,6 +19,8 @@
 #      and scheduler noise), ROUNDS (runs per cell, default 3),
 #      PIN (1 = pin as above, the default when taskset exists and there are 2+ cores; 0 = don't),
 #      SERVER_CPUS (default 0), CLIENT_CPUS (default 1),
+#      SCAN_N (keys for the SCAN walks, default 200000; 0 skips them), SCAN_COUNTS (default
+#      "10 100"), SCAN_ONLY (1 = skip the redis-benchmark table),
 #      TINYKV_BIN (skip the build and use this binary), TINYKV_ARGS (extra `serve` flags),
 #      CARGO_TARGET_DIR.
 set -euo pipefail
@@ -33,6 +38,9 @@ if [[ $PIN == 1 ]]; then
   server_pin=(taskset -c "$SERVER_CPUS")
   client_pin=(taskset -c "$CLIENT_CPUS")
 fi
+SCAN_N=${SCAN_N:-200000}
+SCAN_COUNTS=${SCAN_COUNTS:-10 100}
+SCAN_ONLY=${SCAN_ONLY:-0}
 CLIENTS=50
 TESTS=(set get incr)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,12 +121,16 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 # load from other processes disturbs far less than requests/s.
 fmt='%-5s %-5s %-3s %9s %9s %6s %9s %9s %6s %6s %6s %6s %6s\n'
 # shellcheck disable=SC2059 # the format is a constant
+if [[ $SCAN_ONLY != 1 ]]; then
 printf "$fmt" test conn P "redis" "tinykv" "best" "redis" "tinykv" "median" "us/req" "" "cs/1k" ""
 # shellcheck disable=SC2059
 printf "$fmt" "" "" "" "best" "best" "ratio" "median" "median" "ratio" redis tinykv redis tinykv
+fi
 worst=""
 worst_median=""
-for conn in tcp unix; do
+conns=(tcp unix)
+[[ $SCAN_ONLY == 1 ]] && conns=()
+for conn in "${conns[@]}"; do
   for pipe in 1 16; do
     for test in "${TESTS[@]}"; do
       if [[ $conn == tcp ]]; then
@@ -164,5 +176,73 @@ for conn in tcp unix; do
 done
 pinning="unpinned"
 [[ $PIN == 1 ]] && pinning="servers on CPU $SERVER_CPUS, client on CPU $CLIENT_CPUS"
-echo "N=$N per run (PIPE_N=$PIPE_N pipelined), $ROUNDS alternating rounds, -c $CLIENTS, $(nproc) cores, $pinning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "lowest ratio: best ${worst}x, median ${worst_median}x"
+if [[ $SCAN_ONLY != 1 ]]; then
+  echo "N=$N per run (PIPE_N=$PIPE_N pipelined), $ROUNDS alternating rounds, -c $CLIENTS, $(nproc) cores, $pinning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "lowest ratio: best ${worst}x, median ${worst_median}x"
+fi
+
+# A full SCAN walk over TCP (SCAN cursor COUNT n from 0 until the cursor is 0, one call at a
+# time, as `redis-cli --scan` does; redis-cli 7.0 has no --count); prints "seconds
+# distinct-keys". Args: port count.
+scan_walk() {
+  "${client_pin[@]}" python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+port, count = int(sys.argv[1]), sys.argv[2].encode()
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = s.makefile("rb")
+def bulk():
+    n = int(f.readline()[1:])
+    v = f.read(n + 2)[:-2]
+    return v
+keys, cursor, t0 = set(), b"0", time.perf_counter()
+while True:
+    s.sendall(b"*4\r\n$4\r\nSCAN\r\n$%d\r\n%s\r\n$5\r\nCOUNT\r\n$%d\r\n%s\r\n" % (len(cursor), cursor, len(count), count))
+    f.readline()  # *2
+    cursor = bulk()
+    for _ in range(int(f.readline()[1:])):
+        keys.add(bulk())
+    if cursor == b"0":
+        break
+print("%.2f %d" % (time.perf_counter() - t0, len(keys)))
+PY
+}
+
+if ((SCAN_N > 0)); then
+  # The same SCAN_N keys in both servers, loaded through redis-cli --pipe.
+  awk -v n="$SCAN_N" 'BEGIN { for (i = 0; i < n; i++) { k = "scan:" i; printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n", length(k), k } }' >"$work/scan.resp"
+  for port in "$redis_port" "$tinykv_port"; do
+    redis-cli -p "$port" FLUSHALL >/dev/null
+    redis-cli -p "$port" --pipe <"$work/scan.resp" >/dev/null
+  done
+  sfmt='%-6s %9s %9s %7s %9s %9s %7s %9s %9s\n'
+  echo
+  # shellcheck disable=SC2059
+  printf "$sfmt" COUNT "redis s" "tinykv s" "best" "redis s" "tinykv s" "median" "redis" "tinykv"
+  # shellcheck disable=SC2059
+  printf "$sfmt" "" best best ratio median median ratio keys keys
+  for count in $SCAN_COUNTS; do
+    rs=() ts=() rk=0 tk=0
+    for round in $(seq 1 "$ROUNDS"); do
+      for who in redis tinykv; do
+        if ((round % 2 == 0)); then who=$([[ $who == redis ]] && echo tinykv || echo redis); fi
+        if [[ $who == redis ]]; then
+          read -r x rk < <(scan_walk "$redis_port" "$count")
+          rs+=("$x")
+        else
+          read -r x tk < <(scan_walk "$tinykv_port" "$count")
+          ts+=("$x")
+        fi
+      done
+    done
+    r=$(printf '%s\n' "${rs[@]}" | sort -n | head -1)
+    t=$(printf '%s\n' "${ts[@]}" | sort -n | head -1)
+    rm_=$(printf '%s\n' "${rs[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    tm=$(printf '%s\n' "${ts[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    ratio=$(awk -v t="$t" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
+    mratio=$(awk -v t="$tm" -v r="$rm_" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
+    # shellcheck disable=SC2059
+    printf "$sfmt" "$count" "$r" "$t" "${ratio}x" "$rm_" "$tm" "${mratio}x" "$rk" "$tk"
+  done
+  echo "SCAN: full walks of $SCAN_N keys over TCP, one call at a time, $ROUNDS alternating rounds, seconds (lower is better; ratio tinykv/redis), $pinning"
+fi

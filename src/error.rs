@@ -31,6 +31,10 @@ pub enum Error {
     /// than the whole memory cap).
     #[error("OOM command not allowed when used memory > 'maxmemory'.")]
     OutOfMemory,
+    /// A namespace name that cannot be registered (SELECT, the addon's `namespace()`): empty,
+    /// longer than 256 bytes, or with whitespace or a control character. The message says which.
+    #[error("ERR invalid namespace name: {0}")]
+    InvalidNamespace(String),
     /// An argument a user can fix; the message says how.
     #[error("ERR {0}")]
     InvalidArgument(String),

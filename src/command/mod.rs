@@ -10,15 +10,19 @@ mod strings;
 pub use reply::{quote, Reply};
 pub use server::stats_reply;
 
-use crate::store::{Error, Ns, Store};
+use crate::store::{Error, Ns, NsGuard, Store};
 
-/// Per-connection (or per-REPL) state: the selected namespace.
+/// Per-connection (or per-REPL) state: the selected namespace, held (see [`NsGuard`]) so its
+/// id is not reused while the session may write to it; the hold is released when the session
+/// selects another namespace or is dropped.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The namespace commands act on.
+    /// The namespace commands act on. Set it only through SELECT, which takes the hold.
     pub ns: Ns,
     /// Its name, for prompts and INFO.
     pub ns_name: String,
+    /// The hold on `ns`; `None` for the default namespace, which is never freed.
+    hold: Option<NsGuard>,
 }
 
 impl Default for Session {
@@ -26,7 +30,19 @@ impl Default for Session {
         Session {
             ns: Ns::DEFAULT,
             ns_name: "default".into(),
+            hold: None,
         }
+    }
+}
+
+impl Session {
+    /// Select namespace `name`: take a hold on it, then release the previous one.
+    pub fn select(&mut self, store: &Store, name: &str) -> Result<(), CmdError> {
+        let hold = store.acquire_namespace(name)?;
+        self.ns = hold.ns();
+        self.ns_name = name.to_owned();
+        self.hold = Some(hold);
+        Ok(())
     }
 }
 

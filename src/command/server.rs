@@ -50,9 +50,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(
         }
         "select" => {
             a.exactly(1)?;
-            let name = a.str(0)?;
-            session.ns = store.namespace(name)?;
-            session.ns_name = name.to_owned();
+            session.select(store, a.str(0)?)?;
             Ok(Reply::ok())
         }
         "dbsize" => {

@@ -10,6 +10,7 @@ mod config;
 mod entry;
 mod evict;
 pub mod glob;
+mod multi;
 mod namespaces;
 mod reaper;
 mod scan;
@@ -22,7 +23,7 @@ pub use self::config::{parse_memory_size, Config, EvictionPolicy};
 pub use self::entry::{
     alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
 };
-pub use self::namespaces::{MAX_NAMESPACES, MAX_NAMESPACE_LEN};
+pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
@@ -134,9 +135,24 @@ impl Store {
         self.shared.now()
     }
 
-    /// The id of namespace `name`, creating it on first use.
+    /// The id of namespace `name`, creating it on first use, pinned for the store's life: its
+    /// id is never reused, so it counts against [`MAX_NAMESPACES`] forever. For names that
+    /// come and go (per-user namespaces, a session's SELECT) use
+    /// [`Store::acquire_namespace`], whose ids are reused. Errors: an invalid name
+    /// ([`Error::InvalidNamespace`]), or [`MAX_NAMESPACES`] in use.
     pub fn namespace(&self, name: &str) -> Result<Ns> {
         self.shared.namespaces.id(name)
+    }
+
+    /// A hold on namespace `name`, registering it if new. Read and write it through
+    /// [`NsGuard::ns`] while the guard lives; the id is never reused while any guard (or pin)
+    /// holds it. After the last guard is dropped the id is freed as soon as the namespace has
+    /// no keys (at once if it has none; else when its last key is deleted, expires, is evicted
+    /// or flushed), and its name may then get a different id. Rule for callers: use an `Ns`
+    /// only while holding a guard (or a pin from [`Store::namespace`]) for it. Errors as for
+    /// [`Store::namespace`]; the default namespace is never freed.
+    pub fn acquire_namespace(&self, name: &str) -> Result<NsGuard> {
+        NsGuard::acquire(&self.shared.namespaces, name)
     }
 
     /// The name of a namespace id.
@@ -673,18 +689,6 @@ impl Store {
         let mut out = vec![None; keys.len()];
         self.get_many_with(ns, keys, |i, v| out[i] = Some(v.to_owned()));
         out
-    }
-
-    /// Write many entries with the same options. Checks every key and value before writing any.
-    pub fn mset(&self, ns: Ns, entries: &[(&str, ValueRef<'_>)], opts: &SetOptions) -> Result<()> {
-        for (k, v) in entries {
-            self.check_key(k)?;
-            self.check_value(*v)?;
-        }
-        for (k, v) in entries {
-            self.set_ref(ns, k, *v, opts)?;
-        }
-        Ok(())
     }
 
     /// Live keys in `ns` matching the glob `pattern`, in no particular order.

@@ -1,10 +1,50 @@
-//! Key listing: KEYS (a full walk) and a cursor SCAN. The cursor is a position in a fixed order
-//! (each key's hash rotated so the shard bits lead), so it survives table resizes: every key
-//! present for a whole scan is returned at least once, and keys are returned in cursor order.
+//! Key listing: KEYS (a full walk) and a cursor SCAN whose steps cost O(COUNT).
+//!
+//! A SCAN cursor is `shard << SHARD_SHIFT | v`: a shard index, and within that shard's table a
+//! bucket cursor `v` advanced in reverse-binary order, as Redis's dictScan does. One step
+//! visits home buckets `v & mask` (every entry whose hash's low bits, `hash & mask`, equal the
+//! bucket: hashbrown's probe sequence from there, up to the first group with an empty byte, is
+//! where such entries can be, as lookups rely on) until it has `count` entries of the
+//! namespace or has visited `10 * count` buckets, under one shard read lock at a time. As in
+//! Redis, reverse-binary order makes the walk survive resizes between steps: every key present
+//! for the whole walk is returned at least once (a grown table repeats nothing, a shrunk one
+//! may repeat keys). Invariant: this module knows hashbrown's group width and probe sequence
+//! (`GROUP_WIDTH`, `visit_home`); the `home_bucket_visits_find_every_entry_once` test fails
+//! if they ever disagree with the table's.
 
-use super::entry::{key_name, key_ns, Ns};
+use super::entry::{key_name, key_ns, Entry, Ns, Slot, TAG_HASH_BITS};
 use super::glob;
 use super::shared::Shared;
+use hashbrown::raw::RawTable;
+
+/// Bits of a cursor that hold the bucket cursor; the shard index sits above them.
+const SHARD_SHIFT: u32 = 48;
+/// The bucket-cursor bits.
+const LOW: u64 = (1 << SHARD_SHIFT) - 1;
+/// hashbrown's control-group width: 16 with SSE2, else a word (its NEON and generic groups).
+const GROUP_WIDTH: usize = if cfg!(all(
+    target_feature = "sse2",
+    any(target_arch = "x86", target_arch = "x86_64")
+)) {
+    16
+} else {
+    std::mem::size_of::<usize>()
+};
+/// A control byte marking an empty bucket.
+const EMPTY: u8 = 0xFF;
+/// A step visits at most this many buckets per key asked for (Redis's empty-bucket bound).
+const VISITS_PER_KEY: usize = 10;
+
+/// One SCAN step's result.
+#[derive(Debug)]
+pub(crate) struct ScanStep {
+    /// The cursor to pass next; 0 when the walk is complete.
+    pub(crate) next: u64,
+    /// Live keys of the namespace found, before the pattern filter.
+    pub(crate) keys: Vec<String>,
+    /// Home buckets (and empty shards) visited: at most `10 * count`.
+    pub(crate) visited: usize,
+}
 
 impl Shared {
     /// Names of the live keys in `ns` matching `pattern`.
@@ -19,8 +59,8 @@ impl Shared {
             .collect()
     }
 
-    /// One SCAN step: up to about `count` keys from position `cursor`, and the next cursor
-    /// (0 when the walk is complete).
+    /// One SCAN step: about `count` keys from position `cursor`, and the next cursor (0 when
+    /// the walk is complete).
     pub(crate) fn scan(
         &self,
         ns: Ns,
@@ -28,55 +68,118 @@ impl Shared {
         pattern: Option<&str>,
         count: usize,
     ) -> (u64, Vec<String>) {
+        let step = self.scan_step(ns, cursor, count);
+        let mut keys = step.keys;
+        if let Some(p) = pattern {
+            keys.retain(|k| glob::matches(p.as_bytes(), k.as_bytes()));
+        }
+        (step.next, keys)
+    }
+
+    /// [`Shared::scan`] before the pattern filter, with the number of buckets it visited.
+    pub(crate) fn scan_step(&self, ns: Ns, cursor: u64, count: usize) -> ScanStep {
         let count = count.max(1);
+        let budget = count.saturating_mul(VISITS_PER_KEY);
         let now = self.now();
         let shards = self.map.shards();
-        let shard_bits = shards.len().trailing_zeros();
-        let shift = 64 - shard_bits;
-        let mut out: Vec<(u64, String)> = Vec::new();
-        let mut shard = (cursor >> shift) as usize;
-        let mut from = cursor;
+        let (mut shard, mut v) = ((cursor >> SHARD_SHIFT) as usize, cursor & LOW);
+        let mut step = ScanStep {
+            next: 0,
+            keys: Vec::new(),
+            visited: 0,
+        };
         while shard < shards.len() {
-            let mut found: Vec<(u64, String)> = {
-                let guard = shards[shard].read();
-                // SAFETY: the read lock is held while the iterator lives.
-                unsafe { guard.iter() }
-                    .map(|b| unsafe { b.as_ref() })
-                    .filter(|(e, _)| key_ns(e.key()) == ns && !e.is_expired(now))
-                    .map(|(e, _)| (position(self.hash(e.key()) as usize), e.key()))
-                    .filter(|(pos, _)| *pos >= from)
-                    .map(|(pos, k)| (pos, key_name(k).to_owned()))
-                    .collect()
-            };
-            found.sort_unstable_by_key(|(pos, _)| *pos);
-            let room = count - out.len();
-            if found.len() > room {
-                let next = found[room].0;
-                found.truncate(room);
-                out.extend(found);
-                return (next, filter(out, pattern));
+            {
+                let table = shards[shard].read();
+                if !table.is_empty() {
+                    let mask = table.buckets() - 1;
+                    loop {
+                        step.visited += 1;
+                        self.visit_home(&table, v as usize & mask, |e| {
+                            if key_ns(e.key()) == ns && !e.is_expired(now) {
+                                step.keys.push(key_name(e.key()).to_owned());
+                            }
+                        });
+                        match next_bucket_cursor(v, mask as u64) {
+                            Some(next) => v = next,
+                            None => break,
+                        }
+                        if step.keys.len() >= count || step.visited >= budget {
+                            step.next = ((shard as u64) << SHARD_SHIFT) | v;
+                            return step;
+                        }
+                    }
+                } else {
+                    step.visited += 1;
+                }
             }
-            out.extend(found);
             shard += 1;
-            from = (shard as u64) << shift;
-            if out.len() >= count {
-                let next = if shard < shards.len() { from } else { 0 };
-                return (next, filter(out, pattern));
+            v = 0;
+            if shard < shards.len() && (step.keys.len() >= count || step.visited >= budget) {
+                step.next = (shard as u64) << SHARD_SHIFT;
+                return step;
             }
         }
-        (0, filter(out, pattern))
+        step
+    }
+
+    /// Calls `f` on every entry of `table` (read-locked, allocated) whose home bucket is
+    /// `home`: those sit in the probe sequence from `home` up to the first control group that
+    /// holds an empty byte, since a lookup stops there (in a table no bigger than a group,
+    /// anywhere in it). Entries of other home buckets met on the way are skipped.
+    fn visit_home(&self, table: &RawTable<Slot>, home: usize, mut f: impl FnMut(&Entry)) {
+        let mask = table.buckets() - 1;
+        let ctrl = table.data_end().as_ptr().cast::<u8>().cast_const();
+        let mut check = |i: usize| {
+            // SAFETY: `i <= mask`, and the caller holds the shard's read lock.
+            unsafe {
+                if table.is_bucket_full(i) {
+                    let e = &table.bucket(i).as_ref().0;
+                    if self.home_of(e, mask) == home {
+                        f(e);
+                    }
+                }
+            }
+        };
+        if mask < GROUP_WIDTH {
+            (0..=mask).for_each(&mut check);
+            return;
+        }
+        let (mut pos, mut stride) = (home, 0);
+        loop {
+            let mut has_empty = false;
+            for j in 0..GROUP_WIDTH {
+                let i = (pos + j) & mask;
+                // SAFETY: `i <= mask`: a control byte of the table, under its read lock.
+                has_empty |= unsafe { *ctrl.add(i) } == EMPTY;
+                check(i);
+            }
+            stride += GROUP_WIDTH;
+            if has_empty || stride > mask {
+                return;
+            }
+            pos = (pos + stride) & mask;
+        }
+    }
+
+    /// The home bucket of `e` in a table of `mask + 1` buckets: its hash's low bits, from the
+    /// tag on its pointer when the table is small enough, else by hashing its key.
+    fn home_of(&self, e: &Entry, mask: usize) -> usize {
+        match e.hash_tag() {
+            Some(low) if mask < 1 << TAG_HASH_BITS => low as usize & mask,
+            _ => self.hash(e.key()) as usize & mask,
+        }
     }
 }
 
-/// A key's place in scan order: its hash rotated so dashmap's shard bits are the high bits.
-fn position(hash: usize) -> u64 {
-    (hash as u64).rotate_left(7)
+/// Redis's reverse-binary increment of bucket cursor `v` for a table of `mask + 1` buckets,
+/// over [`SHARD_SHIFT`] bits: set the bits above the mask, reverse, add one, reverse back.
+/// `None` when the walk of the table is complete.
+fn next_bucket_cursor(v: u64, mask: u64) -> Option<u64> {
+    let rev = |x: u64| (x & LOW).reverse_bits() >> (64 - SHARD_SHIFT);
+    let r = rev(v | (!mask & LOW)) + 1;
+    (r <= LOW).then(|| rev(r))
 }
 
-fn filter(found: Vec<(u64, String)>, pattern: Option<&str>) -> Vec<String> {
-    found
-        .into_iter()
-        .map(|(_, k)| k)
-        .filter(|k| pattern.is_none_or(|p| glob::matches(p.as_bytes(), k.as_bytes())))
-        .collect()
-}
+#[cfg(test)]
+mod tests;

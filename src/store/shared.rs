@@ -87,7 +87,8 @@ pub(crate) struct Shared {
     /// Event counters for stats.
     pub(crate) counters: Counters,
     /// Namespace names and per-namespace counts.
-    pub(crate) namespaces: Registry,
+    /// Shared with every [`super::NsGuard`], which outlives no borrow of the store.
+    pub(crate) namespaces: Arc<Registry>,
     /// Eviction candidates carried between eviction steps.
     pub(crate) pool: Mutex<Pool>,
     /// Where the reaper goes on: shard index << 32 | bucket index.
@@ -134,7 +135,7 @@ impl Shared {
             table_bytes: AtomicU64::new(0),
             volatile: AtomicU64::new(0),
             counters: Counters::default(),
-            namespaces: Registry::new(),
+            namespaces: Arc::new(Registry::new()),
             pool: Mutex::new(Pool::default()),
             reap_cursor: AtomicU64::new(0),
             geometry: (0..shards).map(|_| CachePadded::default()).collect(),
