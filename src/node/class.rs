@@ -10,7 +10,7 @@ use super::hot::{self, call};
 use super::ops::{self, Shared, View};
 use super::options::parse_options;
 use super::raw::{self, Js, Kind, StrBuf};
-use crate::store::{Ns, Store};
+use crate::store::{NsGuard, Store};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::cell::RefCell;
@@ -48,9 +48,9 @@ pub struct TinyKV {
     pub(crate) view: Rc<View>,
 }
 
-/// The id of namespace `name`, or a thrown RangeError naming `what`.
-fn namespace_id(env: raw::Env, store: &Store, name: &str, what: &str) -> Result<Ns> {
-    store.namespace(name).map_err(|e| {
+/// A hold on namespace `name` (registered if new), or a thrown RangeError naming `what`.
+fn namespace_hold(env: raw::Env, store: &Store, name: &str, what: &str) -> Result<NsGuard> {
+    store.acquire_namespace(name).map_err(|e| {
         let (_, msg) = super::error::classify(&e);
         env.throw(Kind::Range, &format!("{what}: {msg}"));
         pending()
@@ -76,15 +76,11 @@ impl TinyKV {
         let (config, ns_name) = parse_options(e, Js::of(&options))?;
         let store =
             Store::new(config).map_err(|err| throw_as(e, format_args!("new TinyKV"), &err))?;
-        let ns = namespace_id(e, &store, &ns_name, "new TinyKV: options.namespace")?;
+        let hold = namespace_hold(e, &store, &ns_name, "new TinyKV: options.namespace")?;
         let shared = Rc::new(Shared {
             store: RefCell::new(Some(Arc::new(store))),
         });
-        let view = Rc::new(View {
-            shared,
-            ns,
-            name: ns_name,
-        });
+        let view = Rc::new(View::new(shared, ns_name, hold));
         hot::install(e, Js::of(&this.object.to_unknown()), &view)?;
         Ok(TinyKV { view })
     }
@@ -292,12 +288,8 @@ impl TinyKV {
         }
         let name = name.to_string();
         let store = self.store(env, "namespace")?;
-        let ns = namespace_id(e, &store, &name, "TinyKV.namespace")?;
-        let view = Rc::new(View {
-            shared: self.view.shared.clone(),
-            ns,
-            name,
-        });
+        let hold = namespace_hold(e, &store, &name, "TinyKV.namespace")?;
+        let view = Rc::new(View::new(self.view.shared.clone(), name, hold));
         let obj = TinyKV { view: view.clone() }.into_instance(env)?;
         let obj = obj.as_object(env).to_unknown();
         hot::install(e, Js::of(&obj), &view)?;

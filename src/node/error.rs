@@ -8,7 +8,7 @@ use crate::error::Error;
 pub(crate) fn classify(e: &Error) -> (Kind, String) {
     let kind = match e {
         Error::Overflow | Error::KeyTooLarge { .. } | Error::ValueTooLarge { .. } => Kind::Range,
-        Error::InvalidArgument(_) => Kind::Range,
+        Error::InvalidArgument(_) | Error::InvalidNamespace(_) => Kind::Range,
         _ => Kind::Error,
     };
     let msg = e.to_string();

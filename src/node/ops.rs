@@ -6,7 +6,7 @@
 use super::args;
 use super::error::throw_store;
 use super::raw::{CopyOut, Env, Js, JsResult, KeyArg, Kind, StrBuf, Thrown, Type, Unread};
-use crate::store::{Ns, SetOptions, Store, StoredKey, Ttl, ValueRef};
+use crate::store::{Ns, NsGuard, SetOptions, Store, StoredKey, Ttl, ValueRef};
 use std::cell::RefCell;
 use std::ffi::CStr;
 use std::rc::Rc;
@@ -26,10 +26,25 @@ pub(crate) struct Shared {
 pub(crate) struct View {
     /// The store, shared with the other views of the same `TinyKV`.
     pub(crate) shared: Rc<Shared>,
-    /// This view's namespace id.
+    /// This view's namespace id (`hold.ns()`, kept beside it for the hot path).
     pub(crate) ns: Ns,
     /// This view's namespace name.
     pub(crate) name: String,
+    /// The hold that keeps `ns` this view's namespace while the view lives: once every
+    /// view of a namespace is collected and its keys are gone, the store reuses the id.
+    pub(crate) _hold: NsGuard,
+}
+
+impl View {
+    /// A view of the namespace `hold` holds, named `name`.
+    pub(crate) fn new(shared: Rc<Shared>, name: String, hold: NsGuard) -> View {
+        View {
+            shared,
+            ns: hold.ns(),
+            name,
+            _hold: hold,
+        }
+    }
 }
 
 impl View {
