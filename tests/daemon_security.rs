@@ -203,3 +203,27 @@ fn a_reply_larger_than_the_output_cap_is_refused_before_it_is_built() {
     );
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn any_reply_larger_than_the_output_cap_is_refused_not_only_get_and_mget() {
+    const CAP: usize = 4096;
+    let server = TestServer::with_config(tinykv::server::ServerConfig {
+        max_output_buffer: CAP,
+        ..Default::default()
+    });
+    let mut c = server.client();
+    // 200 keys of 30 bytes: KEYS * and a SCAN of them all are about 8 KiB each.
+    for i in 0..200 {
+        let key = format!("user:{i:025}");
+        assert_eq!(c.cmd(&["SET", &key, "v"]), "+OK\r\n");
+    }
+    let too_big = "-ERR reply exceeds maximum allowed size (max-output-buffer)\r\n";
+    assert_reply(&c.cmd(&["KEYS", "*"]), too_big);
+    assert_reply(&c.cmd(&["SCAN", "0", "COUNT", "1000"]), too_big);
+    // Replies under the cap are served as before, on the same connection.
+    let one = c.cmd(&["KEYS", "user:0000000000000000000000007"]);
+    assert_reply(&one, "*1\r\n$30\r\nuser:0000000000000000000000007\r\n");
+    let some = c.cmd(&["SCAN", "0", "COUNT", "10"]);
+    assert!(some.starts_with("*2\r\n"), "{some}");
+    assert_eq!(c.cmd(&["DBSIZE"]), ":200\r\n");
+}

@@ -55,6 +55,52 @@ pub fn encode_reply(reply: &Reply, proto: Resp, out: &mut BytesMut) {
     }
 }
 
+/// The error for a reply larger than the output cap (Redis's wording for a too-large string,
+/// "ERR string exceeds maximum allowed size (proto-max-bulk-len)", naming TinyKV's setting).
+pub const REPLY_TOO_BIG: &str = "ERR reply exceeds maximum allowed size (max-output-buffer)";
+
+/// The bytes [`encode_reply`] appends for `reply`, counted without encoding it, so a reply can
+/// be weighed against an output cap before it is written.
+pub fn encoded_len(reply: &Reply, proto: Resp) -> usize {
+    let line = |text_len: usize| 1 + text_len + 2;
+    let int_line = |n: i64| line(digits(n.unsigned_abs() as usize) + usize::from(n < 0));
+    match reply {
+        Reply::Simple(s) | Reply::Error(s) => line(s.len()),
+        Reply::Int(n) => int_line(*n),
+        Reply::Bulk(b) => bulk_len(b.len()),
+        Reply::Nil => nil_len(proto),
+        Reply::NilArray => {
+            if proto == Resp::V3 {
+                3
+            } else {
+                5
+            }
+        }
+        Reply::Array(items) => items.iter().fold(int_line(items.len() as i64), |n, item| {
+            n.saturating_add(encoded_len(item, proto))
+        }),
+        Reply::Double(d) => {
+            let text = format_double(*d).len();
+            if proto == Resp::V3 {
+                line(text)
+            } else {
+                bulk_len(text)
+            }
+        }
+        Reply::Map(pairs) => {
+            let header = if proto == Resp::V3 {
+                int_line(pairs.len() as i64)
+            } else {
+                int_line(pairs.len() as i64 * 2)
+            };
+            pairs.iter().fold(header, |n, (k, v)| {
+                n.saturating_add(encoded_len(k, proto))
+                    .saturating_add(encoded_len(v, proto))
+            })
+        }
+    }
+}
+
 /// Appends `argv` as a multibulk request (what clients send).
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut BytesMut) {
     write_int_line(b'*', argv.len() as i64, out);
@@ -180,6 +226,36 @@ fn format_double(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any reply, nested up to three levels.
+    fn reply() -> impl Strategy<Value = Reply> {
+        let leaf = prop_oneof![
+            ".{0,20}".prop_map(Reply::Simple),
+            "[a-z\r\n ]{0,20}".prop_map(Reply::Error),
+            any::<i64>().prop_map(Reply::Int),
+            prop::collection::vec(any::<u8>(), 0..200).prop_map(Reply::Bulk),
+            Just(Reply::Nil),
+            Just(Reply::NilArray),
+            any::<f64>().prop_map(Reply::Double),
+        ];
+        leaf.prop_recursive(3, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Reply::Array),
+                prop::collection::vec((inner.clone(), inner), 0..4).prop_map(Reply::Map),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn encoded_len_is_what_encode_writes(r in reply(), v3 in any::<bool>()) {
+            let proto = if v3 { Resp::V3 } else { Resp::V2 };
+            let mut out = BytesMut::new();
+            encode_reply(&r, proto, &mut out);
+            prop_assert_eq!(encoded_len(&r, proto), out.len());
+        }
+    }
 
     fn check(reply: Reply, v2: &str, v3: &str) {
         for (proto, want) in [(Resp::V2, v2), (Resp::V3, v3)] {

@@ -22,8 +22,8 @@ mod reply;
 
 pub use decode::Decoder;
 pub use encode::{
-    bulk_len, encode_command, encode_reply, int_bulk_len, nil_len, write_bulk, write_int_bulk,
-    write_int_line, write_nil,
+    bulk_len, encode_command, encode_reply, encoded_len, int_bulk_len, nil_len, write_bulk,
+    write_int_bulk, write_int_line, write_nil, REPLY_TOO_BIG,
 };
 pub use inline::split_args;
 pub use reply::parse_reply;

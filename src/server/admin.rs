@@ -11,7 +11,7 @@ use super::clients::lock;
 use super::connection::ConnState;
 use super::info;
 use crate::command::{execute, stats_reply, Reply};
-use crate::protocol::{encode_reply, Resp};
+use crate::protocol::{encode_reply, encoded_len, Resp, REPLY_TOO_BIG};
 
 /// What the connection does after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +88,22 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
         Some(Admin::Stats) => (Some(stats(st, argv)), Flow::Continue),
     };
     if let Some(reply) = reply {
-        encode_reply(&reply, st.resp, out);
+        encode_capped(&reply, st.resp, st.shared.config.max_output_buffer, out);
     }
     flow
+}
+
+/// Appends `reply`, or the too-large error if it alone is larger than the output cap `cap`
+/// (0: none), so that no reply takes a connection's pending output past the cap. GET and MGET
+/// are weighed as they are written (`connection/direct.rs`); this catches the rest (KEYS,
+/// SCAN, CLIENT LIST, INFO, ...). Only replies that can be large are weighed.
+fn encode_capped(reply: &Reply, proto: Resp, cap: usize, out: &mut BytesMut) {
+    let can_be_large = matches!(reply, Reply::Array(_) | Reply::Map(_) | Reply::Bulk(_));
+    if cap != 0 && can_be_large && encoded_len(reply, proto) > cap {
+        encode_reply(&Reply::Error(REPLY_TOO_BIG.into()), proto, out);
+    } else {
+        encode_reply(reply, proto, out);
+    }
 }
 
 pub(crate) fn ok() -> Reply {

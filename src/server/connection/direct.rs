@@ -24,9 +24,8 @@ use crate::protocol::{
 };
 use crate::store::ValueRef;
 
-/// The error for a reply larger than the output cap (Redis's wording for a too-large string,
-/// "ERR string exceeds maximum allowed size (proto-max-bulk-len)", naming our setting).
-pub(crate) const TOO_BIG: &str = "ERR reply exceeds maximum allowed size (max-output-buffer)";
+/// The error for a reply larger than the output cap.
+pub(crate) const TOO_BIG: &str = crate::protocol::REPLY_TOO_BIG;
 
 /// What [`serve`] did with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
