@@ -57,6 +57,16 @@ fn cased(name: &str, mask: u8) -> Vec<u8> {
         .collect()
 }
 
+/// Empties `store` and writes `entries` into its default namespace.
+fn refill(store: &tinykv::Store, entries: &[(String, Value)]) {
+    store.flush_all();
+    for (k, v) in entries {
+        store
+            .set(tinykv::Ns::DEFAULT, k, v.clone(), &SetOptions::default())
+            .unwrap();
+    }
+}
+
 #[test]
 fn get_and_mget_answer_byte_for_byte_what_the_command_path_answers() {
     let server = TestServer::start();
@@ -72,12 +82,7 @@ fn get_and_mget_answer_byte_for_byte_what_the_command_path_answers() {
     runner
         .run(&case, |(entries, requests, resp3)| {
             let store = &server.store;
-            store.flush_all();
-            for (k, v) in &entries {
-                store
-                    .set(tinykv::Ns::DEFAULT, k, v.clone(), &SetOptions::default())
-                    .unwrap();
-            }
+            refill(store, &entries);
             let mut conn = server.unix_client();
             let proto = if resp3 {
                 conn.cmd(&["HELLO", "3"]);
@@ -130,12 +135,7 @@ fn under_an_output_cap_a_reply_is_the_plain_one_or_exactly_when_larger_the_error
     runner
         .run(&case, |(entries, requests)| {
             let store = &server.store;
-            store.flush_all();
-            for (k, v) in &entries {
-                store
-                    .set(tinykv::Ns::DEFAULT, k, v.clone(), &SetOptions::default())
-                    .unwrap();
-            }
+            refill(store, &entries);
             let mut conn = server.unix_client();
             let mut session = Session::default();
             for argv in &requests {
