@@ -91,7 +91,9 @@ struct ServeArgs {
     /// Log format on stderr: text or json (one object per line).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
-    /// Log filter, e.g. info, debug, tinykv=debug [default: $RUST_LOG, else info].
+    /// Log filter: a level (trace, debug, info, warn, error, off, or Redis's verbose, notice,
+    /// warning, nothing) or TARGET=LEVEL pairs, e.g. tinykv=debug [default: $RUST_LOG, else
+    /// $TINYKV_LOG, else info]. Unknown levels are refused.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
 }
