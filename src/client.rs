@@ -259,6 +259,15 @@ impl Client {
 }
 
 impl Backend for Client {
+    fn name(&self) -> String {
+        // host:port as redis-cli's prompt shows it, or unix:PATH.
+        self.address.to_string()
+    }
+
+    fn describe(&self) -> String {
+        format!("connected to the daemon at {}", self.address)
+    }
+
     fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         let shutdown = argv
             .first()
