@@ -152,17 +152,20 @@ pub fn main(args: Vec<OsString>, signals: Signals) -> ExitCode {
         .enumerate()
         .filter(|(i, _)| *i != 1)
         .map(|(_, a)| a);
-    let a = match super::parse::<ServeArgs>(args) {
+    let a = match super::parse::<ServeArgs>(args, "tinykv serve") {
         Ok(a) => a,
         Err(code) => return code,
     };
     match options(a) {
         Ok(opts) => serve(ServeOptions { signals, ..opts }),
-        Err(msg) => {
-            eprintln!("tinykv serve: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => super::Failure::Usage(msg).report("tinykv serve"),
     }
+}
+
+/// The text of `tinykv serve --help`, for `tinykv help serve`.
+pub fn help_text() -> String {
+    use clap::CommandFactory;
+    ServeArgs::command().render_help().to_string()
 }
 
 fn options(a: ServeArgs) -> Result<ServeOptions, String> {

@@ -107,7 +107,10 @@ impl Default for ServeOptions {
 pub fn serve(opts: ServeOptions) -> ExitCode {
     let json = opts.log_format == LogFormat::Json;
     if let Err(msg) = logging::init(opts.log_format, opts.log_level.as_deref()) {
-        say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
+        say(
+            &mut std::io::stderr(),
+            format_args!("tinykv serve: ERR {msg}"),
+        );
         return ExitCode::from(2);
     }
     match serve_inner(opts) {
@@ -117,7 +120,10 @@ pub fn serve(opts: ServeOptions) -> ExitCode {
             ExitCode::from(1)
         }
         Err(msg) => {
-            say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
+            say(
+                &mut std::io::stderr(),
+                format_args!("tinykv serve: ERR {msg}"),
+            );
             ExitCode::from(1)
         }
     }
