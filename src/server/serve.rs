@@ -56,8 +56,9 @@ pub struct ServeOptions {
     pub metrics_public: bool,
     /// How log lines look.
     pub log_format: LogFormat,
-    /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
-    /// `TINYKV_LOG`, else `info`.
+    /// A `tracing` filter (`info`, `debug`, `tinykv=debug`; Redis's `verbose`, `notice`,
+    /// `warning` and `nothing` are aliases, unknown levels refuse to start); `None` = `RUST_LOG`,
+    /// else `TINYKV_LOG`, else `info`.
     pub log_level: Option<String>,
     /// Who turns SIGINT and SIGTERM into a shutdown.
     pub signals: Signals,
