@@ -45,7 +45,8 @@ pub struct Target {
     pub user: Option<String>,
     /// Password for AUTH.
     pub password: Option<String>,
-    /// Namespace to SELECT after connecting.
+    /// Namespace to SELECT after connecting; `None` for the default namespace, which is also
+    /// what database 0 in a URL means (as ioredis and redis-cli read `redis://host/0`).
     pub db: Option<String>,
 }
 
@@ -61,6 +62,8 @@ impl Target {
     }
 
     /// Parses `redis://[[user]:password@]host[:port][/db]` or `unix://[[user]:password@]/path[?db=name]`.
+    /// A db of 0 (or none) is the default namespace and sends no SELECT; any other db is
+    /// selected by name, so `/3` sends `SELECT 3`.
     pub fn parse_url(url: &str) -> Result<Target, String> {
         let bad = |why: &str| format!("invalid URL '{url}': {why}");
         let (scheme, rest) = url
@@ -80,7 +83,7 @@ impl Target {
         match scheme {
             "redis" | "tinykv" => {
                 let (hostport, db) = match rest.split_once('/') {
-                    Some((h, d)) => (h, (!d.is_empty()).then(|| d.to_string())),
+                    Some((h, d)) => (h, url_db(d)),
                     None => (rest, None),
                 };
                 let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
@@ -115,7 +118,8 @@ impl Target {
                 let db = query
                     .into_iter()
                     .flat_map(|q| q.split('&'))
-                    .find_map(|kv| kv.strip_prefix("db=").map(str::to_string));
+                    .find_map(|kv| kv.strip_prefix("db="))
+                    .and_then(url_db);
                 Ok(Target {
                     address: Address::Unix(PathBuf::from(path)),
                     user,
@@ -128,6 +132,13 @@ impl Target {
             ))),
         }
     }
+}
+
+/// The namespace a URL's db names: `None` for an empty db or database 0 (the default
+/// namespace, whatever the digits: `0`, `00`), else the db as given.
+fn url_db(db: &str) -> Option<String> {
+    let zero = !db.is_empty() && db.bytes().all(|b| b == b'0');
+    (!db.is_empty() && !zero).then(|| db.to_string())
 }
 
 /// A byte stream to the daemon.
@@ -248,6 +259,15 @@ impl Client {
 }
 
 impl Backend for Client {
+    fn name(&self) -> String {
+        // host:port as redis-cli's prompt shows it, or unix:PATH.
+        self.address.to_string()
+    }
+
+    fn describe(&self) -> String {
+        format!("connected to the daemon at {}", self.address)
+    }
+
     fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         let shutdown = argv
             .first()
@@ -291,6 +311,18 @@ mod tests {
             (t.address, t.db),
             (Address::Unix("/run/t.sock".into()), Some("cache".into()))
         );
+        // Database 0 is the default namespace: no SELECT, as ioredis does with the same URL.
+        for url in [
+            "redis://h:1/0",
+            "redis://h:1/00",
+            "redis://h:1/",
+            "redis://h:1",
+            "unix:///t.sock?db=0",
+        ] {
+            assert_eq!(Target::parse_url(url).unwrap().db, None, "{url}");
+        }
+        let t = Target::parse_url("redis://h:1/10").unwrap();
+        assert_eq!(t.db.as_deref(), Some("10"));
         for bad in ["localhost:6379", "http://x", "redis://h:port", "unix://"] {
             assert!(Target::parse_url(bad).is_err(), "{bad}");
         }

@@ -62,21 +62,37 @@ fn json_logs_are_one_object_per_line_with_the_expected_events() {
         .arg(&sock)
         .args(["--metrics-addr", "127.0.0.1:0", "--log-format", "json"])
         .args(["--max-memory", "64mb", "--eviction-policy", "allkeys-lfu"])
+        // Redis's name for debug, where the per-connection events are.
+        .args(["--log-level", "verbose"])
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut metrics = None;
-    while metrics.is_none() {
+    // Stdout is JSON too: the announcements are log lines with the address in a field.
+    let mut announced = Vec::new();
+    let metrics = loop {
         let mut line = String::new();
         assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
-        if let Some(a) = line.trim().strip_prefix("tinykv metrics on http://") {
-            metrics = a.strip_suffix("/metrics").map(str::to_string);
+        let e: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line not JSON ({e}): {line:?}"));
+        announced.push(e.clone());
+        if e["message"] == "tinykv metrics" {
+            let url = e["url"].as_str().unwrap_or_default();
+            let addr = url
+                .strip_prefix("http://")
+                .and_then(|a| a.strip_suffix("/metrics"));
+            break addr.unwrap_or_else(|| panic!("{e}")).to_string();
         }
-    }
-    let metrics = metrics.unwrap();
+    };
+    let listening = events(&announced, "tinykv listening");
+    assert_eq!(listening.len(), 1, "{announced:?}");
+    assert_eq!(
+        listening[0]["listener"],
+        format!("unix:{}", sock.display()).as_str()
+    );
+    assert_eq!(listening[0]["level"], "INFO");
     // The HTTP port is announced before `run` starts accepting; /readyz says 503 until then, so
     // poll it as a supervisor would.
     while http_status(&metrics, "/readyz") != 200 {
@@ -116,10 +132,18 @@ fn json_logs_are_one_object_per_line_with_the_expected_events() {
     assert_eq!(ready[0]["maxmemory"], 64 << 20);
     assert_eq!(ready[0]["maxmemory_policy"], "allkeys-lfu");
     assert_eq!(ready[0]["max_clients"], 10_000);
-    let listeners = ready[0]["listeners"].as_str().unwrap_or_default();
-    assert!(
-        listeners.contains("unix:") && listeners.contains("http:"),
-        "{listeners}"
+    let listeners: Vec<&str> = ready[0]["listeners"]
+        .as_array()
+        .unwrap_or_else(|| panic!("listeners is not a JSON array: {}", ready[0]))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        listeners,
+        [
+            format!("unix:{}", sock.display()),
+            format!("http:{metrics}")
+        ]
     );
 
     let opened = events(&logs, "connection opened");
@@ -166,6 +190,13 @@ fn bad_flags_are_refused() {
         (&["--max-memory", "lots"][..], "lots"),
         (&["--log-format", "xml"][..], "unknown log format"),
         (&["--metrics-addr", "nowhere"][..], "invalid"),
+        // tracing would read these as target names and log nothing at all.
+        (&["--log-level", "warnin"][..], "unknown log level 'warnin'"),
+        (
+            &["--log-level", "tinykv=loud"][..],
+            "unknown log level 'loud'",
+        ),
+        (&["--log-level", "tinykv"][..], "notice, warning"),
     ] {
         let out = Command::new(BIN).arg("serve").args(flags).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -289,4 +320,71 @@ fn eviction_pressure_is_logged() {
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// Starts `tinykv serve --log-format json ARGS` on a socket in `dir`; returns the child (stdout
+/// and stderr piped) once it announced its socket.
+fn json_daemon(dir: &std::path::Path, args: &[&str]) -> (Child, std::path::PathBuf) {
+    let sock = dir.join("t.sock");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--log-format", "json", "--socket"])
+        .arg(&sock)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("TINYKV_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+    (child, sock)
+}
+
+/// SIGTERMs `child`, waits, and parses its stderr as JSON lines.
+fn stop_and_read_logs(mut child: Child) -> Vec<Value> {
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    stderr_of(&mut child)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+#[test]
+fn connections_log_at_debug_so_short_clients_add_no_lines_at_info() {
+    let dir = tempfile::tempdir().unwrap();
+    // `notice` is Redis's default level, tracing's info.
+    let (child, sock) = json_daemon(dir.path(), &["--log-level", "notice"]);
+    for _ in 0..5 {
+        let out = Command::new(BIN)
+            .arg("-s")
+            .arg(&sock)
+            .arg("PING")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "PONG");
+    }
+    let logs = stop_and_read_logs(child);
+    assert_eq!(events(&logs, "tinykv ready").len(), 1, "{logs:?}");
+    assert!(events(&logs, "connection opened").is_empty(), "{logs:?}");
+    assert!(events(&logs, "connection closed").is_empty(), "{logs:?}");
+}
+
+#[test]
+fn redis_warning_level_keeps_warnings_and_drops_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, sock) = json_daemon(dir.path(), &["--log-level", "warning"]);
+    let mut bad = UnixStream::connect(&sock).unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let reply = ask(&mut bad, b"*1\r\n$x\r\n");
+    assert!(reply.starts_with("-ERR Protocol error"), "{reply}");
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest);
+    let logs = stop_and_read_logs(child);
+    let proto = events(&logs, "protocol error; closing connection");
+    assert_eq!(proto.len(), 1, "{logs:?}");
+    assert!(logs.iter().all(|e| e["level"] != "INFO"), "{logs:?}");
 }

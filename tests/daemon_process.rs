@@ -92,8 +92,14 @@ impl Drop for Daemon {
     }
 }
 
+/// Runs `tinykv ARGS`; a client command gets `--no-raw`, so its reply is formatted as on a
+/// terminal (into a pipe the default is redis-cli's raw output).
 fn tinykv(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    let mut cmd = Command::new(BIN);
+    if args.first() != Some(&"serve") {
+        cmd.arg("--no-raw");
+    }
+    let out = cmd.args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

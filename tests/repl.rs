@@ -137,10 +137,10 @@ false
 #[test]
 fn namespaces_prompt_flush_and_stats() {
     let mut r = repl();
-    assert_eq!(r.prompt(), "> ");
+    assert_eq!(r.prompt(), "in-process> ");
     r.eval_line("SET k in-default");
     assert_eq!(r.eval_line("USE sessions").text, "OK");
-    assert_eq!(r.prompt(), "sessions> ");
+    assert_eq!(r.prompt(), "in-process[sessions]> ");
     assert_eq!(r.eval_line("GET k").text, "(nil)");
     r.eval_line("SET s1 a");
     r.eval_line("SET s2 b");
@@ -173,4 +173,15 @@ fn binary_over_a_pipe_prints_one_reply_per_command() {
         text,
         "OK\n1\n2\n(error) ERR unknown command 'BOGUS', with args beginning with: \n2\nbye\n"
     );
+}
+
+#[test]
+fn the_banner_says_an_in_process_store_forgets_on_exit() {
+    let banner = repl().banner();
+    assert!(
+        banner.starts_with("TinyKV CLI, in-process store"),
+        "{banner}"
+    );
+    assert!(banner.contains("data is gone when you exit"), "{banner}");
+    assert!(banner.contains("tinykv serve"), "{banner}");
 }

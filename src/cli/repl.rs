@@ -1,7 +1,9 @@
 //! The REPL: a pure evaluator ([`Repl::eval_line`]) over a [`Backend`], and the two drivers
 //! around it: rustyline with history when stdin is a terminal, and a plain line reader with no
 //! banner and no prompts when it is not. The same evaluator runs against an in-process store
-//! and against a daemon, so the friendly commands behave the same in both.
+//! and against a daemon, so the friendly commands behave the same in both; the banner and the
+//! prompt say which one it is (`in-process> `, `unix:/run/user/1000/tinykv.sock> `), because
+//! only a daemon keeps the data after the REPL exits.
 
 use super::help;
 use crate::command::{execute, Reply, Session};
@@ -13,6 +15,10 @@ use std::io::{BufRead, Write};
 pub trait Backend {
     /// Run one command.
     fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply;
+    /// Where the data lives, short, for the prompt: `in-process` or the daemon's address.
+    fn name(&self) -> String;
+    /// Where the data lives, as a sentence for the banner.
+    fn describe(&self) -> String;
 }
 
 /// An in-process store with its session.
@@ -27,6 +33,16 @@ pub struct Local {
 impl Backend for Local {
     fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
         execute(&self.store, &mut self.session, &argv)
+    }
+
+    fn name(&self) -> String {
+        "in-process".into()
+    }
+
+    fn describe(&self) -> String {
+        "in-process store: data is gone when you exit (`tinykv serve` starts a daemon that \
+         keeps it; `tinykv -s PATH` connects to one)"
+            .into()
     }
 }
 
@@ -56,13 +72,23 @@ impl<B: Backend> Repl<B> {
         }
     }
 
-    /// The prompt: `> ` in the default namespace, `name> ` elsewhere.
+    /// The prompt, redis-cli's shape: where the data lives, then the namespace in brackets
+    /// unless it is the default one: `in-process> `, `127.0.0.1:6379[sessions]> `.
     pub fn prompt(&self) -> String {
+        let at = self.backend.name();
         if self.namespace == "default" {
-            "> ".into()
+            format!("{at}> ")
         } else {
-            format!("{}> ", self.namespace)
+            format!("{at}[{}]> ", self.namespace)
         }
+    }
+
+    /// The lines printed when the REPL starts on a terminal.
+    pub fn banner(&self) -> String {
+        format!(
+            "TinyKV CLI, {}\nType HELP for commands\n",
+            self.backend.describe()
+        )
     }
 
     /// Evaluate one line. Never panics; errors become one `(error) ...` line.
@@ -212,7 +238,7 @@ pub fn run_terminal<B: Backend>(repl: &mut Repl<B>) -> Result<(), String> {
     if let Some(p) = &history {
         let _ = editor.load_history(p);
     }
-    println!("TinyKV CLI\nType HELP for commands\n");
+    println!("{}", repl.banner());
     loop {
         match editor.readline(&repl.prompt()) {
             Ok(line) => {

@@ -91,7 +91,9 @@ struct ServeArgs {
     /// Log format on stderr: text or json (one object per line).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
-    /// Log filter, e.g. info, debug, tinykv=debug [default: $RUST_LOG, else info].
+    /// Log filter: a level (trace, debug, info, warn, error, off, or Redis's verbose, notice,
+    /// warning, nothing) or TARGET=LEVEL pairs, e.g. tinykv=debug [default: $RUST_LOG, else
+    /// $TINYKV_LOG, else info]. Unknown levels are refused.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
 }
@@ -150,17 +152,20 @@ pub fn main(args: Vec<OsString>, signals: Signals) -> ExitCode {
         .enumerate()
         .filter(|(i, _)| *i != 1)
         .map(|(_, a)| a);
-    let a = match super::parse::<ServeArgs>(args) {
+    let a = match super::parse::<ServeArgs>(args, "tinykv serve") {
         Ok(a) => a,
         Err(code) => return code,
     };
     match options(a) {
         Ok(opts) => serve(ServeOptions { signals, ..opts }),
-        Err(msg) => {
-            eprintln!("tinykv serve: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => super::Failure::Usage(msg).report("tinykv serve"),
     }
+}
+
+/// The text of `tinykv serve --help`, for `tinykv help serve`.
+pub fn help_text() -> String {
+    use clap::CommandFactory;
+    ServeArgs::command().render_help().to_string()
 }
 
 fn options(a: ServeArgs) -> Result<ServeOptions, String> {

@@ -95,7 +95,7 @@ pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
             run(r, w, path.clone(), path, ctx).await
         }
     };
-    tracing::info!(
+    tracing::debug!(
         client = id,
         reason,
         connected_clients = shared.clients.len(),
@@ -168,7 +168,7 @@ where
     let guard = shared
         .clients
         .register(peer.clone(), local, &session.ns_name);
-    tracing::info!(
+    tracing::debug!(
         client = guard.info.id,
         addr = %peer,
         connected_clients = shared.clients.len(),

@@ -9,7 +9,10 @@
 //!
 //! Output: the `tinykv listening on ...` announcements go to stdout (tools and tests read the
 //! bound addresses there); logs go to stderr through `tracing`, as text or, with
-//! [`LogFormat::Json`], one JSON object per line and nothing else on stderr.
+//! [`LogFormat::Json`], one JSON object per line on both: the announcements become
+//! `{"message":"tinykv listening","listener":"unix:..."}` lines (`serve/logging.rs`).
+//! `--log-level` takes tracing's level names and Redis's (`warning`, `notice`, `verbose`) and
+//! refuses anything else, which tracing would read as a target and so log nothing.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,6 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+
+mod logging;
 
 use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir, remove_socket};
 use super::signals::{host_stops, stop_requests, Signals};
@@ -51,8 +56,9 @@ pub struct ServeOptions {
     pub metrics_public: bool,
     /// How log lines look.
     pub log_format: LogFormat,
-    /// A `tracing` filter (`info`, `debug`, `tinykv=debug`); `None` = `RUST_LOG`, else
-    /// `TINYKV_LOG`, else `info`.
+    /// A `tracing` filter (`info`, `debug`, `tinykv=debug`; Redis's `verbose`, `notice`,
+    /// `warning` and `nothing` are aliases, unknown levels refuse to start); `None` = `RUST_LOG`,
+    /// else `TINYKV_LOG`, else `info`.
     pub log_level: Option<String>,
     /// Who turns SIGINT and SIGTERM into a shutdown.
     pub signals: Signals,
@@ -101,8 +107,11 @@ impl Default for ServeOptions {
 /// Runs the daemon until it is shut down; see the module docs for exit codes.
 pub fn serve(opts: ServeOptions) -> ExitCode {
     let json = opts.log_format == LogFormat::Json;
-    if let Err(msg) = init_logging(opts.log_format, opts.log_level.as_deref()) {
-        say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
+    if let Err(msg) = logging::init(opts.log_format, opts.log_level.as_deref()) {
+        say(
+            &mut std::io::stderr(),
+            format_args!("tinykv serve: ERR {msg}"),
+        );
         return ExitCode::from(2);
     }
     match serve_inner(opts) {
@@ -112,38 +121,13 @@ pub fn serve(opts: ServeOptions) -> ExitCode {
             ExitCode::from(1)
         }
         Err(msg) => {
-            say(&mut std::io::stderr(), format_args!("tinykv serve: {msg}"));
+            say(
+                &mut std::io::stderr(),
+                format_args!("tinykv serve: ERR {msg}"),
+            );
             ExitCode::from(1)
         }
     }
-}
-
-/// Installs the stderr subscriber. The filter is `level`, else `RUST_LOG`, else `TINYKV_LOG`,
-/// else `info`.
-fn init_logging(format: LogFormat, level: Option<&str>) -> Result<(), String> {
-    use tracing_subscriber::EnvFilter;
-    let filter = match level {
-        Some(l) => EnvFilter::try_new(l).map_err(|e| format!("bad --log-level '{l}': {e}"))?,
-        None => EnvFilter::try_from_env("RUST_LOG")
-            .or_else(|_| EnvFilter::try_from_env("TINYKV_LOG"))
-            .unwrap_or_else(|_| EnvFilter::new("info")),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    // A second init (tests running serve twice in one process) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init(),
-    };
-    Ok(())
 }
 
 /// Writes one line and flushes, ignoring errors: a daemon whose stdout or stderr was closed
@@ -151,6 +135,19 @@ fn init_logging(format: LogFormat, level: Option<&str>) -> Result<(), String> {
 fn say(out: &mut dyn Write, line: std::fmt::Arguments<'_>) {
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// Says on stdout where the daemon listens: `{what} on {value}` (tools and tests read the bound
+/// addresses there), or with `--log-format json` one JSON log line with message `what` and
+/// `value` in `field`.
+fn announce(json: bool, what: &str, field: &str, value: &str) {
+    let line = if json {
+        let fields = [(field, serde_json::Value::String(value.into()))];
+        logging::json_line(tracing::Level::INFO, what, &fields, module_path!())
+    } else {
+        format!("{what} on {value}")
+    };
+    say(&mut std::io::stdout(), format_args!("{line}"));
 }
 
 /// Worker threads when `--threads` is not given: one per core, except on machines with two
@@ -267,27 +264,25 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
         let mut listeners = Vec::new();
         let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
         let ident = unix.ident();
-        say(
-            &mut std::io::stdout(),
-            format_args!("tinykv listening on unix:{}", socket_path.display()),
-        );
+        let unix_name = format!("unix:{}", socket_path.display());
+        announce(json, "tinykv listening", "listener", &unix_name);
         listeners.push(Listener::Unix(unix));
         if let Some(port) = opts.port {
             let tcp = bind_tcp(SocketAddr::new(bind_ip, port)).map_err(|e| e.to_string())?;
             let local = tcp.local_addr().map_err(|e| e.to_string())?;
-            say(
-                &mut std::io::stdout(),
-                format_args!("tinykv listening on tcp:{local}"),
+            announce(
+                json,
+                "tinykv listening",
+                "listener",
+                &format!("tcp:{local}"),
             );
             listeners.push(Listener::Tcp(tcp));
         }
         if let Some(addr) = opts.metrics_addr {
             let http = bind_tcp(addr).map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
             let local = http.local_addr().map_err(|e| e.to_string())?;
-            say(
-                &mut std::io::stdout(),
-                format_args!("tinykv metrics on http://{local}/metrics"),
-            );
+            let url = format!("http://{local}/metrics");
+            announce(json, "tinykv metrics", "url", &url);
             listeners.push(Listener::Http(http));
         }
         let (forced_tx, forced_rx) = oneshot::channel::<()>();
