@@ -188,14 +188,6 @@ pub async fn run(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
-    let mut http_tasks = Vec::new();
-    for h in http_listeners {
-        http_tasks.push(tokio::spawn(http::serve(
-            h,
-            Arc::clone(&shared),
-            http_stop_rx.clone(),
-        )));
-    }
     let sampler = watch_stats::spawn(Arc::clone(&shared), stop_rx.clone());
     // Only a current-thread runtime: there the poller's yields poll the I/O driver itself. On a
     // multi-thread runtime another worker may hold the driver, so spinning buys nothing
@@ -225,6 +217,17 @@ pub async fn run(
         )));
     }
     shared.ready.store(true, Ordering::Release);
+    // The HTTP endpoint starts after `ready` is set: its listener was bound before `run`, so a
+    // probe may already be waiting, and on a multi-thread runtime an endpoint spawned earlier
+    // could answer it "not ready" while the acceptors above are still being spawned.
+    let mut http_tasks = Vec::new();
+    for h in http_listeners {
+        http_tasks.push(tokio::spawn(http::serve(
+            h,
+            Arc::clone(&shared),
+            http_stop_rx.clone(),
+        )));
+    }
     let c = &shared.config;
     let store_config = shared.store.config();
     tracing::info!(
