@@ -717,11 +717,12 @@ impl Entry {
         lfu_decayed(counter, self.last_access_ms(), now_ms)
     }
 
-    /// Has this entry expired at `now`?
+    /// Has this entry expired at `now`? As in Redis, an entry is alive through the
+    /// millisecond of its expiry and gone from the next one (`now > at`).
     #[inline]
     pub(crate) fn is_expired(&self, now: u64) -> bool {
         let at = self.expires_at();
-        at != 0 && at <= now
+        at != 0 && now > at
     }
 
     /// Records an access with stamp `stamp` at clock time `now_ms`: the stamp (recency and
@@ -933,7 +934,7 @@ mod tests {
             (spare_at, stamp),
             "moved into the spare"
         );
-        assert!(e.is_expired(8_000) && !e.is_expired(7_999));
+        assert!(e.is_expired(8_001) && !e.is_expired(8_000));
     }
 
     #[test]

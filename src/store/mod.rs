@@ -20,6 +20,8 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
+/// Redis's `string2ll`, for the command layer's integer arguments.
+pub(crate) use self::entry::parse_i64;
 pub use self::entry::{
     alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
 };
@@ -27,7 +29,7 @@ pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
-use self::entry::{entry_size, key_ns, make_key, parse_i64, Entry, NS_PREFIX};
+use self::entry::{entry_size, key_ns, make_key, Entry, NS_PREFIX};
 use self::reaper::Reaper;
 use self::shared::Upsert;
 use self::shared::{Removal, Shared};
@@ -419,7 +421,7 @@ impl Store {
             return Ttl::Persistent;
         }
         let now = s.now();
-        if at <= now {
+        if now > at {
             Ttl::Missing
         } else {
             Ttl::Remaining(at - now)
@@ -437,7 +439,9 @@ impl Store {
         self.expire_at_key(key, at)
     }
 
-    /// Expire `key` at absolute clock time `at_ms`; a time not in the future removes it now.
+    /// Expire `key` at absolute clock time `at_ms`; a time not in the future (`at_ms <= now`)
+    /// removes it now, as Redis's EXPIREAT does (a key written with that expiry by SET PXAT
+    /// would live through the current millisecond).
     pub fn expire_at(&self, ns: Ns, key: &str, at_ms: u64) -> bool {
         self.expire_at_key(StoredKey::from_layout(&make_key(ns, key)), at_ms)
     }
