@@ -62,7 +62,8 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
-                Ttl::Remaining(ms) if a.name == "ttl" => ms.div_ceil(1000) as i64,
+                // Rounded to the nearest second, as Redis does.
+                Ttl::Remaining(ms) if a.name == "ttl" => round_secs(ms),
                 Ttl::Remaining(ms) => ms as i64,
             }))
         }
@@ -72,12 +73,12 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 Ttl::Remaining(ms) => {
-                    let at = store.now_ms() + ms;
-                    (if a.name == "expiretime" {
-                        at.div_ceil(1000)
+                    let at = store.now_ms().saturating_add(ms);
+                    if a.name == "expiretime" {
+                        round_secs(at)
                     } else {
-                        at
-                    }) as i64
+                        at as i64
+                    }
                 }
             }))
         }
@@ -90,12 +91,38 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
     }
 }
 
+/// Milliseconds to the nearest second, as Redis's TTL and EXPIRETIME report them
+/// (`(ms + 500) / 1000`). Expiries are at most `i64::MAX`, so neither step overflows.
+fn round_secs(ms: u64) -> i64 {
+    (ms.saturating_add(500) / 1000) as i64
+}
+
+/// A SCAN cursor as Redis parses it (`strtoull`, base 10): an optional sign, where `-n` wraps
+/// to `2^64 - n`; no leading space, nothing after the digits, nothing past `u64::MAX`. An
+/// empty cursor is 0, as `strtoull` reads it.
+pub(crate) fn parse_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        // strtoull reads no number and leaves the end at the start: fine only when empty.
+        return b.is_empty().then_some(0);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
 fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(1)?;
-    let cursor: u64 = std::str::from_utf8(a.bytes(0))
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
+    let cursor = parse_cursor(a.bytes(0)).ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
     let (mut pattern, mut count, mut wrong_type) = (None, 10usize, false);
     let mut i = 1;
     while i < a.len() {

@@ -36,10 +36,12 @@ impl Default for Session {
 }
 
 impl Session {
-    /// Select namespace `name`: take a hold on it, then release the previous one.
+    /// Select namespace `name` ("0" is the default namespace): take a hold on it, then
+    /// release the previous one. SELECT's index range is checked by the command, not here.
     pub fn select(&mut self, store: &Store, name: &str) -> Result<(), CmdError> {
         let hold = store.acquire_namespace(name)?;
         self.ns = hold.ns();
+        // As typed: after SELECT 0, CLIENT INFO says db=0, as Redis does.
         self.ns_name = name.to_owned();
         self.hold = Some(hold);
         Ok(())
@@ -82,11 +84,10 @@ impl<A: AsRef<[u8]>> Args<'_, A> {
             .map_err(|_| CmdError("ERR keys and names must be valid UTF-8".into()))
     }
 
-    /// Argument `i` as an integer.
+    /// Argument `i` as an integer, parsed as Redis's `string2ll` does: no `+`, no leading
+    /// zeros, no spaces.
     pub(crate) fn int(&self, i: usize) -> Result<i64, CmdError> {
-        std::str::from_utf8(self.bytes(i))
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
+        crate::store::parse_i64(self.bytes(i))
             .ok_or_else(|| CmdError(Error::NotInteger.to_string()))
     }
 

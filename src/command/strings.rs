@@ -23,7 +23,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         "setex" | "psetex" => {
             a.exactly(3)?;
             let n = a.int(1)?;
-            let ms = expire_ms(n, a.name == "setex", a.name)?;
+            let ms = expire_ms(store, n, a.name == "setex", false, a.name)?;
             let opts = SetOptions {
                 ttl_ms: Some(ms),
                 ..SetOptions::default()
@@ -128,15 +128,24 @@ pub(crate) fn bulk_or_nil(v: Option<Value>) -> Reply {
     }
 }
 
-/// Convert a user-given expire time to ms, with Redis's error for non-positive or huge values.
-fn expire_ms(n: i64, seconds: bool, cmd: &str) -> Result<u64, CmdError> {
+/// Convert a user-given expire time to ms as Redis 7's `getExpireMillisecondsOrReply` does:
+/// positive, at most `i64::MAX` ms once in ms, and for a relative time, `now + ms` too (so
+/// `PX 4611686018427387903` is fine and `PX 9223372036854775807` is not).
+fn expire_ms(
+    store: &Store,
+    n: i64,
+    seconds: bool,
+    absolute: bool,
+    cmd: &str,
+) -> Result<u64, CmdError> {
     let ms = if seconds {
         n.checked_mul(1000)
     } else {
         Some(n)
     };
+    let now = store.now_ms() as i64;
     match ms {
-        Some(ms) if ms > 0 && ms < i64::MAX / 2 => Ok(ms as u64),
+        Some(ms) if ms > 0 && (absolute || now.checked_add(ms).is_some()) => Ok(ms as u64),
         _ => Err(CmdError(format!(
             "ERR invalid expire time in '{cmd}' command"
         ))),
@@ -146,6 +155,7 @@ fn expire_ms(n: i64, seconds: bool, cmd: &str) -> Result<u64, CmdError> {
 /// The expiry options shared by SET and GETEX: EX, PX, EXAT, PXAT. Returns absolute or
 /// relative ms through `opts`; `Ok(false)` if the word at `i` is not one of them.
 fn expiry_option<A: AsRef<[u8]>>(
+    store: &Store,
     a: &Args<'_, A>,
     i: usize,
     opts: &mut SetOptions,
@@ -161,7 +171,7 @@ fn expiry_option<A: AsRef<[u8]>>(
     if opts.ttl_ms.is_some() || opts.expire_at_ms.is_some() || opts.keep_ttl || i + 1 >= a.len() {
         return Err(syntax_error());
     }
-    let ms = expire_ms(a.int(i + 1)?, seconds, a.name)?;
+    let ms = expire_ms(store, a.int(i + 1)?, seconds, absolute, a.name)?;
     if absolute {
         opts.expire_at_ms = Some(ms);
     } else {
@@ -175,7 +185,7 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     let mut opts = SetOptions::default();
     let mut i = 2;
     while i < a.len() {
-        if expiry_option(a, i, &mut opts)? {
+        if expiry_option(store, a, i, &mut opts)? {
             i += 2;
             continue;
         }
@@ -207,7 +217,7 @@ fn getex<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     let mut persist = false;
     let mut i = 1;
     while i < a.len() {
-        if expiry_option(a, i, &mut opts)? && !persist {
+        if expiry_option(store, a, i, &mut opts)? && !persist {
             i += 2;
         } else if a.is(i, "persist") && opts.ttl_ms.is_none() && opts.expire_at_ms.is_none() {
             persist = true;
