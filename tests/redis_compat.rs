@@ -318,3 +318,30 @@ fn pttl_after_pxat_never_exceeds_the_distance() {
         }
     }
 }
+
+#[test]
+fn binary_keys_match_redis() {
+    side_by_side(&[&[
+        ("SET \\xff\\xfe v", Same),
+        ("GET \\xff\\xfe", Same),
+        ("MSET \\xff\\x00z w text x", Same),
+        ("MGET \\xff\\xfe \\xff\\x00z \\x80", Same),
+        ("KEYS \\xff*", Unordered),
+        ("KEYS ?\\xfe", Same),
+        ("KEYS [\\xfe-\\xff]\\x00?", Same),
+        ("KEYS *", Unordered),
+        ("SCAN 0 MATCH \\xff\\xfe COUNT 100", Same),
+        ("EXISTS \\xff\\xfe \\xff\\x00z \\xc3", Same),
+        ("TYPE \\xff\\xfe", Same),
+        ("EXPIRE \\xff\\xfe 100", Same),
+        ("TTL \\xff\\xfe", Same),
+        ("RENAME \\xff\\xfe \\xc3", Same),
+        ("APPEND \\xc3 !", Same),
+        ("STRLEN \\xc3", Same),
+        ("GETDEL \\xc3", Same),
+        ("INCR \\xfe", Same),
+        ("SETNX \\xfe 1", Same),
+        ("DEL \\xff\\x00z \\xfe", Same),
+        ("DBSIZE", Same),
+    ]]);
+}

@@ -9,7 +9,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.delete(ns, a.str(i)?) as i64;
+                n += store.delete(ns, a.key(i)) as i64;
             }
             Ok(Reply::Int(n))
         }
@@ -17,13 +17,13 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.exists(ns, a.str(i)?) as i64;
+                n += store.exists(ns, a.key(i)) as i64;
             }
             Ok(Reply::Int(n))
         }
         "type" => {
             a.exactly(1)?;
-            let t = if store.exists(ns, a.str(0)?) {
+            let t = if store.exists(ns, a.key(0)) {
                 "string"
             } else {
                 "none"
@@ -32,13 +32,13 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         "keys" => {
             a.exactly(1)?;
-            let keys = store.keys(ns, a.str(0)?);
-            Ok(Reply::Array(keys.into_iter().map(Reply::text).collect()))
+            let keys = store.keys_bytes(ns, a.key(0));
+            Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
         }
         "scan" => scan(store, ns, a),
         "rename" | "renamenx" => {
             a.exactly(2)?;
-            let (from, to) = (a.str(0)?, a.str(1)?);
+            let (from, to) = (a.key(0), a.key(1));
             if a.name == "renamenx" {
                 if !store.exists(ns, from) {
                     return Err(CmdError("ERR no such key".into()));
@@ -59,7 +59,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         "expire" | "pexpire" | "expireat" | "pexpireat" => expire(store, ns, a),
         "ttl" | "pttl" => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 // Rounded to the nearest second, as Redis does.
@@ -69,7 +69,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         "expiretime" | "pexpiretime" => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 Ttl::Remaining(ms) => {
@@ -85,7 +85,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         "object" => object(store, ns, a),
         "persist" => {
             a.exactly(1)?;
-            Ok(Reply::Int(store.persist(ns, a.str(0)?) as i64))
+            Ok(Reply::Int(store.persist(ns, a.key(0)) as i64))
         }
         _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
     }
@@ -130,7 +130,7 @@ fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
             return Err(syntax_error());
         }
         if a.is(i, "match") {
-            pattern = Some(a.str(i + 1)?);
+            pattern = Some(a.key(i + 1));
         } else if a.is(i, "count") {
             let n = a.int(i + 1)?;
             if n < 1 {
@@ -144,17 +144,17 @@ fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         }
         i += 2;
     }
-    let (next, keys) = store.scan(ns, cursor, pattern.filter(|p| *p != "*"), count);
+    let (next, keys) = store.scan_bytes(ns, cursor, pattern.filter(|p| *p != b"*"), count);
     let keys = if wrong_type { Vec::new() } else { keys };
     Ok(Reply::Array(vec![
         Reply::text(next.to_string()),
-        Reply::Array(keys.into_iter().map(Reply::text).collect()),
+        Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),
     ]))
 }
 
 fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(2)?;
-    let key = a.str(0)?;
+    let key = a.key(0);
     let n = a.int(1)?;
     let seconds = a.name == "expire" || a.name == "expireat";
     let absolute = a.name.ends_with("at");
@@ -242,7 +242,7 @@ fn object<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
             "ERR wrong number of arguments for 'object|{sub}' command"
         )));
     }
-    let Some(info) = store.info(ns, a.str(1)?) else {
+    let Some(info) = store.info(ns, a.key(1)) else {
         return Ok(Reply::Nil);
     };
     Ok(match sub.as_str() {

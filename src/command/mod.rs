@@ -78,10 +78,15 @@ impl<A: AsRef<[u8]>> Args<'_, A> {
         self.rest.get(i).map(|a| a.as_ref()).unwrap_or_default()
     }
 
-    /// Argument `i` as UTF-8 text (keys, patterns, names).
+    /// Argument `i` as a key or pattern: any bytes, as in Redis.
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        self.bytes(i)
+    }
+
+    /// Argument `i` as UTF-8 text (namespace names, which INFO and CLIENT LIST show).
     pub(crate) fn str(&self, i: usize) -> Result<&str, CmdError> {
         std::str::from_utf8(self.bytes(i))
-            .map_err(|_| CmdError("ERR keys and names must be valid UTF-8".into()))
+            .map_err(|_| CmdError("ERR namespace names must be valid UTF-8".into()))
     }
 
     /// Argument `i` as an integer, parsed as Redis's `string2ll` does: no `+`, no leading

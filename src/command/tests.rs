@@ -311,6 +311,51 @@ fn select_takes_indexes_below_databases_and_0_is_the_default() {
     );
 }
 
+/// Keys are any bytes, as in Redis: every key command, and globs matched on bytes.
+#[test]
+fn binary_keys() {
+    let mut t = T::new();
+    let mut run = |argv: &[&[u8]]| execute(&t.store, &mut t.session, argv);
+    let k: &[u8] = b"\xff\xfe";
+    let other: &[u8] = b"\xff\x00z";
+    let bin = |b: &[u8]| Reply::Bulk(b.to_vec());
+    assert_eq!(run(&[b"SET", k, b"v"]), ok());
+    assert_eq!(run(&[b"GET", k]), bulk("v"));
+    assert_eq!(run(&[b"MSET", other, b"w", b"text", b"x"]), ok());
+    assert_eq!(
+        run(&[b"MGET", k, other, b"\x80"]),
+        Reply::Array(vec![bulk("v"), bulk("w"), Reply::Nil])
+    );
+    let Reply::Array(mut keys) = run(&[b"KEYS", b"\xff*"]) else {
+        panic!("not an array")
+    };
+    keys.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(keys, vec![bin(other), bin(k)]);
+    assert_eq!(run(&[b"KEYS", b"?\xfe"]), Reply::Array(vec![bin(k)]));
+    assert_eq!(
+        run(&[b"KEYS", b"[\xfe-\xff]\x00?"]),
+        Reply::Array(vec![bin(other)])
+    );
+    assert_eq!(
+        run(&[b"SCAN", b"0", b"MATCH", b"\xff\xfe", b"COUNT", b"100"]),
+        Reply::Array(vec![bulk("0"), Reply::Array(vec![bin(k)])])
+    );
+    assert_eq!(run(&[b"EXPIRE", k, b"10"]), int(1));
+    assert_eq!(run(&[b"TTL", k]), int(10));
+    assert_eq!(run(&[b"RENAME", k, b"\xc3"]), ok());
+    assert_eq!(run(&[b"APPEND", b"\xc3", b"!"]), int(2));
+    assert_eq!(run(&[b"GETDEL", b"\xc3"]), bulk("v!"));
+    assert_eq!(run(&[b"INCR", b"\xfe"]), int(1));
+    assert_eq!(run(&[b"DEL", other, b"\xfe"]), int(2));
+    assert_eq!(run(&[b"EXISTS", k, other]), int(0));
+    // Namespace names stay text: INFO and CLIENT LIST show them.
+    assert_eq!(
+        run(&[b"SELECT", b"\xff"]),
+        err("ERR namespace names must be valid UTF-8")
+    );
+    assert_eq!(t.store.keys(Ns::DEFAULT, "*"), vec!["text".to_string()]);
+}
+
 #[test]
 fn keyspace_and_namespaces() {
     let mut t = T::new();
@@ -391,8 +436,8 @@ fn errors_and_unknown_commands() {
         execute(&t.store, &mut t.session, &empty),
         err("ERR empty command")
     );
-    let bad_key: [&[u8]; 2] = [b"GET", b"\xff\xfe"];
-    assert!(execute(&t.store, &mut t.session, &bad_key).is_error());
+    let bad_name: [&[u8]; 2] = [b"SELECT", b"\xff\xfe"];
+    assert!(execute(&t.store, &mut t.session, &bad_name).is_error());
 }
 
 #[test]
