@@ -269,3 +269,20 @@ fn max_clients_refuses_the_extra_client() {
     assert!(served);
     assert_eq!(a.cmd(&["PING"]), "+PONG\r\n");
 }
+
+/// `serve --databases N` bounds SELECT's indexes, as Redis's `databases` does.
+#[test]
+fn serve_databases_bounds_select() {
+    let d = DaemonProcess::start(&["--databases", "4"]);
+    let mut c = d.client();
+    script(
+        &mut c,
+        &[
+            ("SELECT 3", "+OK\r\n"),
+            ("SELECT 4", "-ERR DB index is out of range\r\n"),
+            ("SELECT 15", "-ERR DB index is out of range\r\n"),
+            ("SELECT cache", "+OK\r\n"),
+            ("SELECT 0", "+OK\r\n"),
+        ],
+    );
+}
