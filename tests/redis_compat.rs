@@ -1,6 +1,8 @@
 //! TinyKV side by side with a real redis-server: the same commands on both, and the replies
 //! compared. Where a reply carries a value that differs by nature (a PID, a CPU time), the test
-//! compares its shape: the same fields, the same format.
+//! compares its shape: the same fields, the same format. Most tests are data-driven
+//! ([`side_by_side`]): command sequences run on a flushed keyspace of both servers, each reply
+//! compared byte for byte, or within a tolerance for TTLs read on two clocks.
 mod daemon_support;
 mod redis_support;
 

@@ -367,6 +367,58 @@ fn expiry_edges_match_redis_on_every_path() {
     assert!(!s.exists(D, "e"));
 }
 
+/// A clock that can be stepped either way, as the wall clock can.
+#[derive(Debug)]
+struct Wall(std::sync::atomic::AtomicU64);
+
+impl Clock for Wall {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The store reads time as Redis does, from the wall clock, which may be stepped: absolute
+/// expiries fire when the clock passes them, and a step backwards breaks nothing (TTLs grow,
+/// idle times stay at 0, stamps keep increasing).
+#[test]
+fn wall_clock_steps_move_expiries_with_them() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let clock = Arc::new(Wall(std::sync::atomic::AtomicU64::new(10_000_000)));
+    let config = Config {
+        reaper_interval_ms: 0,
+        ..Config::default()
+    };
+    let s = Store::with_clock(config, clock.clone()).unwrap();
+    let at = |ms| SetOptions {
+        expire_at_ms: Some(ms),
+        ..SetOptions::default()
+    };
+    s.set(D, "abs", b("v"), &at(10_000_100)).unwrap();
+    s.set(
+        D,
+        "rel",
+        b("v"),
+        &SetOptions {
+            ttl_ms: Some(100),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.set(D, "plain", b("v"), &SetOptions::default()).unwrap();
+    // Stepped back an hour: nothing expires, TTLs grow by the step, reads keep working.
+    clock.0.store(10_000_000 - 3_600_000, SeqCst);
+    assert_eq!(s.ttl(D, "abs"), Ttl::Remaining(3_600_100));
+    assert_eq!(s.get(D, "rel"), Some(b("v")));
+    assert_eq!(s.info(D, "plain").map(|i| i.idle_ms), Some(0));
+    s.set(D, "later", b("v"), &SetOptions::default()).unwrap();
+    assert_eq!(s.incr_by(D, "n", 1), Ok(1));
+    // Stepped forward past the expiry: both TTL keys are gone at once, as in Redis.
+    clock.0.store(10_000_101, SeqCst);
+    assert_eq!((s.get(D, "abs"), s.get(D, "rel")), (None, None));
+    assert_eq!(s.get(D, "plain"), Some(b("v")));
+    assert_eq!(s.reap_expired(), 0, "already removed by the reads");
+}
+
 #[test]
 fn default_ttl_applies_to_new_entries() {
     let (s, clock) = store_with(Config {
