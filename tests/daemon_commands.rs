@@ -101,14 +101,19 @@ fn server_commands() {
             ("COMMAND DOCS", "*0\r\n"),
             ("COMMAND COUNT", ":*\r\n"),
             ("COMMAND", "*0\r\n"),
+            // Database 0 is the default namespace; indexes stop at --databases (16).
             ("SELECT 0", "+OK\r\n"),
-            ("DBSIZE", ":0\r\n"),
+            ("DBSIZE", ":1\r\n"),
             ("SET b 2", "+OK\r\n"),
             ("CLIENT INFO", "$* db=0 *"),
-            ("FLUSHDB", "+OK\r\n"),
+            ("SELECT 15", "+OK\r\n"),
             ("DBSIZE", ":0\r\n"),
+            ("SELECT 16", "-ERR DB index is out of range\r\n"),
             ("SELECT default", "+OK\r\n"),
-            ("DBSIZE", ":1\r\n"),
+            ("DBSIZE", ":2\r\n"),
+            ("FLUSHDB", "+OK\r\n"),
+            ("SELECT 0", "+OK\r\n"),
+            ("DBSIZE", ":0\r\n"),
             ("FLUSHALL", "+OK\r\n"),
             ("DBSIZE", ":0\r\n"),
             ("SHUTDOWN BOGUS", "-ERR syntax error\r\n"),
@@ -263,4 +268,21 @@ fn max_clients_refuses_the_extra_client() {
     });
     assert!(served);
     assert_eq!(a.cmd(&["PING"]), "+PONG\r\n");
+}
+
+/// `serve --databases N` bounds SELECT's indexes, as Redis's `databases` does.
+#[test]
+fn serve_databases_bounds_select() {
+    let d = DaemonProcess::start(&["--databases", "4"]);
+    let mut c = d.client();
+    script(
+        &mut c,
+        &[
+            ("SELECT 3", "+OK\r\n"),
+            ("SELECT 4", "-ERR DB index is out of range\r\n"),
+            ("SELECT 15", "-ERR DB index is out of range\r\n"),
+            ("SELECT cache", "+OK\r\n"),
+            ("SELECT 0", "+OK\r\n"),
+        ],
+    );
 }

@@ -73,7 +73,7 @@ impl Model {
     fn live(&self, k: &str) -> bool {
         self.map
             .get(k)
-            .is_some_and(|e| e.expires_at == 0 || e.expires_at > self.now)
+            .is_some_and(|e| e.expires_at == 0 || e.expires_at >= self.now)
     }
 
     fn drop_if_expired(&mut self, k: &str) {
@@ -97,7 +97,7 @@ impl Model {
             let expired = self
                 .map
                 .iter()
-                .filter(|(_, e)| e.expires_at != 0 && e.expires_at <= now);
+                .filter(|(_, e)| e.expires_at != 0 && now > e.expires_at);
             if let Some(k) = expired.min_by_key(|(_, e)| e.stamp).map(|(k, _)| k.clone()) {
                 self.map.remove(&k);
                 self.expired += 1;
@@ -296,7 +296,8 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
             Op::Reap => {
                 let now = m.now;
                 let before = m.map.len();
-                m.map.retain(|_, e| e.expires_at == 0 || e.expires_at > now);
+                m.map
+                    .retain(|_, e| e.expires_at == 0 || e.expires_at >= now);
                 let reaped = before - m.map.len();
                 m.expired += reaped as u64;
                 prop_assert_eq!(s.reap_expired(), reaped);
@@ -315,7 +316,7 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
     let mut expected: Vec<String> = m
         .map
         .iter()
-        .filter(|(_, e)| e.expires_at == 0 || e.expires_at > now)
+        .filter(|(_, e)| e.expires_at == 0 || e.expires_at >= now)
         .map(|(k, _)| k.clone())
         .collect();
     expected.sort();

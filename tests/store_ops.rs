@@ -148,7 +148,7 @@ fn overwrites_that_change_the_value_size() {
     assert_eq!(s.get(D, "k"), Some(b(&mid)), "NX left the value alone");
     assert_eq!(used(&s), timed(&mid));
     // Past its TTL the old entry is expired, not overwritten: a fresh entry with no TTL.
-    clock.advance(200);
+    clock.advance(201);
     s.set(D, "k", b("after"), &SetOptions::default()).unwrap();
     assert_eq!(
         (s.get(D, "k"), s.ttl(D, "k")),
@@ -273,10 +273,11 @@ fn ttls_on_a_manual_clock() {
     s.set(D, "t", b("v"), &ttl).unwrap();
     assert_eq!(s.ttl(D, "t"), Ttl::Remaining(1000));
     assert_eq!(s.ttl(D, "nope"), Ttl::Missing);
-    clock.advance(999);
-    assert_eq!(s.get(D, "t"), Some(b("v")));
+    clock.advance(1000);
+    assert_eq!(s.get(D, "t"), Some(b("v")), "alive at its expiry time");
+    assert_eq!(s.ttl(D, "t"), Ttl::Remaining(0));
     clock.advance(1);
-    assert_eq!(s.get(D, "t"), None, "expired exactly at its expiry time");
+    assert_eq!(s.get(D, "t"), None, "gone 1 ms after its expiry time");
     assert!(!s.exists(D, "t"));
     assert_eq!(s.stats().expired, 1);
     s.set(D, "p", b("v"), &SetOptions::default()).unwrap();
@@ -293,6 +294,131 @@ fn ttls_on_a_manual_clock() {
     assert!(!s.exists(D, "p"));
 }
 
+/// Every path that tests expiry agrees with Redis (`now > at`): at == now the key is alive,
+/// at now = at + 1 it is gone. One key per path, all expiring at the same instant.
+#[test]
+fn expiry_edges_match_redis_on_every_path() {
+    let (s, clock) = store();
+    let at = s.now_ms() + 100;
+    let opts = SetOptions {
+        expire_at_ms: Some(at),
+        ..SetOptions::default()
+    };
+    let names = [
+        "get", "exists", "ttl", "mget", "keys", "scan", "incr", "append", "persist", "expire",
+        "set_nx", "set_xx", "info", "take", "rename", "reap",
+    ];
+    let fill = |s: &Store| {
+        for k in names {
+            s.set(D, k, Value::Bytes(b"1".to_vec()), &opts).unwrap();
+        }
+    };
+    fill(&s);
+    clock.set(at);
+    // Each probe answers "alive?" and may change the key (the key is re-set between rounds).
+    let probe = |s: &Store, k: &str| -> bool {
+        let nx = SetOptions {
+            nx: true,
+            get: true,
+            ..SetOptions::default()
+        };
+        let xx = SetOptions {
+            xx: true,
+            ..SetOptions::default()
+        };
+        match k {
+            "get" => s.get(D, k).is_some(),
+            "exists" => s.exists(D, k),
+            "ttl" => s.ttl(D, k) != Ttl::Missing,
+            "mget" => s.mget(D, &[k])[0].is_some(),
+            "keys" => s.keys(D, k) == vec![k.to_string()],
+            "scan" => {
+                let (_, found) = s.scan(D, 0, Some(k), 1000);
+                found == vec![k.to_string()]
+            }
+            "incr" => s.incr_by(D, k, 1).unwrap() == 2,
+            "append" => s.append(D, k, b"x").unwrap() == 2,
+            "persist" => s.persist(D, k),
+            "expire" => s.expire(D, k, 10_000),
+            "set_nx" => s.set(D, k, b("2"), &nx).unwrap().previous.is_some(),
+            "set_xx" => s.set(D, k, b("2"), &xx).unwrap().written,
+            "info" => s.info(D, k).is_some(),
+            "take" => s.take(D, k).is_some(),
+            "rename" => s.rename(D, k, "renamed").unwrap(),
+            "reap" => {
+                s.reap_expired();
+                s.get_with(D, k, |_| ()).is_some()
+            }
+            _ => unreachable!(),
+        }
+    };
+    for k in names {
+        assert!(probe(&s, k), "{k}: alive at now == at");
+    }
+    s.flush_all();
+    fill(&s);
+    clock.set(at + 1);
+    for k in names {
+        assert!(!probe(&s, k), "{k}: gone at now == at + 1");
+    }
+    // EXPIREAT to the current instant deletes at once, as Redis's checkAlreadyExpired does.
+    s.set(D, "e", b("v"), &SetOptions::default()).unwrap();
+    assert!(s.expire_at(D, "e", s.now_ms()));
+    assert!(!s.exists(D, "e"));
+}
+
+/// A clock that can be stepped either way, as the wall clock can.
+#[derive(Debug)]
+struct Wall(std::sync::atomic::AtomicU64);
+
+impl Clock for Wall {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The store reads time as Redis does, from the wall clock, which may be stepped: absolute
+/// expiries fire when the clock passes them, and a step backwards breaks nothing (TTLs grow,
+/// idle times stay at 0, stamps keep increasing).
+#[test]
+fn wall_clock_steps_move_expiries_with_them() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let clock = Arc::new(Wall(std::sync::atomic::AtomicU64::new(10_000_000)));
+    let config = Config {
+        reaper_interval_ms: 0,
+        ..Config::default()
+    };
+    let s = Store::with_clock(config, clock.clone()).unwrap();
+    let at = |ms| SetOptions {
+        expire_at_ms: Some(ms),
+        ..SetOptions::default()
+    };
+    s.set(D, "abs", b("v"), &at(10_000_100)).unwrap();
+    s.set(
+        D,
+        "rel",
+        b("v"),
+        &SetOptions {
+            ttl_ms: Some(100),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    s.set(D, "plain", b("v"), &SetOptions::default()).unwrap();
+    // Stepped back an hour: nothing expires, TTLs grow by the step, reads keep working.
+    clock.0.store(10_000_000 - 3_600_000, SeqCst);
+    assert_eq!(s.ttl(D, "abs"), Ttl::Remaining(3_600_100));
+    assert_eq!(s.get(D, "rel"), Some(b("v")));
+    assert_eq!(s.info(D, "plain").map(|i| i.idle_ms), Some(0));
+    s.set(D, "later", b("v"), &SetOptions::default()).unwrap();
+    assert_eq!(s.incr_by(D, "n", 1), Ok(1));
+    // Stepped forward past the expiry: both TTL keys are gone at once, as in Redis.
+    clock.0.store(10_000_101, SeqCst);
+    assert_eq!((s.get(D, "abs"), s.get(D, "rel")), (None, None));
+    assert_eq!(s.get(D, "plain"), Some(b("v")));
+    assert_eq!(s.reap_expired(), 0, "already removed by the reads");
+}
+
 #[test]
 fn default_ttl_applies_to_new_entries() {
     let (s, clock) = store_with(Config {
@@ -303,7 +429,7 @@ fn default_ttl_applies_to_new_entries() {
     s.incr_by(D, "n", 1).unwrap();
     assert_eq!(s.ttl(D, "a"), Ttl::Remaining(100));
     assert_eq!(s.ttl(D, "n"), Ttl::Remaining(100));
-    clock.advance(100);
+    clock.advance(101);
     assert_eq!(s.get(D, "a"), None);
     assert_eq!(
         s.incr_by(D, "n", 5).unwrap(),
@@ -477,7 +603,7 @@ fn stats_count_every_event() {
     s.get(D, "a");
     s.get(D, "nope");
     s.delete(D, "a");
-    clock.advance(10);
+    clock.advance(11);
     assert_eq!(s.reap_expired(), 1);
     let st = s.stats();
     assert_eq!(
@@ -915,7 +1041,7 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
     let mut t = laid_out("t");
     let key = StoredKey::new(D, &mut t).unwrap();
     assert_eq!(s.get_with_key(key, copy), Some(b("soon gone")));
-    clock.advance(10);
+    clock.advance(11);
     assert_eq!(s.get_with_key(key, copy), None);
     let st = s.stats();
     assert_eq!((st.hits, st.misses), (7, 2));
@@ -1036,7 +1162,7 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     s.set(D, "gone", b("x"), &ttl).unwrap();
     let mut gbuf = laid_out("gone");
     let gone = StoredKey::new(D, &mut gbuf).unwrap();
-    clock.advance(100);
+    clock.advance(101);
     assert!(!s.exists_key(gone));
     assert!(!s.delete_key(gone));
     let st = s.stats();

@@ -40,6 +40,9 @@ struct ServeArgs {
     /// What to evict at a cap: lru, lfu, volatile-ttl, noeviction (or allkeys-lru, allkeys-lfu).
     #[arg(long, value_name = "POLICY", default_value = "lru")]
     eviction_policy: String,
+    /// SELECT accepts indexes below N, as Redis's `databases` (0 is the default namespace).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    databases: u32,
     /// Most simultaneous clients (at least 1; lowered at startup to fit the open-file limit).
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -177,6 +180,7 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
             .eviction_policy
             .parse::<EvictionPolicy>()
             .map_err(|e| e.to_string())?,
+        databases: a.databases,
         ..Config::default()
     };
     let limits = Limits {

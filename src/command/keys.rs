@@ -9,7 +9,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.delete(ns, a.str(i)?) as i64;
+                n += store.delete(ns, a.key(i)) as i64;
             }
             Ok(Reply::Int(n))
         }
@@ -17,13 +17,13 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.exists(ns, a.str(i)?) as i64;
+                n += store.exists(ns, a.key(i)) as i64;
             }
             Ok(Reply::Int(n))
         }
         "type" => {
             a.exactly(1)?;
-            let t = if store.exists(ns, a.str(0)?) {
+            let t = if store.exists(ns, a.key(0)) {
                 "string"
             } else {
                 "none"
@@ -32,13 +32,13 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         "keys" => {
             a.exactly(1)?;
-            let keys = store.keys(ns, a.str(0)?);
-            Ok(Reply::Array(keys.into_iter().map(Reply::text).collect()))
+            let keys = store.keys_bytes(ns, a.key(0));
+            Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
         }
         "scan" => scan(store, ns, a),
         "rename" | "renamenx" => {
             a.exactly(2)?;
-            let (from, to) = (a.str(0)?, a.str(1)?);
+            let (from, to) = (a.key(0), a.key(1));
             if a.name == "renamenx" {
                 if !store.exists(ns, from) {
                     return Err(CmdError("ERR no such key".into()));
@@ -59,43 +59,70 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         "expire" | "pexpire" | "expireat" | "pexpireat" => expire(store, ns, a),
         "ttl" | "pttl" => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
-                Ttl::Remaining(ms) if a.name == "ttl" => ms.div_ceil(1000) as i64,
+                // Rounded to the nearest second, as Redis does.
+                Ttl::Remaining(ms) if a.name == "ttl" => round_secs(ms),
                 Ttl::Remaining(ms) => ms as i64,
             }))
         }
         "expiretime" | "pexpiretime" => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.str(0)?) {
+            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 Ttl::Remaining(ms) => {
-                    let at = store.now_ms() + ms;
-                    (if a.name == "expiretime" {
-                        at.div_ceil(1000)
+                    let at = store.now_ms().saturating_add(ms);
+                    if a.name == "expiretime" {
+                        round_secs(at)
                     } else {
-                        at
-                    }) as i64
+                        at as i64
+                    }
                 }
             }))
         }
         "object" => object(store, ns, a),
         "persist" => {
             a.exactly(1)?;
-            Ok(Reply::Int(store.persist(ns, a.str(0)?) as i64))
+            Ok(Reply::Int(store.persist(ns, a.key(0)) as i64))
         }
         _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
     }
 }
 
+/// Milliseconds to the nearest second, as Redis's TTL and EXPIRETIME report them
+/// (`(ms + 500) / 1000`). Expiries are at most `i64::MAX`, so neither step overflows.
+fn round_secs(ms: u64) -> i64 {
+    (ms.saturating_add(500) / 1000) as i64
+}
+
+/// A SCAN cursor as Redis parses it (`strtoull`, base 10): an optional sign, where `-n` wraps
+/// to `2^64 - n`; no leading space, nothing after the digits, nothing past `u64::MAX`. An
+/// empty cursor is 0, as `strtoull` reads it.
+pub(crate) fn parse_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        // strtoull reads no number and leaves the end at the start: fine only when empty.
+        return b.is_empty().then_some(0);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
 fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(1)?;
-    let cursor: u64 = std::str::from_utf8(a.bytes(0))
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
+    let cursor = parse_cursor(a.bytes(0)).ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
     let (mut pattern, mut count, mut wrong_type) = (None, 10usize, false);
     let mut i = 1;
     while i < a.len() {
@@ -103,7 +130,7 @@ fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
             return Err(syntax_error());
         }
         if a.is(i, "match") {
-            pattern = Some(a.str(i + 1)?);
+            pattern = Some(a.key(i + 1));
         } else if a.is(i, "count") {
             let n = a.int(i + 1)?;
             if n < 1 {
@@ -117,17 +144,17 @@ fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         }
         i += 2;
     }
-    let (next, keys) = store.scan(ns, cursor, pattern.filter(|p| *p != "*"), count);
+    let (next, keys) = store.scan_bytes(ns, cursor, pattern.filter(|p| *p != b"*"), count);
     let keys = if wrong_type { Vec::new() } else { keys };
     Ok(Reply::Array(vec![
         Reply::text(next.to_string()),
-        Reply::Array(keys.into_iter().map(Reply::text).collect()),
+        Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),
     ]))
 }
 
 fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(2)?;
-    let key = a.str(0)?;
+    let key = a.key(0);
     let n = a.int(1)?;
     let seconds = a.name == "expire" || a.name == "expireat";
     let absolute = a.name.ends_with("at");
@@ -215,7 +242,7 @@ fn object<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
             "ERR wrong number of arguments for 'object|{sub}' command"
         )));
     }
-    let Some(info) = store.info(ns, a.str(1)?) else {
+    let Some(info) = store.info(ns, a.key(1)) else {
         return Ok(Reply::Nil);
     };
     Ok(match sub.as_str() {

@@ -36,10 +36,12 @@ impl Default for Session {
 }
 
 impl Session {
-    /// Select namespace `name`: take a hold on it, then release the previous one.
+    /// Select namespace `name` ("0" is the default namespace): take a hold on it, then
+    /// release the previous one. SELECT's index range is checked by the command, not here.
     pub fn select(&mut self, store: &Store, name: &str) -> Result<(), CmdError> {
         let hold = store.acquire_namespace(name)?;
         self.ns = hold.ns();
+        // As typed: after SELECT 0, CLIENT INFO says db=0, as Redis does.
         self.ns_name = name.to_owned();
         self.hold = Some(hold);
         Ok(())
@@ -76,17 +78,21 @@ impl<A: AsRef<[u8]>> Args<'_, A> {
         self.rest.get(i).map(|a| a.as_ref()).unwrap_or_default()
     }
 
-    /// Argument `i` as UTF-8 text (keys, patterns, names).
-    pub(crate) fn str(&self, i: usize) -> Result<&str, CmdError> {
-        std::str::from_utf8(self.bytes(i))
-            .map_err(|_| CmdError("ERR keys and names must be valid UTF-8".into()))
+    /// Argument `i` as a key or pattern: any bytes, as in Redis.
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        self.bytes(i)
     }
 
-    /// Argument `i` as an integer.
-    pub(crate) fn int(&self, i: usize) -> Result<i64, CmdError> {
+    /// Argument `i` as UTF-8 text (namespace names, which INFO and CLIENT LIST show).
+    pub(crate) fn str(&self, i: usize) -> Result<&str, CmdError> {
         std::str::from_utf8(self.bytes(i))
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
+            .map_err(|_| CmdError("ERR namespace names must be valid UTF-8".into()))
+    }
+
+    /// Argument `i` as an integer, parsed as Redis's `string2ll` does: no `+`, no leading
+    /// zeros, no spaces.
+    pub(crate) fn int(&self, i: usize) -> Result<i64, CmdError> {
+        crate::store::parse_i64(self.bytes(i))
             .ok_or_else(|| CmdError(Error::NotInteger.to_string()))
     }
 

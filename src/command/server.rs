@@ -1,7 +1,7 @@
 //! Session and keyspace-wide commands: PING, ECHO, SELECT, DBSIZE, FLUSHDB, FLUSHALL.
 
-use super::{syntax_error, Args, CmdResult, Reply, Session};
-use crate::store::{Stats, Store};
+use super::{syntax_error, Args, CmdError, CmdResult, Reply, Session};
+use crate::store::{Error, Stats, Store};
 
 /// The STATS reply: one field per counter, then `ns.<name>.keys` / `ns.<name>.bytes`.
 pub fn stats_reply(st: &Stats) -> Reply {
@@ -33,6 +33,23 @@ pub fn stats_reply(st: &Stats) -> Reply {
     Reply::Map(m)
 }
 
+/// SELECT's rule for numeric names: a name of digits (with an optional sign) is a Redis
+/// database index. One Redis reads as an integer must be below `databases` ("0" is the default
+/// namespace, "1".."15" namespaces of those names), else Redis's "DB index is out of range";
+/// one Redis would not read as an integer ("01", "+1", past 64 bits) gets Redis's "not an
+/// integer" error, so an index has one spelling. Any other name is a namespace name.
+fn check_db_index(name: &str, databases: u32) -> Result<(), CmdError> {
+    let digits = name.strip_prefix(['-', '+']).unwrap_or(name);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    match crate::store::parse_i64(name.as_bytes()) {
+        Some(i) if (0..i64::from(databases)).contains(&i) => Ok(()),
+        Some(_) => Err(CmdError("ERR DB index is out of range".into())),
+        None => Err(CmdError(Error::NotInteger.to_string())),
+    }
+}
+
 pub(crate) fn run<A: AsRef<[u8]>>(
     store: &Store,
     session: &mut Session,
@@ -50,7 +67,9 @@ pub(crate) fn run<A: AsRef<[u8]>>(
         }
         "select" => {
             a.exactly(1)?;
-            session.select(store, a.str(0)?)?;
+            let name = a.str(0)?;
+            check_db_index(name, store.config().databases)?;
+            session.select(store, name)?;
             Ok(Reply::ok())
         }
         "dbsize" => {

@@ -7,7 +7,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
     match a.name {
         "get" => {
             a.exactly(1)?;
-            let found = store.get_with(ns, a.str(0)?, |v| Reply::Bulk(bytes_of(v)));
+            let found = store.get_with(ns, a.key(0), |v| Reply::Bulk(bytes_of(v)));
             Ok(found.unwrap_or(Reply::Nil))
         }
         "set" => set(store, ns, a),
@@ -17,18 +17,18 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 nx: true,
                 ..SetOptions::default()
             };
-            let done = store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?.written;
+            let done = store.set_ref(ns, a.key(0), value(a, 1), &opts)?.written;
             Ok(Reply::Int(done as i64))
         }
         "setex" | "psetex" => {
             a.exactly(3)?;
             let n = a.int(1)?;
-            let ms = expire_ms(n, a.name == "setex", a.name)?;
+            let ms = expire_ms(store, n, a.name == "setex", false, a.name)?;
             let opts = SetOptions {
                 ttl_ms: Some(ms),
                 ..SetOptions::default()
             };
-            store.set_ref(ns, a.str(0)?, value(a, 2), &opts)?;
+            store.set_ref(ns, a.key(0), value(a, 2), &opts)?;
             Ok(Reply::ok())
         }
         "getset" => {
@@ -38,19 +38,17 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 ..SetOptions::default()
             };
             Ok(bulk_or_nil(
-                store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?.previous,
+                store.set_ref(ns, a.key(0), value(a, 1), &opts)?.previous,
             ))
         }
         "getdel" => {
             a.exactly(1)?;
-            Ok(bulk_or_nil(store.take(ns, a.str(0)?)))
+            Ok(bulk_or_nil(store.take(ns, a.key(0))))
         }
         "getex" => getex(store, ns, a),
         "mget" => {
             a.at_least(1)?;
-            let keys = (0..a.len())
-                .map(|i| a.str(i))
-                .collect::<Result<Vec<_>, _>>()?;
+            let keys: Vec<&[u8]> = (0..a.len()).map(|i| a.key(i)).collect();
             Ok(Reply::Array(
                 store.mget(ns, &keys).into_iter().map(bulk_or_nil).collect(),
             ))
@@ -61,7 +59,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             }
             let mut entries = Vec::with_capacity(a.len() / 2);
             for i in (0..a.len()).step_by(2) {
-                entries.push((a.str(i)?, value(a, i + 1)));
+                entries.push((a.key(i), value(a, i + 1)));
             }
             if a.name == "msetnx" {
                 if entries.iter().any(|(k, _)| store.exists(ns, k)) {
@@ -75,11 +73,11 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         "append" => {
             a.exactly(2)?;
-            Ok(Reply::Int(store.append(ns, a.str(0)?, a.bytes(1))? as i64))
+            Ok(Reply::Int(store.append(ns, a.key(0), a.bytes(1))? as i64))
         }
         "strlen" => {
             a.exactly(1)?;
-            let len = store.get_with(ns, a.str(0)?, |v| match v {
+            let len = store.get_with(ns, a.key(0), |v| match v {
                 ValueRef::Bytes(b) => b.len(),
                 ValueRef::Int(n) => n.to_string().len(),
             });
@@ -88,11 +86,11 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         "incr" | "decr" => {
             a.exactly(1)?;
             let delta = if a.name == "incr" { 1 } else { -1 };
-            Ok(Reply::Int(store.incr_by(ns, a.str(0)?, delta)?))
+            Ok(Reply::Int(store.incr_by(ns, a.key(0), delta)?))
         }
         "incrby" => {
             a.exactly(2)?;
-            Ok(Reply::Int(store.incr_by(ns, a.str(0)?, a.int(1)?)?))
+            Ok(Reply::Int(store.incr_by(ns, a.key(0), a.int(1)?)?))
         }
         "decrby" => {
             a.exactly(2)?;
@@ -100,7 +98,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             let delta = by
                 .checked_neg()
                 .ok_or_else(|| CmdError("ERR decrement would overflow".into()))?;
-            Ok(Reply::Int(store.incr_by(ns, a.str(0)?, delta)?))
+            Ok(Reply::Int(store.incr_by(ns, a.key(0), delta)?))
         }
         _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
     }
@@ -128,15 +126,24 @@ pub(crate) fn bulk_or_nil(v: Option<Value>) -> Reply {
     }
 }
 
-/// Convert a user-given expire time to ms, with Redis's error for non-positive or huge values.
-fn expire_ms(n: i64, seconds: bool, cmd: &str) -> Result<u64, CmdError> {
+/// Convert a user-given expire time to ms as Redis 7's `getExpireMillisecondsOrReply` does:
+/// positive, at most `i64::MAX` ms once in ms, and for a relative time, `now + ms` too (so
+/// `PX 4611686018427387903` is fine and `PX 9223372036854775807` is not).
+fn expire_ms(
+    store: &Store,
+    n: i64,
+    seconds: bool,
+    absolute: bool,
+    cmd: &str,
+) -> Result<u64, CmdError> {
     let ms = if seconds {
         n.checked_mul(1000)
     } else {
         Some(n)
     };
+    let now = store.now_ms() as i64;
     match ms {
-        Some(ms) if ms > 0 && ms < i64::MAX / 2 => Ok(ms as u64),
+        Some(ms) if ms > 0 && (absolute || now.checked_add(ms).is_some()) => Ok(ms as u64),
         _ => Err(CmdError(format!(
             "ERR invalid expire time in '{cmd}' command"
         ))),
@@ -146,6 +153,7 @@ fn expire_ms(n: i64, seconds: bool, cmd: &str) -> Result<u64, CmdError> {
 /// The expiry options shared by SET and GETEX: EX, PX, EXAT, PXAT. Returns absolute or
 /// relative ms through `opts`; `Ok(false)` if the word at `i` is not one of them.
 fn expiry_option<A: AsRef<[u8]>>(
+    store: &Store,
     a: &Args<'_, A>,
     i: usize,
     opts: &mut SetOptions,
@@ -161,7 +169,7 @@ fn expiry_option<A: AsRef<[u8]>>(
     if opts.ttl_ms.is_some() || opts.expire_at_ms.is_some() || opts.keep_ttl || i + 1 >= a.len() {
         return Err(syntax_error());
     }
-    let ms = expire_ms(a.int(i + 1)?, seconds, a.name)?;
+    let ms = expire_ms(store, a.int(i + 1)?, seconds, absolute, a.name)?;
     if absolute {
         opts.expire_at_ms = Some(ms);
     } else {
@@ -175,7 +183,7 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     let mut opts = SetOptions::default();
     let mut i = 2;
     while i < a.len() {
-        if expiry_option(a, i, &mut opts)? {
+        if expiry_option(store, a, i, &mut opts)? {
             i += 2;
             continue;
         }
@@ -192,7 +200,7 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         }
         i += 1;
     }
-    let out = store.set_ref(ns, a.str(0)?, value(a, 1), &opts)?;
+    let out = store.set_ref(ns, a.key(0), value(a, 1), &opts)?;
     Ok(match (opts.get, out.written) {
         (true, _) => bulk_or_nil(out.previous),
         (false, true) => Reply::ok(),
@@ -202,12 +210,12 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
 
 fn getex<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(1)?;
-    let key = a.str(0)?;
+    let key = a.key(0);
     let mut opts = SetOptions::default();
     let mut persist = false;
     let mut i = 1;
     while i < a.len() {
-        if expiry_option(a, i, &mut opts)? && !persist {
+        if expiry_option(store, a, i, &mut opts)? && !persist {
             i += 2;
         } else if a.is(i, "persist") && opts.ttl_ms.is_none() && opts.expire_at_ms.is_none() {
             persist = true;

@@ -135,6 +135,9 @@ fn expiry() {
     t.check("SET a 2 KEEPTTL", ok());
     t.check("PTTL a", int(500));
     t.clock.advance(500);
+    t.check("PTTL a", int(0));
+    t.check("GET a", bulk("2"));
+    t.clock.advance(1);
     t.check("GET a", Reply::Nil);
     t.check("EXISTS a", int(0));
     t.check("EXPIRE p 10", int(1));
@@ -164,6 +167,193 @@ fn expiry() {
     t.check("GETEX e PX 100", bulk("v"));
     t.check("PTTL e", int(100));
     t.check("GETEX e BOGUS", err("ERR syntax error"));
+}
+
+/// Redis's edges: alive at its expiry time, gone 1 ms later; TTL and EXPIRETIME round to the
+/// nearest second.
+#[test]
+fn expiry_edges_and_rounding_match_redis() {
+    let mut t = T::new();
+    let at = t.clock.now_ms() + 100;
+    t.check(&format!("SET k v PXAT {at}"), ok());
+    t.clock.set(at);
+    t.check("PTTL k", int(0));
+    t.check("TTL k", int(0));
+    t.check("GET k", bulk("v"));
+    t.clock.advance(1);
+    t.check("GET k", Reply::Nil);
+    t.check("PTTL k", int(-2));
+    for (px, ttl) in [
+        (400, 0),
+        (499, 0),
+        (500, 1),
+        (1400, 1),
+        (1500, 2),
+        (2499, 2),
+    ] {
+        t.check(&format!("SET r v PX {px}"), ok());
+        t.check("TTL r", int(ttl));
+    }
+    // The manual clock starts at 1,000,000 ms: +1,499 rounds down, +1,500 up.
+    t.check(&format!("PEXPIREAT r {}", 1_001_499 + 100_000), int(1));
+    t.check("EXPIRETIME r", int(1_101));
+    t.check(&format!("PEXPIREAT r {}", 1_001_500 + 100_000), int(1));
+    t.check("EXPIRETIME r", int(1_102));
+}
+
+/// Integer arguments as Redis parses them, and the extremes Redis accepts.
+#[test]
+fn integer_arguments_and_extreme_expiries() {
+    let mut t = T::new();
+    let not_int = err("ERR value is not an integer or out of range");
+    for line in [
+        "SET k v EX +10",
+        "SET k v EX 010",
+        "SET k v PX -0",
+        "EXPIRE k +5",
+        "INCRBY n +5",
+        "SCAN 0 COUNT +5",
+    ] {
+        t.check(line, not_int.clone());
+    }
+    t.check("SET k v PX 4611686018427387903", ok());
+    t.check("PTTL k", int(4611686018427387903));
+    t.check("SET k v PXAT 9223372036854775807", ok());
+    t.check("PEXPIRETIME k", int(i64::MAX));
+    t.check("EXPIRETIME k", int(9223372036854776));
+    t.check("SET k v EXAT 9223372036854775", ok());
+    let invalid = err("ERR invalid expire time in 'set' command");
+    t.check("SET k v PX 9223372036854775807", invalid.clone());
+    t.check("SET k v EX 9223372036854775", invalid.clone());
+    t.check("SET k v EXAT 9223372036854776", invalid);
+    t.check(
+        "GETEX k PX 9223372036854775807",
+        err("ERR invalid expire time in 'getex' command"),
+    );
+    t.check("GETEX k PXAT 9223372036854775807", bulk("v"));
+    t.check(
+        "PSETEX k 9223372036854775807 v",
+        err("ERR invalid expire time in 'psetex' command"),
+    );
+}
+
+#[test]
+fn scan_cursors_parse_as_strtoull() {
+    let mut t = T::new();
+    let done = || Reply::Array(vec![bulk("0"), Reply::Array(vec![])]);
+    for c in [
+        "-1",
+        "18446744073709551615",
+        "+0",
+        "-0",
+        "00",
+        "-18446744073709551615",
+    ] {
+        t.check(&format!("SCAN {c}"), done());
+    }
+    let invalid = err("ERR invalid cursor");
+    for c in [
+        "18446744073709551616",
+        "-18446744073709551616",
+        "-",
+        "+",
+        "1x",
+        "0.5",
+    ] {
+        t.check(&format!("SCAN {c}"), invalid.clone());
+    }
+    assert_eq!(
+        keys::parse_cursor(b""),
+        Some(0),
+        "strtoull reads nothing as 0"
+    );
+    assert_eq!(keys::parse_cursor(b" 1"), None);
+    assert_eq!(keys::parse_cursor(b"-1"), Some(u64::MAX));
+}
+
+/// One rule for databases: a numeric name is an index below `databases`; 0 is the default
+/// namespace.
+#[test]
+fn select_takes_indexes_below_databases_and_0_is_the_default() {
+    let mut t = T::new();
+    let range = err("ERR DB index is out of range");
+    t.check("SELECT 1000000", range.clone());
+    t.check("SELECT 16", range.clone());
+    t.check("SELECT -1", range);
+    let not_int = err("ERR value is not an integer or out of range");
+    t.check("SELECT 01", not_int.clone());
+    t.check("SELECT +1", not_int.clone());
+    t.check("SELECT 99999999999999999999", not_int);
+    t.check("SET k default", ok());
+    t.check("SELECT 15", ok());
+    t.check("GET k", Reply::Nil);
+    t.check("SELECT 0", ok());
+    assert_eq!(t.session.ns, Ns::DEFAULT);
+    t.check("GET k", bulk("default"));
+    t.check("SELECT users", ok());
+    t.check("SELECT 1e3", ok());
+    assert_eq!(t.store.namespace("0").unwrap(), Ns::DEFAULT);
+    assert_eq!(t.store.acquire_namespace("0").unwrap().ns(), Ns::DEFAULT);
+    let small = Store::with_clock(
+        Config {
+            databases: 2,
+            reaper_interval_ms: 0,
+            ..Config::default()
+        },
+        t.clock.clone(),
+    )
+    .unwrap();
+    let mut s = Session::default();
+    assert_eq!(execute(&small, &mut s, &["SELECT", "1"]), ok());
+    assert_eq!(
+        execute(&small, &mut s, &["SELECT", "2"]),
+        err("ERR DB index is out of range")
+    );
+}
+
+/// Keys are any bytes, as in Redis: every key command, and globs matched on bytes.
+#[test]
+fn binary_keys() {
+    let mut t = T::new();
+    let mut run = |argv: &[&[u8]]| execute(&t.store, &mut t.session, argv);
+    let k: &[u8] = b"\xff\xfe";
+    let other: &[u8] = b"\xff\x00z";
+    let bin = |b: &[u8]| Reply::Bulk(b.to_vec());
+    assert_eq!(run(&[b"SET", k, b"v"]), ok());
+    assert_eq!(run(&[b"GET", k]), bulk("v"));
+    assert_eq!(run(&[b"MSET", other, b"w", b"text", b"x"]), ok());
+    assert_eq!(
+        run(&[b"MGET", k, other, b"\x80"]),
+        Reply::Array(vec![bulk("v"), bulk("w"), Reply::Nil])
+    );
+    let Reply::Array(mut keys) = run(&[b"KEYS", b"\xff*"]) else {
+        panic!("not an array")
+    };
+    keys.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(keys, vec![bin(other), bin(k)]);
+    assert_eq!(run(&[b"KEYS", b"?\xfe"]), Reply::Array(vec![bin(k)]));
+    assert_eq!(
+        run(&[b"KEYS", b"[\xfe-\xff]\x00?"]),
+        Reply::Array(vec![bin(other)])
+    );
+    assert_eq!(
+        run(&[b"SCAN", b"0", b"MATCH", b"\xff\xfe", b"COUNT", b"100"]),
+        Reply::Array(vec![bulk("0"), Reply::Array(vec![bin(k)])])
+    );
+    assert_eq!(run(&[b"EXPIRE", k, b"10"]), int(1));
+    assert_eq!(run(&[b"TTL", k]), int(10));
+    assert_eq!(run(&[b"RENAME", k, b"\xc3"]), ok());
+    assert_eq!(run(&[b"APPEND", b"\xc3", b"!"]), int(2));
+    assert_eq!(run(&[b"GETDEL", b"\xc3"]), bulk("v!"));
+    assert_eq!(run(&[b"INCR", b"\xfe"]), int(1));
+    assert_eq!(run(&[b"DEL", other, b"\xfe"]), int(2));
+    assert_eq!(run(&[b"EXISTS", k, other]), int(0));
+    // Namespace names stay text: INFO and CLIENT LIST show them.
+    assert_eq!(
+        run(&[b"SELECT", b"\xff"]),
+        err("ERR namespace names must be valid UTF-8")
+    );
+    assert_eq!(t.store.keys(Ns::DEFAULT, "*"), vec!["text".to_string()]);
 }
 
 #[test]
@@ -246,8 +436,8 @@ fn errors_and_unknown_commands() {
         execute(&t.store, &mut t.session, &empty),
         err("ERR empty command")
     );
-    let bad_key: [&[u8]; 2] = [b"GET", b"\xff\xfe"];
-    assert!(execute(&t.store, &mut t.session, &bad_key).is_error());
+    let bad_name: [&[u8]; 2] = [b"SELECT", b"\xff\xfe"];
+    assert!(execute(&t.store, &mut t.session, &bad_name).is_error());
 }
 
 #[test]

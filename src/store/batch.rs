@@ -18,7 +18,12 @@ impl Store {
     /// order. Counts hits and misses and records accesses as [`Store::get_with`] does; expired
     /// entries met are removed after the locks are released. As with `get_with`, `f` runs under
     /// shard read locks (here, those of up to 64 keys), so it must not write to this store.
-    pub fn get_many_with(&self, ns: Ns, keys: &[&str], mut f: impl FnMut(usize, ValueRef<'_>)) {
+    pub fn get_many_with<K: AsRef<[u8]>>(
+        &self,
+        ns: Ns,
+        keys: &[K],
+        mut f: impl FnMut(usize, ValueRef<'_>),
+    ) {
         let s = &*self.shared;
         let shards = s.map.shards();
         let mut guards: Vec<Option<_>> = (0..shards.len()).map(|_| None).collect();
@@ -33,7 +38,7 @@ impl Store {
             ends.clear();
             for k in chunk {
                 buf.extend_from_slice(&ns_prefix(ns));
-                buf.extend_from_slice(k.as_bytes());
+                buf.extend_from_slice(k.as_ref());
                 ends.push(buf.len());
             }
             let stored: Vec<&[u8]> = ends

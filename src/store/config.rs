@@ -79,6 +79,9 @@ pub struct Config {
     pub eviction_policy: EvictionPolicy,
     /// Keys sampled per eviction step; more samples track exact LRU more closely.
     pub eviction_samples: usize,
+    /// Redis's `databases`: SELECT takes a numeric name only below this (the store itself
+    /// does not use it; namespaces are by name). Database 0 is the default namespace.
+    pub databases: u32,
 }
 
 impl Default for Config {
@@ -93,6 +96,7 @@ impl Default for Config {
             shards: 64,
             eviction_policy: EvictionPolicy::Lru,
             eviction_samples: 5,
+            databases: 16,
         }
     }
 }
@@ -103,6 +107,11 @@ impl Config {
         if self.max_entries == Some(0) {
             return Err(Error::InvalidArgument(
                 "max_entries must be at least 1".into(),
+            ));
+        }
+        if self.databases == 0 {
+            return Err(Error::InvalidArgument(
+                "databases must be at least 1".into(),
             ));
         }
         if self.max_memory == Some(0) {

@@ -1,8 +1,8 @@
 //! What one map slot holds, and how big we say it is. An entry is one allocation: a 16-byte
 //! header (access stamp, key length and LFU counter, value length), the stored key, then the
 //! value; an entry with a TTL has its 8-byte expiry in front of the header. The stored key is
-//! the namespace id (2 bytes, little endian) followed by the key's UTF-8 bytes, so a lookup is
-//! one hash of one contiguous buffer.
+//! the namespace id (2 bytes, little endian) followed by the key's bytes (any bytes, as in
+//! Redis), so a lookup is one hash of one contiguous buffer.
 
 use super::slab;
 pub use super::slab::alloc_size;
@@ -78,17 +78,17 @@ impl std::ops::Deref for KeyBuf {
 
 /// Encode `(ns, key)` into the stored key layout.
 #[inline]
-pub(crate) fn make_key(ns: Ns, key: &str) -> KeyBuf {
+pub(crate) fn make_key(ns: Ns, key: &[u8]) -> KeyBuf {
     let len = NS_PREFIX + key.len();
     if len <= INLINE_KEY {
         let mut buf = [0u8; INLINE_KEY];
         buf[..NS_PREFIX].copy_from_slice(&ns_prefix(ns));
-        buf[NS_PREFIX..len].copy_from_slice(key.as_bytes());
+        buf[NS_PREFIX..len].copy_from_slice(key);
         KeyBuf::Inline(buf, len)
     } else {
         let mut v = Vec::with_capacity(len);
         v.extend_from_slice(&ns_prefix(ns));
-        v.extend_from_slice(key.as_bytes());
+        v.extend_from_slice(key);
         KeyBuf::Heap(v)
     }
 }
@@ -120,9 +120,10 @@ pub(crate) fn key_ns(stored: &[u8]) -> Ns {
     Ns(u32::from(u16::from_le_bytes(id)))
 }
 
-/// The user-visible part of a stored key. Keys enter only as `&str`, so this is valid UTF-8.
-pub(crate) fn key_name(stored: &[u8]) -> &str {
-    std::str::from_utf8(&stored[NS_PREFIX..]).unwrap_or_default()
+/// The user-visible part of a stored key: any bytes (the daemon takes binary keys, as Redis
+/// does; the addon's keys are UTF-8).
+pub(crate) fn key_name(stored: &[u8]) -> &[u8] {
+    &stored[NS_PREFIX..]
 }
 
 /// An owned value as handed out by reads.
@@ -717,11 +718,12 @@ impl Entry {
         lfu_decayed(counter, self.last_access_ms(), now_ms)
     }
 
-    /// Has this entry expired at `now`?
+    /// Has this entry expired at `now`? As in Redis, an entry is alive through the
+    /// millisecond of its expiry and gone from the next one (`now > at`).
     #[inline]
     pub(crate) fn is_expired(&self, now: u64) -> bool {
         let at = self.expires_at();
-        at != 0 && at <= now
+        at != 0 && now > at
     }
 
     /// Records an access with stamp `stamp` at clock time `now_ms`: the stamp (recency and
@@ -845,7 +847,7 @@ mod tests {
 
     #[test]
     fn entries_hold_key_and_value_in_one_allocation() {
-        let key = make_key(Ns(2), "user:1");
+        let key = make_key(Ns(2), b"user:1");
         let mut e = Entry::new(&key, ValueRef::Bytes(b"hello"), 7, 1);
         assert_eq!(e.key(), &key[..]);
         assert_eq!(e.value(), ValueRef::Bytes(b"hello"));
@@ -871,7 +873,7 @@ mod tests {
 
     #[test]
     fn the_expiry_word_comes_and_goes_with_the_ttl() {
-        let key = make_key(Ns(1), "session:42");
+        let key = make_key(Ns(1), b"session:42");
         let plain = |v: ValueRef<'_>| entry_size(key.len(), v, 0);
         let timed = |v: ValueRef<'_>| entry_size(key.len(), v, 1);
         assert_eq!(
@@ -933,12 +935,12 @@ mod tests {
             (spare_at, stamp),
             "moved into the spare"
         );
-        assert!(e.is_expired(8_000) && !e.is_expired(7_999));
+        assert!(e.is_expired(8_001) && !e.is_expired(8_000));
     }
 
     #[test]
     fn a_touch_records_the_stamp_and_counter_and_keeps_the_key() {
-        let key = make_key(Ns(65_535), &"k".repeat(300));
+        let key = make_key(Ns(65_535), "k".repeat(300).as_bytes());
         let at = |ms: u64| ms << STAMP_SEQ_BITS;
         let e = Entry::new(&key, ValueRef::Int(1), 0, at(1_000));
         assert_eq!((e.last_access_ms(), e.frequency(1_000)), (1_000, LFU_INIT));
@@ -966,7 +968,7 @@ mod tests {
             let name: String = (0..len)
                 .map(|i| char::from(b'a' + (i % 26) as u8))
                 .collect();
-            let key = make_key(Ns(1), &name);
+            let key = make_key(Ns(1), name.as_bytes());
             let e = Entry::new(&key, ValueRef::Int(0), 0, 1);
             assert!(e.key_is(&key), "len {len}");
             for at in 0..key.len() {
@@ -983,7 +985,7 @@ mod tests {
 
     #[test]
     fn a_hash_tag_rides_on_the_pointer_and_survives_a_move() {
-        let key = make_key(Ns(3), "tagged");
+        let key = make_key(Ns(3), b"tagged");
         let mut e = Entry::new(&key, ValueRef::Bytes(b"v"), 9, 1);
         assert_eq!(e.hash_tag(), None);
         e.set_hash_tag(0xDEAD_BEEF_1234_5678);
@@ -1033,14 +1035,14 @@ mod tests {
 
     #[test]
     fn key_layout_round_trips() {
-        let k = make_key(Ns(7), "user:1");
+        let k = make_key(Ns(7), b"user:1");
         assert_eq!(key_ns(&k), Ns(7));
-        assert_eq!(key_name(&k), "user:1");
-        let long = "x".repeat(500);
+        assert_eq!(key_name(&k), b"user:1");
+        let long = vec![0xff; 500];
         let k = make_key(Ns(3), &long);
         assert!(matches!(k, KeyBuf::Heap(_)));
-        assert_eq!((key_ns(&k), key_name(&k)), (Ns(3), long.as_str()));
-        let edge = "y".repeat(INLINE_KEY - NS_PREFIX);
-        assert_eq!(key_name(&make_key(Ns(1), &edge)), edge);
+        assert_eq!((key_ns(&k), key_name(&k)), (Ns(3), &long[..]));
+        let edge = vec![b'y'; INLINE_KEY - NS_PREFIX];
+        assert_eq!(key_name(&make_key(Ns(1), &edge)), &edge[..]);
     }
 }

@@ -20,6 +20,8 @@ mod stats;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
+/// Redis's `string2ll`, for the command layer's integer arguments.
+pub(crate) use self::entry::parse_i64;
 pub use self::entry::{
     alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
 };
@@ -27,7 +29,7 @@ pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
-use self::entry::{entry_size, key_ns, make_key, parse_i64, Entry, NS_PREFIX};
+use self::entry::{entry_size, key_ns, make_key, Entry, NS_PREFIX};
 use self::reaper::Reaper;
 use self::shared::Upsert;
 use self::shared::{Removal, Shared};
@@ -160,7 +162,7 @@ impl Store {
         self.shared.namespaces.name(ns)
     }
 
-    fn check_key(&self, key: &str) -> Result<()> {
+    fn check_key(&self, key: &[u8]) -> Result<()> {
         self.check_key_len(key.len())
     }
 
@@ -182,8 +184,13 @@ impl Store {
 
     /// Read a value through `f` without copying it. `None` if missing or expired.
     #[inline]
-    pub fn get_with<R>(&self, ns: Ns, key: &str, f: impl FnOnce(ValueRef<'_>) -> R) -> Option<R> {
-        let k = make_key(ns, key);
+    pub fn get_with<R>(
+        &self,
+        ns: Ns,
+        key: &(impl AsRef<[u8]> + ?Sized),
+        f: impl FnOnce(ValueRef<'_>) -> R,
+    ) -> Option<R> {
+        let k = make_key(ns, key.as_ref());
         self.get_with_key(StoredKey::from_layout(&k), f)
     }
 
@@ -223,8 +230,8 @@ impl Store {
     /// reads first, without taking a lock, so a caller can overlap that cache miss with other
     /// work (the addon reads the value of a `set` from JS meanwhile). Changes nothing.
     #[inline]
-    pub fn prefetch(&self, ns: Ns, key: &str) {
-        self.prefetch_key(StoredKey::from_layout(&make_key(ns, key)));
+    pub fn prefetch(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) {
+        self.prefetch_key(StoredKey::from_layout(&make_key(ns, key.as_ref())));
     }
 
     /// [`Store::prefetch`] for a key the caller already laid out (see [`StoredKey`]).
@@ -234,7 +241,7 @@ impl Store {
     }
 
     /// A copy of the value at `key`.
-    pub fn get(&self, ns: Ns, key: &str) -> Option<Value> {
+    pub fn get(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<Value> {
         self.get_with(ns, key, |v| v.to_owned())
     }
 
@@ -253,7 +260,13 @@ impl Store {
     }
 
     /// Write `value` at `key` under `opts`.
-    pub fn set(&self, ns: Ns, key: &str, value: Value, opts: &SetOptions) -> Result<SetOutcome> {
+    pub fn set(
+        &self,
+        ns: Ns,
+        key: &(impl AsRef<[u8]> + ?Sized),
+        value: Value,
+        opts: &SetOptions,
+    ) -> Result<SetOutcome> {
         self.set_ref(ns, key, value.view(), opts)
     }
 
@@ -262,11 +275,11 @@ impl Store {
     pub fn set_ref(
         &self,
         ns: Ns,
-        key: &str,
+        key: &(impl AsRef<[u8]> + ?Sized),
         value: ValueRef<'_>,
         opts: &SetOptions,
     ) -> Result<SetOutcome> {
-        let k = make_key(ns, key);
+        let k = make_key(ns, key.as_ref());
         self.set_key(StoredKey::from_layout(&k), value, opts)
     }
 
@@ -366,8 +379,8 @@ impl Store {
     }
 
     /// Remove `key`; true if it existed.
-    pub fn delete(&self, ns: Ns, key: &str) -> bool {
-        self.remove_live(ns, key).is_some()
+    pub fn delete(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
+        self.remove_live(ns, key.as_ref()).is_some()
     }
 
     /// [`Store::delete`] for a key the caller already laid out (see [`StoredKey`]).
@@ -376,7 +389,7 @@ impl Store {
     }
 
     /// Remove `key`, counting it as deleted if live and as expired if not; the entry if live.
-    fn remove_live(&self, ns: Ns, key: &str) -> Option<Entry> {
+    fn remove_live(&self, ns: Ns, key: &[u8]) -> Option<Entry> {
         self.remove_live_key(&make_key(ns, key))
     }
 
@@ -395,7 +408,7 @@ impl Store {
     }
 
     /// Is `key` present? Does not count as an access.
-    pub fn exists(&self, ns: Ns, key: &str) -> bool {
+    pub fn exists(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
         !matches!(self.ttl(ns, key), Ttl::Missing)
     }
 
@@ -405,8 +418,8 @@ impl Store {
     }
 
     /// Remaining TTL of `key`.
-    pub fn ttl(&self, ns: Ns, key: &str) -> Ttl {
-        self.ttl_key(StoredKey::from_layout(&make_key(ns, key)))
+    pub fn ttl(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Ttl {
+        self.ttl_key(StoredKey::from_layout(&make_key(ns, key.as_ref())))
     }
 
     /// [`Store::ttl`] for a key the caller already laid out (see [`StoredKey`]).
@@ -419,7 +432,7 @@ impl Store {
             return Ttl::Persistent;
         }
         let now = s.now();
-        if at <= now {
+        if now > at {
             Ttl::Missing
         } else {
             Ttl::Remaining(at - now)
@@ -427,8 +440,8 @@ impl Store {
     }
 
     /// Expire `key` in `ttl_ms` (0 removes it now); false if the key is missing.
-    pub fn expire(&self, ns: Ns, key: &str, ttl_ms: u64) -> bool {
-        self.expire_key(StoredKey::from_layout(&make_key(ns, key)), ttl_ms)
+    pub fn expire(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), ttl_ms: u64) -> bool {
+        self.expire_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), ttl_ms)
     }
 
     /// [`Store::expire`] for a key the caller already laid out (see [`StoredKey`]).
@@ -437,9 +450,11 @@ impl Store {
         self.expire_at_key(key, at)
     }
 
-    /// Expire `key` at absolute clock time `at_ms`; a time not in the future removes it now.
-    pub fn expire_at(&self, ns: Ns, key: &str, at_ms: u64) -> bool {
-        self.expire_at_key(StoredKey::from_layout(&make_key(ns, key)), at_ms)
+    /// Expire `key` at absolute clock time `at_ms`; a time not in the future (`at_ms <= now`)
+    /// removes it now, as Redis's EXPIREAT does (a key written with that expiry by SET PXAT
+    /// would live through the current millisecond).
+    pub fn expire_at(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), at_ms: u64) -> bool {
+        self.expire_at_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), at_ms)
     }
 
     /// [`Store::expire_at`] for a key the caller already laid out (see [`StoredKey`]).
@@ -482,9 +497,9 @@ impl Store {
     }
 
     /// Access statistics for `key`, without counting as an access. `None` if missing or expired.
-    pub fn info(&self, ns: Ns, key: &str) -> Option<EntryInfo> {
+    pub fn info(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<EntryInfo> {
         let s = &*self.shared;
-        let k = make_key(ns, key);
+        let k = make_key(ns, key.as_ref());
         let r = s.map.get(&k[..])?;
         let e = r.key();
         let now = s.now();
@@ -506,8 +521,8 @@ impl Store {
     }
 
     /// Remove `key`'s TTL; true if it had one.
-    pub fn persist(&self, ns: Ns, key: &str) -> bool {
-        self.persist_key(StoredKey::from_layout(&make_key(ns, key)))
+    pub fn persist(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
+        self.persist_key(StoredKey::from_layout(&make_key(ns, key.as_ref())))
     }
 
     /// [`Store::persist`] for a key the caller already laid out (see [`StoredKey`]).
@@ -531,8 +546,8 @@ impl Store {
     }
 
     /// Add `delta` to the integer at `key` (absent counts as 0); atomic across threads.
-    pub fn incr_by(&self, ns: Ns, key: &str, delta: i64) -> Result<i64> {
-        self.incr_by_key(StoredKey::from_layout(&make_key(ns, key)), delta)
+    pub fn incr_by(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), delta: i64) -> Result<i64> {
+        self.incr_by_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), delta)
     }
 
     /// [`Store::incr_by`] for a key the caller already laid out (see [`StoredKey`]).
@@ -594,15 +609,21 @@ impl Store {
     }
 
     /// Remove `key` and return its value (GETDEL).
-    pub fn take(&self, ns: Ns, key: &str) -> Option<Value> {
-        self.remove_live(ns, key).map(|e| e.value().to_owned())
+    pub fn take(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<Value> {
+        self.remove_live(ns, key.as_ref())
+            .map(|e| e.value().to_owned())
     }
 
     /// Append `suffix` to the value at `key` (absent counts as empty); returns the new length.
-    pub fn append(&self, ns: Ns, key: &str, suffix: &[u8]) -> Result<usize> {
-        self.check_key(key)?;
+    pub fn append(
+        &self,
+        ns: Ns,
+        key: &(impl AsRef<[u8]> + ?Sized),
+        suffix: &[u8],
+    ) -> Result<usize> {
+        self.check_key(key.as_ref())?;
         let s = &*self.shared;
-        let k = make_key(ns, key);
+        let k = make_key(ns, key.as_ref());
         let max = s.config.max_value_len;
         loop {
             let step = s.with_mut(&k, |e| -> Step<Result<usize>> {
@@ -657,9 +678,14 @@ impl Store {
 
     /// Move `from` to `to`, keeping its TTL and replacing any value at `to`. False if `from`
     /// is missing.
-    pub fn rename(&self, ns: Ns, from: &str, to: &str) -> Result<bool> {
-        self.check_key(to)?;
-        if from == to {
+    pub fn rename(
+        &self,
+        ns: Ns,
+        from: &(impl AsRef<[u8]> + ?Sized),
+        to: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<bool> {
+        self.check_key(to.as_ref())?;
+        if from.as_ref() == to.as_ref() {
             return Ok(self.exists(ns, from));
         }
         let ttl = self.ttl(ns, from);
@@ -685,18 +711,31 @@ impl Store {
     }
 
     /// Values for many keys, in order.
-    pub fn mget(&self, ns: Ns, keys: &[&str]) -> Vec<Option<Value>> {
+    pub fn mget<K: AsRef<[u8]>>(&self, ns: Ns, keys: &[K]) -> Vec<Option<Value>> {
         let mut out = vec![None; keys.len()];
         self.get_many_with(ns, keys, |i, v| out[i] = Some(v.to_owned()));
         out
     }
 
-    /// Live keys in `ns` matching the glob `pattern`, in no particular order.
+    /// Live keys in `ns` matching the glob `pattern`, in no particular order, as text: a key
+    /// that is not UTF-8 (a daemon client may write any bytes) is converted lossily. The
+    /// addon's view; [`Store::keys_bytes`] is the exact one.
     pub fn keys(&self, ns: Ns, pattern: &str) -> Vec<String> {
+        self.shared
+            .keys(ns, pattern.as_bytes())
+            .into_iter()
+            .map(text)
+            .collect()
+    }
+
+    /// Live keys in `ns` matching the glob `pattern` (matched on bytes, as Redis does), in no
+    /// particular order.
+    pub fn keys_bytes(&self, ns: Ns, pattern: &[u8]) -> Vec<Vec<u8>> {
         self.shared.keys(ns, pattern)
     }
 
-    /// One step of a cursor scan over `ns`: start at cursor 0, stop when it returns 0.
+    /// One step of a cursor scan over `ns`: start at cursor 0, stop when it returns 0. Keys as
+    /// text, as for [`Store::keys`]; [`Store::scan_bytes`] is the exact one.
     pub fn scan(
         &self,
         ns: Ns,
@@ -704,6 +743,20 @@ impl Store {
         pattern: Option<&str>,
         count: usize,
     ) -> (u64, Vec<String>) {
+        let (next, keys) = self
+            .shared
+            .scan(ns, cursor, pattern.map(str::as_bytes), count);
+        (next, keys.into_iter().map(text).collect())
+    }
+
+    /// [`Store::scan`] with keys and pattern as bytes.
+    pub fn scan_bytes(
+        &self,
+        ns: Ns,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> (u64, Vec<Vec<u8>>) {
         self.shared.scan(ns, cursor, pattern, count)
     }
 
@@ -765,6 +818,11 @@ impl Store {
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
+}
+
+/// A key as text; lossy only for a key that is not UTF-8.
+fn text(key: Vec<u8>) -> String {
+    String::from_utf8(key).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What a write found under the shard lock, for the retry loop around it.

@@ -24,9 +24,14 @@ impl Store {
     /// Write many entries with the same options, all or nothing: checks every key and value
     /// first, and on a capped store reserves the room the whole batch needs before writing any
     /// (see the module docs). On an error nothing of the batch is left written.
-    pub fn mset(&self, ns: Ns, entries: &[(&str, ValueRef<'_>)], opts: &SetOptions) -> Result<()> {
+    pub fn mset<K: AsRef<[u8]>>(
+        &self,
+        ns: Ns,
+        entries: &[(K, ValueRef<'_>)],
+        opts: &SetOptions,
+    ) -> Result<()> {
         for (k, v) in entries {
-            self.check_key(k)?;
+            self.check_key(k.as_ref())?;
             self.check_value(*v)?;
         }
         let c = &self.shared.config;
@@ -48,18 +53,18 @@ impl Store {
 
     /// Reserves, then releases, the room `entries` needs (evicting as the policy allows), and
     /// returns what each distinct key held before: OOM if the room cannot be had.
-    fn reserve_batch<'k>(
+    fn reserve_batch<'k, K: AsRef<[u8]>>(
         &self,
         ns: Ns,
-        entries: &[(&'k str, ValueRef<'_>)],
+        entries: &'k [(K, ValueRef<'_>)],
         opts: &SetOptions,
-    ) -> Result<HashMap<&'k str, Option<Before>>> {
+    ) -> Result<HashMap<&'k [u8], Option<Before>>> {
         let s = &*self.shared;
         let expires_at = self.expiry_for(opts)?;
         // The last value written to each key is the one that stays.
-        let mut last: HashMap<&str, ValueRef<'_>> = HashMap::with_capacity(entries.len());
+        let mut last: HashMap<&[u8], ValueRef<'_>> = HashMap::with_capacity(entries.len());
         for (k, v) in entries {
-            last.insert(k, *v);
+            last.insert(k.as_ref(), *v);
         }
         let (mut new_entries, mut new_bytes) = (0u64, 0u64);
         let mut before = HashMap::with_capacity(last.len());
@@ -95,19 +100,20 @@ impl Store {
 
     /// Undoes the writes of `written` (a prefix of a batch): keys that were new are deleted
     /// first (freeing room), then overwritten ones get their old value and expiry back.
-    fn put_back(
+    fn put_back<K: AsRef<[u8]>>(
         &self,
         ns: Ns,
-        written: &[(&str, ValueRef<'_>)],
-        before: &HashMap<&str, Option<Before>>,
+        written: &[(K, ValueRef<'_>)],
+        before: &HashMap<&[u8], Option<Before>>,
     ) {
         let mut restore = Vec::new();
         for (k, _) in written {
+            let k = k.as_ref();
             match before.get(k) {
                 Some(None) => {
                     self.delete(ns, k);
                 }
-                Some(Some(b)) => restore.push((*k, b)),
+                Some(Some(b)) => restore.push((k, b)),
                 None => {}
             }
         }

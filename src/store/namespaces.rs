@@ -12,7 +12,9 @@
 //! loads `holders`): whichever comes second sees the other's zero and frees the id under the
 //! lock. The default namespace (id 0) is never freed. Names are checked here, the one place
 //! they are registered: 1 to [`MAX_NAMESPACE_LEN`] bytes, no whitespace or control characters
-//! (they appear in INFO and CLIENT LIST lines). Counts live in lazily allocated fixed chunks,
+//! (they appear in INFO and CLIENT LIST lines). One rule for Redis's database 0: the name "0"
+//! is the default namespace (as "default" is), wherever a name comes from (SELECT 0, a
+//! `redis://host/0` URL, the addon's `namespace("0")`). Counts live in lazily allocated fixed chunks,
 //! so the hot path updates them without a lock.
 
 use super::entry::Ns;
@@ -21,6 +23,18 @@ use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
+
+/// The default namespace's name.
+const DEFAULT_NAME: &str = "default";
+
+/// The name a namespace is registered under: "0" (Redis's database 0) is the default one.
+fn canonical(name: &str) -> &str {
+    if name == "0" {
+        DEFAULT_NAME
+    } else {
+        name
+    }
+}
 
 const CHUNK: usize = 256;
 const CHUNKS: usize = 256;
@@ -94,12 +108,13 @@ impl Registry {
             counters: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
         };
         // Id 0 is always "default"; registering it cannot fail.
-        let _ = r.id("default");
+        let _ = r.id(DEFAULT_NAME);
         r
     }
 
     /// The id for `name`, registering it on first use and pinning it for the store's life.
     pub(crate) fn id(&self, name: &str) -> Result<Ns> {
+        let name = canonical(name);
         {
             let names = self.names.read();
             if let Some(&id) = names.ids.get(name) {
@@ -120,6 +135,7 @@ impl Registry {
 
     /// The id for `name`, registered if new, with one more holder; see [`NsGuard`].
     pub(crate) fn acquire(&self, name: &str) -> Result<Ns> {
+        let name = canonical(name);
         let mut names = self.names.write();
         let id = self.lookup_or_register(&mut names, name)?;
         self.counter(Ns(id)).holders.fetch_add(1, Ordering::SeqCst);

@@ -66,7 +66,11 @@ impl Shared {
 
     /// Removes the collected `keys` that are still expired at `now`; returns how many.
     fn remove_collected(&self, keys: &[Box<[u8]>], now: u64) -> usize {
-        keys.iter().filter(|k| self.remove_expired(k, now)).count()
+        // Expired at `now` means an expiry before it (`now > at`).
+        let before = now.saturating_sub(1);
+        keys.iter()
+            .filter(|k| self.remove_expired(k, before))
+            .count()
     }
 
     /// Rebuilds smaller every shard table under a tenth full (see `Shared::shrink_shard`);
@@ -248,7 +252,7 @@ mod tests {
             s.set(Ns::DEFAULT, &format!("late{i}"), Value::Int(1), &later)
                 .unwrap();
         }
-        clock.advance(1_000);
+        clock.advance(1_001);
         let removed = s.shared.reap_some(Duration::from_secs(60));
         assert_eq!(removed, 20_000, "every slice had two thirds expired");
         assert_eq!(s.total_len(), 10_000);

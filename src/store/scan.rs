@@ -41,21 +41,21 @@ pub(crate) struct ScanStep {
     /// The cursor to pass next; 0 when the walk is complete.
     pub(crate) next: u64,
     /// Live keys of the namespace found, before the pattern filter.
-    pub(crate) keys: Vec<String>,
+    pub(crate) keys: Vec<Vec<u8>>,
     /// Home buckets (and empty shards) visited: at most `10 * count`.
     pub(crate) visited: usize,
 }
 
 impl Shared {
     /// Names of the live keys in `ns` matching `pattern`.
-    pub(crate) fn keys(&self, ns: Ns, pattern: &str) -> Vec<String> {
+    pub(crate) fn keys(&self, ns: Ns, pattern: &[u8]) -> Vec<Vec<u8>> {
         let now = self.now();
-        let all = pattern == "*";
+        let all = pattern == b"*";
         self.map
             .iter()
             .filter(|r| key_ns(r.key().key()) == ns && !r.key().is_expired(now))
             .map(|r| key_name(r.key().key()).to_owned())
-            .filter(|name| all || glob::matches(pattern.as_bytes(), name.as_bytes()))
+            .filter(|name| all || glob::matches(pattern, name))
             .collect()
     }
 
@@ -65,13 +65,13 @@ impl Shared {
         &self,
         ns: Ns,
         cursor: u64,
-        pattern: Option<&str>,
+        pattern: Option<&[u8]>,
         count: usize,
-    ) -> (u64, Vec<String>) {
+    ) -> (u64, Vec<Vec<u8>>) {
         let step = self.scan_step(ns, cursor, count);
         let mut keys = step.keys;
         if let Some(p) = pattern {
-            keys.retain(|k| glob::matches(p.as_bytes(), k.as_bytes()));
+            keys.retain(|k| glob::matches(p, k));
         }
         (step.next, keys)
     }

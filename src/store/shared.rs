@@ -625,9 +625,15 @@ impl Shared {
         }
     }
 
-    /// Remove `key` if it is still expired at `now`; true if this call removed it.
-    pub(crate) fn remove_expired(&self, key: &[u8], now: u64) -> bool {
-        match self.map.remove_if(key, |e, _| e.is_expired(now)) {
+    /// Remove `key` if its entry still has an expiry no later than `at`: the expiry the caller
+    /// saw passed (a rewrite since then, with a later TTL or none, keeps the entry). True if
+    /// this call removed it.
+    pub(crate) fn remove_expired(&self, key: &[u8], at: u64) -> bool {
+        let gone = |e: &Entry, _: &()| {
+            let x = e.expires_at();
+            x != 0 && x <= at
+        };
+        match self.map.remove_if(key, gone) {
             Some((e, _)) => {
                 self.on_removed(&e, Removal::Expired);
                 true

@@ -32,7 +32,7 @@ fn walk(s: &Store, ns: Ns, count: usize) -> (Vec<String>, usize) {
     loop {
         let step = s.shared.scan_step(ns, cursor, count);
         most = most.max(step.visited);
-        out.extend(step.keys);
+        out.extend(step.keys.into_iter().map(|k| String::from_utf8(k).unwrap()));
         if step.next == 0 {
             return (out, most);
         }
@@ -125,7 +125,7 @@ fn home_bucket_visits_find_every_entry_once() {
             if table.is_empty() {
                 continue;
             }
-            let mut seen: HashMap<String, usize> = HashMap::new();
+            let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
             for home in 0..table.buckets() {
                 s.shared.visit_home(&table, home, |e| {
                     *seen.entry(key_name(e.key()).to_owned()).or_default() += 1;
@@ -166,7 +166,7 @@ fn a_step_visits_at_most_ten_buckets_per_key_asked_for() {
         cursor = step.next;
     }
     found.sort();
-    assert_eq!(found, ["f0", "f1", "f2", "f3", "f4"]);
+    assert_eq!(found, [b"f0", b"f1", b"f2", b"f3", b"f4"]);
     let buckets: usize = s
         .shared
         .map
