@@ -1,6 +1,9 @@
 // Compiled by types.spec.mjs with `tsc --noEmit --strict` and no `types` setting of its own:
 // what a user's TypeScript sees. Each @ts-expect-error line must be an error, or tsc fails.
-import { TinyKV } from '../../index.js'
+import { TinyKV } from 'tinykv'
+import type { SetOptions, TinyKVOptions, TinyKVStats } from 'tinykv'
+// @ts-expect-error internal: the npx shim's entry point is not part of the public API
+import { runCli } from 'tinykv'
 
 const kv = new TinyKV({ maxEntries: 10 })
 const n: number = kv.incr('hits')
@@ -15,4 +18,8 @@ const wrong: bigint = kv.incr<bigint>('k')
 // @ts-expect-error a number step gives a number, not a bigint
 const wrong2: bigint = kv.incr('k', 1)
 
-export { n, m, big, d, buf, wrong, wrong2 }
+const opts: TinyKVOptions = { maxEntries: 1 }
+const so: SetOptions = { ttl: 1 }
+const st: TinyKVStats = kv.stats()
+
+export { n, m, big, d, buf, wrong, wrong2, opts, so, st, runCli }
