@@ -18,9 +18,17 @@ use tinykv::protocol::{encode_command, encode_reply, Resp};
 use tinykv::server::ServerConfig;
 use tinykv::store::{SetOptions, Value};
 
-/// Keys drawn from a small pool, so requests hit and miss: ASCII, 2-, 3- and 4-byte characters.
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof!["k[0-9]", "é[0-3]", "键[0-3]", "😀[0-3]",]
+/// Keys drawn from a small pool, so requests hit and miss: ASCII, 2-, 3- and 4-byte characters,
+/// and bytes that are not UTF-8.
+fn key() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "k[0-9]".prop_map(String::into_bytes),
+        "é[0-3]".prop_map(String::into_bytes),
+        "键[0-3]".prop_map(String::into_bytes),
+        "😀[0-3]".prop_map(String::into_bytes),
+        // Keys that are not UTF-8, as any Redis client may send.
+        (0xF8u8..=0xFF, 0u8..4).prop_map(|(a, b)| vec![a, b]),
+    ]
 }
 
 /// A stored value: text, bytes of any kind (including none), or an integer.
@@ -34,10 +42,10 @@ fn value() -> impl Strategy<Value = Value> {
 
 /// A GET or an MGET of 1-8 keys, its name in random case.
 fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
-    let get = (key(), any::<u8>()).prop_map(|(k, case)| vec![cased("get", case), k.into_bytes()]);
+    let get = (key(), any::<u8>()).prop_map(|(k, case)| vec![cased("get", case), k]);
     let mget = (prop::collection::vec(key(), 1..8), any::<u8>()).prop_map(|(ks, case)| {
         let mut argv = vec![cased("mget", case)];
-        argv.extend(ks.into_iter().map(String::into_bytes));
+        argv.extend(ks);
         argv
     });
     prop_oneof![get, mget]
@@ -58,7 +66,7 @@ fn cased(name: &str, mask: u8) -> Vec<u8> {
 }
 
 /// Empties `store` and writes `entries` into its default namespace.
-fn refill(store: &tinykv::Store, entries: &[(String, Value)]) {
+fn refill(store: &tinykv::Store, entries: &[(Vec<u8>, Value)]) {
     store.flush_all();
     for (k, v) in entries {
         store

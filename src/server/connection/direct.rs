@@ -11,8 +11,8 @@
 //! This is the one place the daemon reads the store without going through `command`: a
 //! deliberate exception for the two commands whose reply size is set by stored data.
 //!
-//! Invariant: only well-formed requests are served here. Anything else (wrong arity, a key that is
-//! not UTF-8) is passed on to [`crate::command::execute`], so every error reply has one source, and
+//! Invariant: only well-formed requests are served here. Anything else (wrong arity) is passed
+//! on to [`crate::command::execute`], so every error reply has one source, and
 //! what is served makes the same store calls as `command`'s GET and MGET (`Store::get_with`,
 //! `Store::get_many_with`; integers read back as decimal text).
 
@@ -80,21 +80,9 @@ pub(crate) fn serve(
 ) -> Outcome {
     let name = argv[0].as_slice();
     let res = match name.len() {
-        3 if argv.len() == 2 && name.eq_ignore_ascii_case(b"GET") => {
-            let Ok(key) = std::str::from_utf8(&argv[1]) else {
-                return Outcome::Pass;
-            };
-            get(st, key, out, cap)
-        }
+        3 if argv.len() == 2 && name.eq_ignore_ascii_case(b"GET") => get(st, &argv[1], out, cap),
         4 if argv.len() >= 2 && name.eq_ignore_ascii_case(b"MGET") => {
-            let mut keys = Vec::with_capacity(argv.len() - 1);
-            for arg in &argv[1..] {
-                match std::str::from_utf8(arg) {
-                    Ok(k) => keys.push(k),
-                    Err(_) => return Outcome::Pass,
-                }
-            }
-            mget(st, &keys, out, cap)
+            mget(st, &argv[1..], out, cap)
         }
         _ => return Outcome::Pass,
     };
@@ -103,7 +91,7 @@ pub(crate) fn serve(
     res
 }
 
-fn get(st: &ConnState<'_>, key: &str, out: &mut BytesMut, cap: usize) -> Outcome {
+fn get(st: &ConnState<'_>, key: &[u8], out: &mut BytesMut, cap: usize) -> Outcome {
     let budget = Budget {
         start: out.len(),
         cap,
@@ -119,7 +107,7 @@ fn get(st: &ConnState<'_>, key: &str, out: &mut BytesMut, cap: usize) -> Outcome
     finish(budget, res, out)
 }
 
-fn mget(st: &ConnState<'_>, keys: &[&str], out: &mut BytesMut, cap: usize) -> Outcome {
+fn mget(st: &ConnState<'_>, keys: &[Vec<u8>], out: &mut BytesMut, cap: usize) -> Outcome {
     let budget = Budget {
         start: out.len(),
         cap,
