@@ -7,7 +7,7 @@ use super::args;
 use super::batch;
 use super::error::{pending, throw_as};
 use super::hot::{self, call};
-use super::ops::{self, Shared, View};
+use super::ops::{self, StoreSlot, View};
 use super::options::parse_options;
 use super::raw::{self, Js, Kind, StrBuf};
 use crate::store::{NsGuard, Store};
@@ -77,7 +77,7 @@ impl TinyKV {
         let store =
             Store::new(config).map_err(|err| throw_as(e, format_args!("new TinyKV"), &err))?;
         let hold = namespace_hold(e, &store, &ns_name, "new TinyKV: options.namespace")?;
-        let shared = Rc::new(Shared {
+        let shared = Rc::new(StoreSlot {
             store: RefCell::new(Some(Arc::new(store))),
         });
         let view = Rc::new(View::new(shared, ns_name, hold));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub(crate) type Op = fn(Env, &View, &[Js]) -> JsResult;
 
 /// State shared by a `TinyKV` and all its namespace views: the store, until `close()`.
-pub(crate) struct Shared {
+pub(crate) struct StoreSlot {
     /// `None` once closed. Only the JS thread touches it, and no borrow is held across a call
     /// into JS, so a `RefCell` never sees a conflicting borrow.
     pub(crate) store: RefCell<Option<Arc<Store>>>,
@@ -25,7 +25,7 @@ pub(crate) struct Shared {
 /// One JS-visible handle: a store and the namespace it reads and writes.
 pub(crate) struct View {
     /// The store, shared with the other views of the same `TinyKV`.
-    pub(crate) shared: Rc<Shared>,
+    pub(crate) shared: Rc<StoreSlot>,
     /// This view's namespace id (`hold.ns()`, kept beside it for the hot path).
     pub(crate) ns: Ns,
     /// This view's namespace name.
@@ -37,7 +37,7 @@ pub(crate) struct View {
 
 impl View {
     /// A view of the namespace `hold` holds, named `name`.
-    pub(crate) fn new(shared: Rc<Shared>, name: String, hold: NsGuard) -> View {
+    pub(crate) fn new(shared: Rc<StoreSlot>, name: String, hold: NsGuard) -> View {
         View {
             shared,
             ns: hold.ns(),

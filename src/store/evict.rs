@@ -30,13 +30,13 @@ struct Candidate {
 
 /// The eviction pool and the sampler's random source.
 #[derive(Debug)]
-pub(crate) struct Pool {
+pub(crate) struct EvictionPool {
     /// Sorted by score, best victim last.
     candidates: Vec<Candidate>,
     rng: SmallRng,
 }
 
-impl Default for Pool {
+impl Default for EvictionPool {
     fn default() -> Self {
         Self {
             candidates: Vec::with_capacity(POOL_SIZE + 1),
@@ -45,7 +45,7 @@ impl Default for Pool {
     }
 }
 
-impl Pool {
+impl EvictionPool {
     fn offer(&mut self, key: &[u8], stamp: u64, score: u64) {
         if self.candidates.len() == POOL_SIZE
             && self
@@ -123,7 +123,7 @@ impl Shared {
     /// Offer `eviction_samples` candidates from a random spot to the pool. Entries the policy
     /// never evicts (no TTL under volatile-ttl, live ones under noeviction) do not count, so
     /// rare candidates are still found; the walk stops after `SCAN_FACTOR` times the samples.
-    fn sample(&self, pool: &mut Pool) {
+    fn sample(&self, pool: &mut EvictionPool) {
         const SCAN_FACTOR: usize = 64;
         let shards = self.map.shards();
         let wanted = self.config.eviction_samples;

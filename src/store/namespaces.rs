@@ -3,7 +3,7 @@
 //! A stored key starts with its namespace's 2-byte id, so there are at most
 //! [`MAX_NAMESPACES`] ids, and they are reused: an id is free again once its namespace has no
 //! keys and no holders. A holder is an [`NsGuard`] (a daemon session's SELECT, an addon
-//! namespace view) or a pin from [`Registry::id`] (the legacy `Store::namespace`, which holds
+//! namespace view) or a pin from [`Namespaces::id`] (the legacy `Store::namespace`, which holds
 //! its id for the store's life). Rule that makes reuse safe: keys are written into a namespace
 //! only by a caller that holds it, so while `holders == 0` its key count can only fall; an id is
 //! freed only under the registry's write lock with `holders == 0 && keys == 0` both seen there.
@@ -57,7 +57,7 @@ pub(crate) struct NsCounter {
 struct Slot {
     /// `None` while the id is free.
     name: Option<String>,
-    /// Held for the store's life by [`Registry::id`] (counted once in `holders`).
+    /// Held for the store's life by [`Namespaces::id`] (counted once in `holders`).
     pinned: bool,
 }
 
@@ -74,7 +74,7 @@ struct Names {
 
 /// Names, ids and counters.
 #[derive(Debug)]
-pub(crate) struct Registry {
+pub(crate) struct Namespaces {
     names: RwLock<Names>,
     /// Counters by id, in chunks allocated on first use.
     counters: Box<[OnceLock<Box<[NsCounter]>>]>,
@@ -101,7 +101,7 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-impl Registry {
+impl Namespaces {
     pub(crate) fn new() -> Self {
         let r = Self {
             names: RwLock::new(Names::default()),
@@ -264,13 +264,13 @@ impl Registry {
 /// of the registry, not a borrow of the store: `Send + Sync + 'static`, and it may outlive the
 /// store (releasing then only updates the orphaned registry). Cloning takes another hold.
 pub struct NsGuard {
-    registry: Arc<Registry>,
+    registry: Arc<Namespaces>,
     ns: Ns,
 }
 
 impl NsGuard {
     /// Takes a hold on `name` (registering it if new) in `registry`.
-    pub(crate) fn acquire(registry: &Arc<Registry>, name: &str) -> Result<NsGuard> {
+    pub(crate) fn acquire(registry: &Arc<Namespaces>, name: &str) -> Result<NsGuard> {
         let ns = registry.acquire(name)?;
         Ok(NsGuard {
             registry: Arc::clone(registry),
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_names_round_trip() {
-        let r = Registry::new();
+        let r = Namespaces::new();
         assert_eq!(r.id("default").unwrap(), Ns::DEFAULT);
         let a = r.id("sessions").unwrap();
         assert_eq!(r.id("sessions").unwrap(), a);
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn counters_add_up() {
-        let r = Registry::new();
+        let r = Namespaces::new();
         let a = r.id("a").unwrap();
         r.add(a, 2, 100);
         r.add(a, -1, -40);
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn ids_of_released_empty_namespaces_are_reused() {
-        let r = Arc::new(Registry::new());
+        let r = Arc::new(Namespaces::new());
         for i in 0..3 * MAX_NAMESPACES {
             let g = NsGuard::acquire(&r, &format!("n{i}")).unwrap();
             assert!(g.ns().0 < 2, "id {} for the {i}th name", g.ns().0);
@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn an_id_is_freed_only_with_no_keys_and_no_holders() {
-        let r = Arc::new(Registry::new());
+        let r = Arc::new(Namespaces::new());
         let g = NsGuard::acquire(&r, "a").unwrap();
         let a = g.ns();
         let g2 = g.clone();

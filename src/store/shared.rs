@@ -10,8 +10,8 @@ use super::config::Config;
 use super::entry::{
     key_ns, prefetch_read, table_size, Entry, Ns, Slot, STAMP_SEQ_BITS, TAG_HASH_BITS,
 };
-use super::evict::Pool;
-use super::namespaces::Registry;
+use super::evict::EvictionPool;
+use super::namespaces::Namespaces;
 use crate::error::{Error, Result};
 use crossbeam_utils::CachePadded;
 use dashmap::{DashMap, RwLock, SharedValue};
@@ -88,9 +88,9 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// Namespace names and per-namespace counts.
     /// Shared with every [`super::NsGuard`], which outlives no borrow of the store.
-    pub(crate) namespaces: Arc<Registry>,
+    pub(crate) namespaces: Arc<Namespaces>,
     /// Eviction candidates carried between eviction steps.
-    pub(crate) pool: Mutex<Pool>,
+    pub(crate) pool: Mutex<EvictionPool>,
     /// Where the reaper goes on: shard index << 32 | bucket index.
     pub(crate) reap_cursor: AtomicU64,
     /// Where each shard's table was last seen, for [`Shared::prefetch_key`].
@@ -135,8 +135,8 @@ impl Shared {
             table_bytes: AtomicU64::new(0),
             volatile: AtomicU64::new(0),
             counters: Counters::default(),
-            namespaces: Arc::new(Registry::new()),
-            pool: Mutex::new(Pool::default()),
+            namespaces: Arc::new(Namespaces::new()),
+            pool: Mutex::new(EvictionPool::default()),
             reap_cursor: AtomicU64::new(0),
             geometry: (0..shards).map(|_| CachePadded::default()).collect(),
         }

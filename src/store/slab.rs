@@ -25,7 +25,7 @@
 //! Invariants: a span is in exactly one state (current span of one size class, on that class's
 //! partial list, full, or in the pool); its `used` count is the number of its blocks handed out
 //! and not freed; the pool holds every free span of every chunk still mapped, except the fresh
-//! chunk's never-used tail; `Pool::idle` lists, oldest first, exactly the mapped chunks whose
+//! chunk's never-used tail; `SpanPool::idle` lists, oldest first, exactly the mapped chunks whose
 //! spans are all free (the fresh chunk aside). Lock order: a class lock, then the pool lock.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
@@ -113,7 +113,7 @@ struct Span {
     /// The heap whose class lists hold this span.
     heap: u8,
     /// When every span of this chunk became free (ms on [`now_ms`]'s clock); kept only in a
-    /// chunk's first span, and meaningful only while the chunk is on `Pool::idle`.
+    /// chunk's first span, and meaningful only while the chunk is on `SpanPool::idle`.
     idle_since: u64,
 }
 
@@ -132,7 +132,7 @@ struct Class {
 unsafe impl Send for Class {}
 
 /// Spans not serving any class.
-struct Pool {
+struct SpanPool {
     /// Free spans of mapped chunks, linked through their headers.
     free: *mut Span,
     /// Next never-used span of the newest chunk, and that chunk's end.
@@ -146,7 +146,7 @@ struct Pool {
 }
 
 // SAFETY: as for `Class`.
-unsafe impl Send for Pool {}
+unsafe impl Send for SpanPool {}
 
 #[allow(clippy::declare_interior_mutable_const)]
 const CLASS: Mutex<Class> = Mutex::new(Class {
@@ -155,7 +155,7 @@ const CLASS: Mutex<Class> = Mutex::new(Class {
 });
 
 static HEAP_CLASSES: [[Mutex<Class>; CLASSES]; HEAPS] = [const { [CLASS; CLASSES] }; HEAPS];
-static POOL: Mutex<Pool> = Mutex::new(Pool {
+static POOL: Mutex<SpanPool> = Mutex::new(SpanPool {
     free: null_mut(),
     fresh: 0,
     fresh_end: 0,
@@ -306,7 +306,7 @@ unsafe fn free_small(p: *mut u8, size: usize) {
     }
 }
 
-impl Pool {
+impl SpanPool {
     /// A span for a class: a free one, else the next of the newest chunk; null when the OS
     /// refuses a new chunk.
     unsafe fn take(&mut self) -> *mut Span {
