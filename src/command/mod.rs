@@ -140,6 +140,7 @@ pub(crate) fn syntax_error() -> CmdError {
 }
 
 /// Run one command. `argv[0]` is the command name, in any case. Never panics on any input.
+#[inline]
 pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A]) -> Reply {
     let spec = argv.first().and_then(|name| lookup(name.as_ref()));
     execute_spec(store, session, spec, argv)
@@ -148,6 +149,7 @@ pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A])
 /// [`execute`] for a caller that has already looked `argv[0]` up in the table (`spec` is
 /// [`lookup`]'s answer for it), so the daemon looks a name up once. Rows `execute` does not
 /// answer (the daemon's and the REPL's own) get the unknown-command error, as unknown names do.
+#[inline]
 pub fn execute_spec<A: AsRef<[u8]>>(
     store: &Store,
     session: &mut Session,
