@@ -1,11 +1,11 @@
 //! Key and expiry commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, EXPIRE family, TTL, PERSIST.
 
-use super::{syntax_error, Args, CmdError, CmdResult, Reply};
+use super::{syntax_error, Args, Cmd, CmdError, CmdResult, Reply};
 use crate::store::{Ns, Store, Ttl};
 
 pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
-    match a.name {
-        "del" | "unlink" => {
+    match a.cmd {
+        Cmd::Del | Cmd::Unlink => {
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
@@ -13,7 +13,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             }
             Ok(Reply::Int(n))
         }
-        "exists" => {
+        Cmd::Exists => {
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
@@ -21,7 +21,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             }
             Ok(Reply::Int(n))
         }
-        "type" => {
+        Cmd::Type => {
             a.exactly(1)?;
             let t = if store.exists(ns, a.key(0)) {
                 "string"
@@ -30,16 +30,16 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             };
             Ok(Reply::Simple(t.into()))
         }
-        "keys" => {
+        Cmd::Keys => {
             a.exactly(1)?;
             let keys = store.keys_bytes(ns, a.key(0));
             Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
         }
-        "scan" => scan(store, ns, a),
-        "rename" | "renamenx" => {
+        Cmd::Scan => scan(store, ns, a),
+        Cmd::Rename | Cmd::Renamenx => {
             a.exactly(2)?;
             let (from, to) = (a.key(0), a.key(1));
-            if a.name == "renamenx" {
+            if a.cmd == Cmd::Renamenx {
                 if !store.exists(ns, from) {
                     return Err(CmdError("ERR no such key".into()));
                 }
@@ -50,31 +50,31 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             if !store.rename(ns, from, to)? {
                 return Err(CmdError("ERR no such key".into()));
             }
-            Ok(if a.name == "renamenx" {
+            Ok(if a.cmd == Cmd::Renamenx {
                 Reply::Int(1)
             } else {
                 Reply::ok()
             })
         }
-        "expire" | "pexpire" | "expireat" | "pexpireat" => expire(store, ns, a),
-        "ttl" | "pttl" => {
+        Cmd::Expire | Cmd::Pexpire | Cmd::Expireat | Cmd::Pexpireat => expire(store, ns, a),
+        Cmd::Ttl | Cmd::Pttl => {
             a.exactly(1)?;
             Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 // Rounded to the nearest second, as Redis does.
-                Ttl::Remaining(ms) if a.name == "ttl" => round_secs(ms),
+                Ttl::Remaining(ms) if a.cmd == Cmd::Ttl => round_secs(ms),
                 Ttl::Remaining(ms) => ms as i64,
             }))
         }
-        "expiretime" | "pexpiretime" => {
+        Cmd::Expiretime | Cmd::Pexpiretime => {
             a.exactly(1)?;
             Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 Ttl::Remaining(ms) => {
                     let at = store.now_ms().saturating_add(ms);
-                    if a.name == "expiretime" {
+                    if a.cmd == Cmd::Expiretime {
                         round_secs(at)
                     } else {
                         at as i64
@@ -82,8 +82,8 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 }
             }))
         }
-        "object" => object(store, ns, a),
-        "persist" => {
+        Cmd::Object => object(store, ns, a),
+        Cmd::Persist => {
             a.exactly(1)?;
             Ok(Reply::Int(store.persist(ns, a.key(0)) as i64))
         }
@@ -156,7 +156,7 @@ fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     a.at_least(2)?;
     let key = a.key(0);
     let n = a.int(1)?;
-    let seconds = a.name == "expire" || a.name == "expireat";
+    let seconds = a.cmd == Cmd::Expire || a.cmd == Cmd::Expireat;
     let absolute = a.name.ends_with("at");
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for i in 2..a.len() {

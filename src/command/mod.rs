@@ -1,14 +1,20 @@
 //! Commands: a Redis-style argument vector in, a [`Reply`] out, with Redis's semantics and
 //! error wording. Shared by the REPL, the daemon and the client. Invariant: this module depends
 //! only on `store`; it never touches sockets, terminals or napi.
+//!
+//! [`table`] lists every command once; `execute` looks the name up there, checks the row's
+//! arity, and hands it to its group's `run` (`strings.rs`, `keys.rs`, `server.rs`), which
+//! matches on the row's [`Cmd`].
 
 mod keys;
 mod reply;
 mod server;
 mod strings;
+pub mod table;
 
 pub use reply::{quote, Reply};
 pub use server::stats_reply;
+pub use table::{lookup, Cmd, Spec};
 
 use crate::store::{Error, Ns, NsGuard, Store};
 
@@ -65,6 +71,8 @@ pub type CmdResult = Result<Reply, CmdError>;
 pub(crate) struct Args<'a, A> {
     /// Lowercase command name, for error messages.
     pub(crate) name: &'a str,
+    /// The command's row id, which the group's `run` matches on.
+    pub(crate) cmd: Cmd,
     /// Arguments after the command name.
     pub(crate) rest: &'a [A],
 }
@@ -132,36 +140,42 @@ pub(crate) fn syntax_error() -> CmdError {
 }
 
 /// Run one command. `argv[0]` is the command name, in any case. Never panics on any input.
+#[inline]
 pub fn execute<A: AsRef<[u8]>>(store: &Store, session: &mut Session, argv: &[A]) -> Reply {
+    let spec = argv.first().and_then(|name| lookup(name.as_ref()));
+    execute_spec(store, session, spec, argv)
+}
+
+/// [`execute`] for a caller that has already looked `argv[0]` up in the table (`spec` is
+/// [`lookup`]'s answer for it), so the daemon looks a name up once. Rows `execute` does not
+/// answer (the daemon's and the REPL's own) get the unknown-command error, as unknown names do.
+#[inline]
+pub fn execute_spec<A: AsRef<[u8]>>(
+    store: &Store,
+    session: &mut Session,
+    spec: Option<&'static Spec>,
+    argv: &[A],
+) -> Reply {
     let Some(first) = argv.first() else {
         return Reply::Error("ERR empty command".into());
     };
-    let mut buf = [0u8; 16];
-    let raw = first.as_ref();
-    let name = if raw.len() <= buf.len() {
-        let lower = &mut buf[..raw.len()];
-        lower.copy_from_slice(raw);
-        lower.make_ascii_lowercase();
-        std::str::from_utf8(lower).unwrap_or("")
-    } else {
-        ""
+    let rest = &argv[1..];
+    let Some(spec) = spec.filter(|s| s.flags.has(table::Flags::EXEC)) else {
+        return Reply::Error(unknown(first.as_ref(), rest).0);
     };
     let args = Args {
-        name,
-        rest: &argv[1..],
+        name: spec.name,
+        cmd: spec.cmd,
+        rest,
     };
-    let result = match name {
-        "get" | "set" | "setnx" | "setex" | "psetex" | "getdel" | "getex" | "mget" | "mset"
-        | "msetnx" | "append" | "strlen" | "incr" | "decr" | "incrby" | "decrby" | "getset" => {
-            strings::run(store, session.ns, &args)
-        }
-        "del" | "unlink" | "exists" | "type" | "keys" | "scan" | "rename" | "renamenx"
-        | "expire" | "pexpire" | "expireat" | "pexpireat" | "ttl" | "pttl" | "persist"
-        | "expiretime" | "pexpiretime" | "object" => keys::run(store, session.ns, &args),
-        "ping" | "echo" | "select" | "dbsize" | "flushdb" | "flushall" | "stats" | "namespaces" => {
-            server::run(store, session, &args)
-        }
-        _ => Err(unknown(raw, &argv[1..])),
+    if !spec.arity_ok(argv.len()) {
+        return Reply::Error(args.arity_error().0);
+    }
+    let result = match spec.group {
+        table::Group::Strings => strings::run(store, session.ns, &args),
+        table::Group::Keys => keys::run(store, session.ns, &args),
+        table::Group::Server => server::run(store, session, &args),
+        table::Group::Daemon | table::Group::Repl => Err(unknown(first.as_ref(), rest)),
     };
     result.unwrap_or_else(|e| Reply::Error(e.0))
 }

@@ -1,6 +1,7 @@
-//! Session and keyspace-wide commands: PING, ECHO, SELECT, DBSIZE, FLUSHDB, FLUSHALL.
+//! Session and keyspace-wide commands: PING, ECHO, SELECT, DBSIZE, FLUSHDB, FLUSHALL, STATS,
+//! NAMESPACES.
 
-use super::{syntax_error, Args, CmdError, CmdResult, Reply, Session};
+use super::{syntax_error, Args, Cmd, CmdError, CmdResult, Reply, Session};
 use crate::store::{Error, Stats, Store};
 
 /// The STATS reply: one field per counter, then `ns.<name>.keys` / `ns.<name>.bytes`.
@@ -55,43 +56,43 @@ pub(crate) fn run<A: AsRef<[u8]>>(
     session: &mut Session,
     a: &Args<'_, A>,
 ) -> CmdResult {
-    match a.name {
-        "ping" => match a.len() {
+    match a.cmd {
+        Cmd::Ping => match a.len() {
             0 => Ok(Reply::Simple("PONG".into())),
             1 => Ok(Reply::Bulk(a.bytes(0).to_vec())),
             _ => Err(a.arity_error()),
         },
-        "echo" => {
+        Cmd::Echo => {
             a.exactly(1)?;
             Ok(Reply::Bulk(a.bytes(0).to_vec()))
         }
-        "select" => {
+        Cmd::Select => {
             a.exactly(1)?;
             let name = a.str(0)?;
             check_db_index(name, store.config().databases)?;
             session.select(store, name)?;
             Ok(Reply::ok())
         }
-        "dbsize" => {
+        Cmd::Dbsize => {
             a.exactly(0)?;
             Ok(Reply::Int(store.len(session.ns) as i64))
         }
-        "flushdb" | "flushall" => {
+        Cmd::Flushdb | Cmd::Flushall => {
             if a.len() > 1 || (a.len() == 1 && !a.is(0, "async") && !a.is(0, "sync")) {
                 return Err(syntax_error());
             }
-            if a.name == "flushdb" {
+            if a.cmd == Cmd::Flushdb {
                 store.flush(session.ns);
             } else {
                 store.flush_all();
             }
             Ok(Reply::ok())
         }
-        "stats" => {
+        Cmd::Stats => {
             a.exactly(0)?;
             Ok(stats_reply(&store.stats()))
         }
-        "namespaces" => {
+        Cmd::Namespaces => {
             a.exactly(0)?;
             let list = store.stats().namespaces;
             Ok(Reply::Map(

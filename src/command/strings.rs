@@ -1,17 +1,17 @@
 //! String and counter commands: GET, SET and its variants, MGET/MSET, APPEND, STRLEN, INCR...
 
-use super::{syntax_error, Args, CmdError, CmdResult, Reply};
+use super::{syntax_error, Args, Cmd, CmdError, CmdResult, Reply};
 use crate::store::{Error, Ns, SetOptions, Store, Value, ValueRef};
 
 pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
-    match a.name {
-        "get" => {
+    match a.cmd {
+        Cmd::Get => {
             a.exactly(1)?;
             let found = store.get_with(ns, a.key(0), |v| Reply::Bulk(bytes_of(v)));
             Ok(found.unwrap_or(Reply::Nil))
         }
-        "set" => set(store, ns, a),
-        "setnx" => {
+        Cmd::Set => set(store, ns, a),
+        Cmd::Setnx => {
             a.exactly(2)?;
             let opts = SetOptions {
                 nx: true,
@@ -20,10 +20,10 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             let done = store.set_ref(ns, a.key(0), value(a, 1), &opts)?.written;
             Ok(Reply::Int(done as i64))
         }
-        "setex" | "psetex" => {
+        Cmd::Setex | Cmd::Psetex => {
             a.exactly(3)?;
             let n = a.int(1)?;
-            let ms = expire_ms(store, n, a.name == "setex", false, a.name)?;
+            let ms = expire_ms(store, n, a.cmd == Cmd::Setex, false, a.name)?;
             let opts = SetOptions {
                 ttl_ms: Some(ms),
                 ..SetOptions::default()
@@ -31,7 +31,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             store.set_ref(ns, a.key(0), value(a, 2), &opts)?;
             Ok(Reply::ok())
         }
-        "getset" => {
+        Cmd::Getset => {
             a.exactly(2)?;
             let opts = SetOptions {
                 get: true,
@@ -41,19 +41,19 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 store.set_ref(ns, a.key(0), value(a, 1), &opts)?.previous,
             ))
         }
-        "getdel" => {
+        Cmd::Getdel => {
             a.exactly(1)?;
             Ok(bulk_or_nil(store.take(ns, a.key(0))))
         }
-        "getex" => getex(store, ns, a),
-        "mget" => {
+        Cmd::Getex => getex(store, ns, a),
+        Cmd::Mget => {
             a.at_least(1)?;
             let keys: Vec<&[u8]> = (0..a.len()).map(|i| a.key(i)).collect();
             Ok(Reply::Array(
                 store.mget(ns, &keys).into_iter().map(bulk_or_nil).collect(),
             ))
         }
-        "mset" | "msetnx" => {
+        Cmd::Mset | Cmd::Msetnx => {
             if a.len() == 0 || !a.len().is_multiple_of(2) {
                 return Err(a.arity_error());
             }
@@ -61,7 +61,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             for i in (0..a.len()).step_by(2) {
                 entries.push((a.key(i), value(a, i + 1)));
             }
-            if a.name == "msetnx" {
+            if a.cmd == Cmd::Msetnx {
                 if entries.iter().any(|(k, _)| store.exists(ns, k)) {
                     return Ok(Reply::Int(0));
                 }
@@ -71,11 +71,11 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             store.mset(ns, &entries, &SetOptions::default())?;
             Ok(Reply::ok())
         }
-        "append" => {
+        Cmd::Append => {
             a.exactly(2)?;
             Ok(Reply::Int(store.append(ns, a.key(0), a.bytes(1))? as i64))
         }
-        "strlen" => {
+        Cmd::Strlen => {
             a.exactly(1)?;
             let len = store.get_with(ns, a.key(0), |v| match v {
                 ValueRef::Bytes(b) => b.len(),
@@ -83,16 +83,16 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             });
             Ok(Reply::Int(len.unwrap_or(0) as i64))
         }
-        "incr" | "decr" => {
+        Cmd::Incr | Cmd::Decr => {
             a.exactly(1)?;
-            let delta = if a.name == "incr" { 1 } else { -1 };
+            let delta = if a.cmd == Cmd::Incr { 1 } else { -1 };
             Ok(Reply::Int(store.incr_by(ns, a.key(0), delta)?))
         }
-        "incrby" => {
+        Cmd::Incrby => {
             a.exactly(2)?;
             Ok(Reply::Int(store.incr_by(ns, a.key(0), a.int(1)?)?))
         }
-        "decrby" => {
+        Cmd::Decrby => {
             a.exactly(2)?;
             let by = a.int(1)?;
             let delta = by

@@ -1,6 +1,7 @@
 //! Connection- and server-level commands the daemon answers itself (AUTH, HELLO, CLIENT, QUIT,
-//! SHUTDOWN, INFO, COMMAND, CONFIG, and STATS, which adds the daemon's latencies), the authentication gate, and delegation of everything else
-//! to [`crate::command::execute`].
+//! SHUTDOWN, INFO, COMMAND, CONFIG, and STATS, which adds the daemon's latencies: the rows of
+//! `command::table` flagged `DAEMON`, whose names and arity come from there), the
+//! authentication gate, and delegation of everything else to [`crate::command::execute_spec`].
 //!
 //! Invariant: these commands never touch the store directly except through `Store::stats` (INFO)
 //! and `Store::config` (CONFIG GET); data commands go through `execute` only.
@@ -10,7 +11,8 @@ use bytes::BytesMut;
 use super::clients::lock;
 use super::connection::ConnState;
 use super::info;
-use crate::command::{execute, stats_reply, Reply};
+use crate::command::table::Flags;
+use crate::command::{execute_spec, lookup, stats_reply, unknown, Cmd, Reply};
 use crate::protocol::{encode_reply, encoded_len, Resp, REPLY_TOO_BIG};
 
 /// What the connection does after a command.
@@ -24,44 +26,17 @@ pub(crate) enum Flow {
     Shutdown,
 }
 
-/// Commands handled here rather than by `execute`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Admin {
-    Auth,
-    Hello,
-    Client,
-    Quit,
-    Shutdown,
-    Info,
-    Command,
-    Config,
-    Stats,
-}
-
-/// Recognises an admin command name, any case. Cheap: a length check before comparing.
-fn classify(name: &[u8]) -> Option<Admin> {
-    let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
-    match name.len() {
-        4 if is("AUTH") => Some(Admin::Auth),
-        4 if is("QUIT") => Some(Admin::Quit),
-        4 if is("INFO") => Some(Admin::Info),
-        5 if is("HELLO") => Some(Admin::Hello),
-        5 if is("STATS") => Some(Admin::Stats),
-        6 if is("CLIENT") => Some(Admin::Client),
-        6 if is("CONFIG") => Some(Admin::Config),
-        7 if is("COMMAND") => Some(Admin::Command),
-        8 if is("SHUTDOWN") => Some(Admin::Shutdown),
-        _ => None,
-    }
-}
-
-/// Runs one request and appends its reply (if any) to `out`.
+/// Runs one request and appends its reply (if any) to `out`. The name is looked up once in
+/// `command::table`: rows flagged `DAEMON` are answered here, after the table's arity check;
+/// everything else goes to `execute` with the row already found.
 pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut BytesMut) -> Flow {
     let name = &argv[0];
     st.last_cmd.clear();
     st.last_cmd.extend_from_slice(name);
-    let kind = classify(name);
-    if !st.authenticated && !matches!(kind, Some(Admin::Auth | Admin::Hello | Admin::Quit)) {
+    let spec = lookup(name);
+    let admin = spec.filter(|s| s.flags.has(Flags::DAEMON));
+    let kind = admin.map(|s| s.cmd);
+    if !st.authenticated && !matches!(kind, Some(Cmd::Auth | Cmd::Hello | Cmd::Quit)) {
         encode_reply(
             &Reply::Error("NOAUTH Authentication required.".into()),
             st.resp,
@@ -69,23 +44,31 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
         );
         return Flow::Continue;
     }
-    let (reply, flow) = match kind {
+    let (reply, flow) = match admin {
         None => {
-            let reply = execute(&st.shared.store, &mut st.session, argv);
-            if name.eq_ignore_ascii_case(b"SELECT") {
+            let reply = execute_spec(&st.shared.store, &mut st.session, spec, argv);
+            if spec.is_some_and(|s| s.cmd == Cmd::Select) {
                 *lock(&st.info.db) = st.session.ns_name.clone();
             }
             (Some(reply), Flow::Continue)
         }
-        Some(Admin::Quit) => (Some(ok()), Flow::Close),
-        Some(Admin::Shutdown) => shutdown(argv),
-        Some(Admin::Auth) => (Some(auth(st, argv)), Flow::Continue),
-        Some(Admin::Hello) => (Some(hello(st, argv)), Flow::Continue),
-        Some(Admin::Client) => (Some(client(st, argv)), Flow::Continue),
-        Some(Admin::Info) => (Some(info::info(st, argv)), Flow::Continue),
-        Some(Admin::Command) => (Some(info::command(argv)), Flow::Continue),
-        Some(Admin::Config) => (Some(info::config(st, argv)), Flow::Continue),
-        Some(Admin::Stats) => (Some(stats(st, argv)), Flow::Continue),
+        Some(s) if !s.arity_ok(argv.len()) => (Some(arity(argv)), Flow::Continue),
+        Some(s) => match s.cmd {
+            Cmd::Quit => (Some(ok()), Flow::Close),
+            Cmd::Shutdown => shutdown(argv),
+            Cmd::Auth => (Some(auth(st, argv)), Flow::Continue),
+            Cmd::Hello => (Some(hello(st, argv)), Flow::Continue),
+            Cmd::Client => (Some(client(st, argv)), Flow::Continue),
+            Cmd::Info => (Some(info::info(st, argv)), Flow::Continue),
+            Cmd::Command => (Some(info::command(argv)), Flow::Continue),
+            Cmd::Config => (Some(info::config(st, argv)), Flow::Continue),
+            Cmd::Stats => (Some(stats(st, argv)), Flow::Continue),
+            // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
+            _ => (
+                Some(Reply::Error(unknown(name, &argv[1..]).0)),
+                Flow::Continue,
+            ),
+        },
     };
     if let Some(reply) = reply {
         encode_capped(&reply, st.resp, st.shared.config.max_output_buffer, out);

@@ -3,67 +3,20 @@
 //! redis-cli asks `COMMAND DOCS` for hints, redis-benchmark asks `CONFIG GET save` and
 //! `appendonly`, ioredis's ready check reads `loading:` from INFO. The answers describe TinyKV
 //! truthfully where a field has a meaning here, and use Redis's neutral value ("", "no", 0) where
-//! it does not.
+//! it does not. COMMAND COUNT and LIST show the rows of `command::table` that the daemon
+//! answers.
 
 use std::sync::atomic::Ordering;
 
 use super::admin::{arity, err, text};
 use super::connection::ConnState;
 use super::latency;
-use crate::command::Reply;
+use crate::command::{table, Reply};
 use crate::store::{glob, EvictionPolicy};
 
 /// The Redis version TinyKV reports to clients that gate features on it (its command set is a
 /// subset of this version's).
 pub(crate) const REDIS_COMPAT_VERSION: &str = "7.2.0";
-
-/// Commands the daemon answers (data commands via `execute`), for COMMAND COUNT/LIST.
-pub(crate) const COMMANDS: &[&str] = &[
-    "ping",
-    "echo",
-    "quit",
-    "hello",
-    "auth",
-    "client",
-    "command",
-    "config",
-    "info",
-    "dbsize",
-    "flushdb",
-    "flushall",
-    "shutdown",
-    "select",
-    "get",
-    "set",
-    "setnx",
-    "setex",
-    "psetex",
-    "getdel",
-    "getex",
-    "mget",
-    "mset",
-    "msetnx",
-    "append",
-    "strlen",
-    "incr",
-    "decr",
-    "incrby",
-    "decrby",
-    "del",
-    "unlink",
-    "exists",
-    "type",
-    "keys",
-    "scan",
-    "rename",
-    "expire",
-    "pexpire",
-    "expireat",
-    "pexpireat",
-    "ttl",
-    "pttl",
-    "persist",
-];
 
 /// INFO [section ...]
 pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
@@ -256,11 +209,11 @@ pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
         return Reply::Array(vec![]);
     };
     match text(sub).to_ascii_uppercase().as_str() {
-        "COUNT" => Reply::Int(COMMANDS.len() as i64),
+        "COUNT" => Reply::Int(table::answered().len() as i64),
         "LIST" => Reply::Array(
-            COMMANDS
+            table::answered()
                 .iter()
-                .map(|c| Reply::Bulk(c.as_bytes().to_vec()))
+                .map(|c| Reply::Bulk(c.name.as_bytes().to_vec()))
                 .collect(),
         ),
         // No docs or per-command info: tools treat an empty answer as "no hints".

@@ -12,17 +12,14 @@
 //!   request but never time spent waiting for input.
 //! - A connection merges its [`Local`] into one shard of [`Latency`] once per batch of requests
 //!   (and when it closes); shards are picked by client id, so connections rarely share a lock.
-//! - Command names are a fixed table ([`TRACKED`] plus `other`), so a client cannot grow the
+//! - Command names are a fixed table (the answered rows of `command::table` plus `other`), so a client cannot grow the
 //!   label set of `tinykv_command_duration_seconds` by sending made-up names.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::clients::lock;
-use super::info::COMMANDS;
-
-/// Commands the daemon answers beyond [`COMMANDS`] that are still worth their own series.
-const EXTRA: &[&str] = &["stats", "object", "namespaces", "touch", "memory"];
+use crate::command::table::{self, lookup, ANSWERED};
 
 /// Number of buckets: values from 0 ns to about 2^36 ns (69 s); longer ones land in the last.
 pub(crate) const BUCKETS: usize = 280;
@@ -30,27 +27,27 @@ pub(crate) const BUCKETS: usize = 280;
 /// Number of shards of the merged totals.
 const SHARDS: usize = 16;
 
-/// Names of the tracked commands, in index order; the last is `other`.
+/// Names of the tracked commands, in index order: the table's rows the daemon answers, then
+/// `other`.
 pub(crate) fn tracked() -> impl Iterator<Item = &'static str> {
-    COMMANDS
+    table::answered()
         .iter()
-        .chain(EXTRA.iter())
-        .copied()
+        .map(|s| s.name)
         .chain(std::iter::once("other"))
 }
 
 /// Number of tracked names, `other` included.
-pub(crate) fn tracked_len() -> usize {
-    COMMANDS.len() + EXTRA.len() + 1
+pub(crate) const fn tracked_len() -> usize {
+    ANSWERED + 1
 }
 
-/// Index of `name` (any case) among [`tracked`]; unknown names map to `other`.
+/// Index of `name` (any case) among [`tracked`]: its table row, as answered rows come first;
+/// REPL-only words and unknown names map to `other`.
 pub(crate) fn command_index(name: &[u8]) -> usize {
-    COMMANDS
-        .iter()
-        .chain(EXTRA.iter())
-        .position(|c| name.eq_ignore_ascii_case(c.as_bytes()))
-        .unwrap_or(tracked_len() - 1)
+    match lookup(name) {
+        Some(s) if s.flags.answered() => s.cmd as usize,
+        _ => ANSWERED,
+    }
 }
 
 /// The bucket of a duration of `ns` nanoseconds.
@@ -220,6 +217,25 @@ mod tests {
         for i in 1..BUCKETS {
             assert!(upper_ns(i) > upper_ns(i - 1));
         }
+    }
+
+    #[test]
+    fn every_answered_command_has_its_own_slot() {
+        for row in crate::command::table::answered() {
+            for name in [row.name.to_owned(), row.name.to_ascii_uppercase()] {
+                let i = command_index(name.as_bytes());
+                assert_eq!(tracked().nth(i), Some(row.name), "{name}");
+            }
+        }
+        for name in [&b"GETSET"[..], b"renamenx", b"ExpireTime", b"PEXPIRETIME"] {
+            assert_ne!(command_index(name), tracked_len() - 1, "{name:?}");
+        }
+        // REPL words and unknown names share `other`.
+        for name in [&b"LIST"[..], b"exit", b"touch", b"", &[b'x'; 40]] {
+            assert_eq!(command_index(name), tracked_len() - 1, "{name:?}");
+        }
+        assert_eq!(tracked().count(), tracked_len());
+        assert_eq!(tracked().last(), Some("other"));
     }
 
     #[test]
