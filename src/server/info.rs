@@ -8,10 +8,9 @@
 
 use std::sync::atomic::Ordering;
 
-use super::admin::{arity, err, text};
-use super::connection::ConnState;
 use super::latency;
-use crate::command::{table, Reply};
+use super::state::ConnState;
+use crate::command::{arity_error, table, Reply};
 use crate::store::{glob, EvictionPolicy};
 
 /// The Redis version TinyKV reports to clients that gate features on it (its command set is a
@@ -34,7 +33,7 @@ pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
         wanted.extend(all);
     }
     for a in &argv[1..] {
-        let a = text(a).to_ascii_lowercase();
+        let a = String::from_utf8_lossy(a).to_ascii_lowercase();
         match a.as_str() {
             "all" | "everything" | "default" => wanted.extend(all),
             s => {
@@ -208,7 +207,7 @@ pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
     let Some(sub) = argv.get(1) else {
         return Reply::Array(vec![]);
     };
-    match text(sub).to_ascii_uppercase().as_str() {
+    match String::from_utf8_lossy(sub).to_ascii_uppercase().as_str() {
         "COUNT" => Reply::Int(table::answered().len() as i64),
         "LIST" => Reply::Array(
             table::answered()
@@ -219,9 +218,9 @@ pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
         // No docs or per-command info: tools treat an empty answer as "no hints".
         "DOCS" => Reply::Array(vec![]),
         "INFO" => Reply::Array(argv[2..].iter().map(|_| Reply::Nil).collect()),
-        _ => err(format!(
+        _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            text(sub)
+            String::from_utf8_lossy(sub)
         )),
     }
 }
@@ -229,10 +228,10 @@ pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
 /// CONFIG GET pattern [pattern ...] | CONFIG SET (refused) | CONFIG RESETSTAT
 pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
     let Some(sub) = argv.get(1) else {
-        return arity(argv);
+        return arity_error(&argv[0]).into();
     };
     let sh = st.shared;
-    match text(sub).to_ascii_uppercase().as_str() {
+    match String::from_utf8_lossy(sub).to_ascii_uppercase().as_str() {
         "GET" if argv.len() >= 3 => {
             let c = sh.store.config();
             let params: Vec<(&str, String)> = vec![
@@ -271,18 +270,18 @@ pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
             }
             Reply::Map(pairs)
         }
-        "SET" if argv.len() >= 4 => err(format!(
+        "SET" if argv.len() >= 4 => Reply::error(format!(
             "ERR Unsupported CONFIG parameter: {}",
-            text(&argv[2])
+            String::from_utf8_lossy(&argv[2])
         )),
-        "RESETSTAT" if argv.len() == 2 => super::admin::ok(),
-        "GET" | "SET" | "RESETSTAT" => err(format!(
+        "RESETSTAT" if argv.len() == 2 => Reply::ok(),
+        "GET" | "SET" | "RESETSTAT" => Reply::error(format!(
             "ERR wrong number of arguments for 'config|{}' command",
-            text(sub).to_lowercase()
+            String::from_utf8_lossy(sub).to_lowercase()
         )),
-        _ => err(format!(
+        _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try CONFIG HELP.",
-            text(sub)
+            String::from_utf8_lossy(sub)
         )),
     }
 }
