@@ -1,7 +1,9 @@
 //! The architecture invariants (ARCHITECTURE.md) as a test over the source tree:
 //! - `store`, `command` and `protocol` name none of napi, tokio, rustyline or clap;
 //! - only `server` and `client` use tokio;
-//! - only `node` uses napi.
+//! - only `node` uses napi;
+//! - no transport (`client`, `server`) nor a lower layer names `cli` (the REPL);
+//! - no two files of a module folder import each other in a circle.
 //!
 //! It reads code lines only (comments may name anything), and looks for a crate used as a
 //! path (`tokio::`), imported (`use tokio`) or as an attribute (`#[tokio::main]`).
@@ -303,4 +305,21 @@ fn the_cycle_checker_sees_a_circle_it_is_meant_to_catch() {
     // Without the last edge there is no circle.
     write("c/d.rs", "use super::Y;\n");
     assert_eq!(find_cycle(&import_graph(dir.path(), "m")), None);
+}
+
+#[test]
+fn no_transport_depends_on_the_repl() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src.join("client.rs")];
+    for dir in ["server", "protocol", "command", "store"] {
+        files.extend(rust_files(&src.join(dir)));
+    }
+    for file in files {
+        let found: Vec<String> = code_of(&file)
+            .lines()
+            .filter(|l| l.contains("crate::cli"))
+            .map(str::to_string)
+            .collect();
+        assert!(found.is_empty(), "{} uses cli: {found:?}", file.display());
+    }
 }
