@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::admin::{self, Flow};
-use super::latency::{self, Local};
+use super::latency::{self, LocalLatency};
 use super::state::{ConnState, ServerState};
 use crate::command::Session;
 use crate::protocol::{is_http_request, Decoder, Resp};
@@ -161,7 +161,7 @@ where
         resp: Resp::V2,
         authenticated: shared.config.requirepass.is_none(),
         last_cmd: Vec::new(),
-        latency: Local::default(),
+        latency: LocalLatency::default(),
     };
     let id = st.info.id;
     let mut cmd_index = CommandIndex::default();

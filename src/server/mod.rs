@@ -46,7 +46,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use crate::protocol::Limits;
 use crate::store::Store;
-use clients::Registry;
+use clients::Clients;
 use state::{Endpoints, ServerState};
 
 /// How the server behaves; [`Default`] gives Redis-like defaults.
@@ -140,7 +140,7 @@ pub async fn run(
     let grace = config.shutdown_grace;
     let shared = Arc::new(ServerState {
         store,
-        clients: Registry::default(),
+        clients: Clients::default(),
         started: Instant::now(),
         total_connections: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),

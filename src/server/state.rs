@@ -1,5 +1,5 @@
 //! The state a daemon's requests run against: [`ServerState`], shared by every connection task
-//! (store, config, client registry, counters, latency totals), and [`ConnState`], one
+//! (store, config, the connected `Clients`, counters, latency totals), and [`ConnState`], one
 //! connection's protocol state. They live apart from the connection loop so that the command
 //! handlers (`admin`, `info`) and the observers (`latency`, `metrics`, `http`) depend on this
 //! file, not on each other or on `connection`.
@@ -11,8 +11,8 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::busy_poll::BusyPoll;
-use super::clients::{ClientInfo, Registry};
-use super::latency::{Latency, Local};
+use super::clients::{ClientInfo, Clients};
+use super::latency::{Latency, LocalLatency};
 use super::ServerConfig;
 use crate::command::Session;
 use crate::protocol::Resp;
@@ -26,7 +26,7 @@ pub(crate) struct ServerState {
     /// Limits and auth, fixed for the server's life.
     pub(crate) config: ServerConfig,
     /// Connected clients, for CLIENT LIST and INFO.
-    pub(crate) clients: Registry,
+    pub(crate) clients: Clients,
     /// When the server started, for INFO's uptime.
     pub(crate) started: Instant,
     /// Connections accepted since start (INFO stats).
@@ -72,5 +72,5 @@ pub(crate) struct ConnState<'a> {
     /// Name of the last command, reused buffer (for CLIENT LIST's `cmd=`).
     pub last_cmd: Vec<u8>,
     /// Command durations not yet merged into the server's totals.
-    pub latency: Local,
+    pub latency: LocalLatency,
 }
