@@ -26,7 +26,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use super::metrics::DaemonCollector;
+use super::collector::DaemonCollector;
 use super::state::ServerState;
 use crate::metrics::{encode, StatsCollector, CONTENT_TYPE};
 

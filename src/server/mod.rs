@@ -20,19 +20,19 @@
 mod admin;
 mod busy_poll;
 mod clients;
+mod collector;
 mod connection;
 mod http;
 mod info;
 mod latency;
+mod launch;
 mod listen;
-mod metrics;
-mod serve;
 mod signals;
 mod state;
 mod watch_stats;
 
+pub use launch::{serve, LogFormat, ServeOptions};
 pub use listen::{bind_tcp, bind_unix, default_socket_path, remove_socket, UnixSocket};
-pub use serve::{serve, LogFormat, ServeOptions};
 pub use signals::{request_shutdown, Signals};
 
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! The state a daemon's requests run against: [`ServerState`], shared by every connection task
 //! (store, config, the connected `Clients`, counters, latency totals), and [`ConnState`], one
 //! connection's protocol state. They live apart from the connection loop so that the command
-//! handlers (`admin`, `info`) and the observers (`latency`, `metrics`, `http`) depend on this
+//! handlers (`admin`, `info`) and the observers (`latency`, `collector`, `http`) depend on this
 //! file, not on each other or on `connection`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};

@@ -2,7 +2,7 @@
 //! connected clients, connections and commands since start, and the per-command duration
 //! histogram `tinykv_command_duration_seconds{command=...}`.
 //!
-//! Invariant: a scrape only reads counters the daemon keeps anyway (the client registry, the
+//! Invariant: a scrape only reads counters the daemon keeps anyway (the connected `Clients`, the
 //! latency shards); nothing is counted twice to feed Prometheus.
 
 use std::collections::HashMap;
