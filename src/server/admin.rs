@@ -14,7 +14,7 @@ use super::clients::lock;
 use super::info;
 use super::state::ConnState;
 use crate::command::table::Flags;
-use crate::command::{arity_error, execute_spec, lookup, stats_reply, unknown, Cmd, Reply};
+use crate::command::{arity_error, execute_spec, lookup, stats_reply, unknown, Args, Cmd, Reply};
 use crate::protocol::{encode_reply, encoded_len, Resp, REPLY_TOO_BIG};
 
 /// What the connection does after a command.
@@ -55,22 +55,29 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
             (Some(reply), Flow::Continue)
         }
         Some(s) if !s.arity_ok(argv.len()) => (Some(arity_error(&argv[0]).into()), Flow::Continue),
-        Some(s) => match s.cmd {
-            Cmd::Quit => (Some(Reply::ok()), Flow::Close),
-            Cmd::Shutdown => shutdown(argv),
-            Cmd::Auth => (Some(auth(st, argv)), Flow::Continue),
-            Cmd::Hello => (Some(hello(st, argv)), Flow::Continue),
-            Cmd::Client => (Some(client(st, argv)), Flow::Continue),
-            Cmd::Info => (Some(info::info(st, argv)), Flow::Continue),
-            Cmd::Command => (Some(info::command(argv)), Flow::Continue),
-            Cmd::Config => (Some(info::config(st, argv)), Flow::Continue),
-            Cmd::Stats => (Some(stats(st, argv)), Flow::Continue),
-            // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
-            _ => (
-                Some(Reply::Error(unknown(name, &argv[1..]).0)),
-                Flow::Continue,
-            ),
-        },
+        Some(s) => {
+            let args = Args {
+                name: s.name,
+                cmd: s.cmd,
+                rest: &argv[1..],
+            };
+            match s.cmd {
+                Cmd::Quit => (Some(Reply::ok()), Flow::Close),
+                Cmd::Shutdown => shutdown(&args),
+                Cmd::Auth => (Some(auth(st, &args)), Flow::Continue),
+                Cmd::Hello => (Some(hello(st, &args)), Flow::Continue),
+                Cmd::Client => (Some(client(st, &args)), Flow::Continue),
+                Cmd::Info => (Some(info::info(st, argv)), Flow::Continue),
+                Cmd::Command => (Some(info::command(argv)), Flow::Continue),
+                Cmd::Config => (Some(info::config(st, argv)), Flow::Continue),
+                Cmd::Stats => (Some(stats(st, &args)), Flow::Continue),
+                // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
+                _ => (
+                    Some(Reply::Error(unknown(name, &argv[1..]).0)),
+                    Flow::Continue,
+                ),
+            }
+        }
     };
     if let Some(reply) = reply {
         encode_capped(&reply, st.resp, st.shared.config.max_output_buffer, out);
@@ -93,9 +100,9 @@ fn encode_capped(reply: &Reply, proto: Resp, cap: usize, out: &mut BytesMut) {
 
 /// STATS: the store's snapshot (as the REPL shows it) plus the daemon's per-command latency
 /// percentiles, `latency.<cmd>.p50` / `.p99` / `.p999` in microseconds.
-fn stats(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    if argv.len() != 1 {
-        return arity_error(&argv[0]).into();
+fn stats(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    if let Err(e) = args.exactly(0) {
+        return e.into();
     }
     let mut reply = stats_reply(&st.shared.store.stats());
     if let Reply::Map(fields) = &mut reply {
@@ -111,8 +118,8 @@ fn stats(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
     reply
 }
 
-fn shutdown(argv: &[Vec<u8>]) -> (Option<Reply>, Flow) {
-    for a in &argv[1..] {
+fn shutdown(args: &Args<'_, Vec<u8>>) -> (Option<Reply>, Flow) {
+    for a in args.rest {
         let known = ["NOSAVE", "SAVE", "NOW", "FORCE"];
         if !known.iter().any(|k| a.eq_ignore_ascii_case(k.as_bytes())) {
             return (Some(Reply::error("ERR syntax error")), Flow::Continue);
@@ -146,11 +153,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-fn auth(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let res = match argv.len() {
-        2 => check_password(st, None, &argv[1]),
-        3 => check_password(st, Some(&argv[1]), &argv[2]),
-        _ => return arity_error(&argv[0]).into(),
+fn auth(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let res = match args.len() {
+        1 => check_password(st, None, args.bytes(0)),
+        2 => check_password(st, Some(args.bytes(0)), args.bytes(1)),
+        _ => return args.arity_error().into(),
     };
     match res {
         Ok(()) => {
@@ -162,10 +169,11 @@ fn auth(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]
-fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+fn hello(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let argv = args.rest;
     let mut resp = st.resp;
-    let mut i = 1;
-    if let Some(v) = argv.get(1) {
+    let mut i = 0;
+    if let Some(v) = argv.first() {
         resp = match v.as_slice() {
             b"2" => Resp::V2,
             b"3" => Resp::V3,
@@ -174,7 +182,7 @@ fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
             }
             _ => return Reply::error("ERR Protocol version is not an integer or out of range"),
         };
-        i = 2;
+        i = 1;
     }
     let mut name = None;
     while i < argv.len() {
@@ -226,13 +234,13 @@ fn set_name(st: &ConnState<'_>, name: &[u8]) -> Result<(), Reply> {
     Ok(())
 }
 
-fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let Some(sub) = argv.get(1) else {
-        return arity_error(&argv[0]).into();
+fn client(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let Some(sub) = args.rest.first() else {
+        return args.arity_error().into();
     };
     let sub_up = String::from_utf8_lossy(sub).to_ascii_uppercase();
     let resp_num = if st.resp == Resp::V3 { 3 } else { 2 };
-    match (sub_up.as_str(), argv.len()) {
+    match (sub_up.as_str(), args.len() + 1) {
         ("ID", 2) => Reply::Int(st.info.id as i64),
         ("GETNAME", 2) => {
             let name = lock(&st.info.name).clone();
@@ -242,7 +250,7 @@ fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
                 Reply::Bulk(name.into_bytes())
             }
         }
-        ("SETNAME", 3) => match set_name(st, &argv[2]) {
+        ("SETNAME", 3) => match set_name(st, args.bytes(1)) {
             Ok(()) => Reply::ok(),
             Err(e) => e,
         },
