@@ -67,9 +67,9 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
                 Cmd::Auth => (Some(auth(st, &args)), Flow::Continue),
                 Cmd::Hello => (Some(hello(st, &args)), Flow::Continue),
                 Cmd::Client => (Some(client(st, &args)), Flow::Continue),
-                Cmd::Info => (Some(info::info(st, argv)), Flow::Continue),
-                Cmd::Command => (Some(info::command(argv)), Flow::Continue),
-                Cmd::Config => (Some(info::config(st, argv)), Flow::Continue),
+                Cmd::Info => (Some(info::info(st, &args)), Flow::Continue),
+                Cmd::Command => (Some(info::command(&args)), Flow::Continue),
+                Cmd::Config => (Some(info::config(st, &args)), Flow::Continue),
                 Cmd::Stats => (Some(stats(st, &args)), Flow::Continue),
                 // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
                 _ => (
