@@ -5,8 +5,9 @@
 //!
 //! Invariant: these commands never touch the store directly except through `Store::stats` (INFO)
 //! and `Store::config` (CONFIG GET); data commands go through `execute` only. They see the
-//! connection only as its `state::ConnState`, and word replies with `command`'s helpers
-//! (`Reply::ok`, `Reply::error`, `arity_error`), so nothing here imports `connection`.
+//! connection only as its `state::ConnState`, and read arguments and word replies with
+//! `command`'s helpers (`Args`, `Reply::ok`, `Reply::error`, `arity_error`), so nothing here
+//! imports `connection`.
 
 use bytes::BytesMut;
 
