@@ -100,7 +100,7 @@ impl Clients {
         });
         lock(&self.clients).insert(id, Arc::clone(&info));
         ClientGuard {
-            registry: self,
+            clients: self,
             info,
         }
     }
@@ -129,18 +129,16 @@ impl Clients {
 #[derive(Debug)]
 pub(crate) struct ClientGuard<'a> {
     /// Where to unregister from.
-    registry: &'a Clients,
+    clients: &'a Clients,
     /// This client's entry.
     pub info: Arc<ClientInfo>,
 }
 
 impl Drop for ClientGuard<'_> {
     fn drop(&mut self) {
-        lock(&self.registry.clients).remove(&self.info.id);
+        lock(&self.clients.clients).remove(&self.info.id);
         let n = self.info.commands.load(Ordering::Relaxed);
-        self.registry
-            .closed_commands
-            .fetch_add(n, Ordering::Relaxed);
+        self.clients.closed_commands.fetch_add(n, Ordering::Relaxed);
     }
 }
 

@@ -55,7 +55,7 @@ const LINGER_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// What a connection task needs from the server.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    /// Store, config, registry, counters.
+    /// Store, config, connected clients, counters.
     pub shared: Arc<ServerState>,
     /// Flips to `true` when the server shuts down.
     pub stop: watch::Receiver<bool>,

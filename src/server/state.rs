@@ -61,7 +61,7 @@ pub(crate) struct Endpoints {
 pub(crate) struct ConnState<'a> {
     /// Server-wide state.
     pub shared: &'a ServerState,
-    /// This client's registry entry.
+    /// This client's entry in [`Clients`].
     pub info: &'a ClientInfo,
     /// Namespace selection.
     pub session: Session,
