@@ -4,6 +4,8 @@
 //! It is blocking on purpose: the CLI sends one command at a time and waits, so a runtime would
 //! add nothing. Requests are encoded and replies parsed by [`crate::protocol`]. Every connection
 //! error names the address it was trying, so "connection refused" is never anonymous.
+//!
+//! It knows nothing of the REPL: `cli::remote` makes a [`Client`] one of the REPL's backends.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -13,7 +15,6 @@ use std::path::PathBuf;
 
 use bytes::BytesMut;
 
-use crate::cli::repl::Backend;
 use crate::command::Reply;
 use crate::protocol::{encode_command, parse_reply};
 
@@ -254,29 +255,6 @@ impl Client {
                 ));
             }
             self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-impl Backend for Client {
-    fn name(&self) -> String {
-        // host:port as redis-cli's prompt shows it, or unix:PATH.
-        self.address.to_string()
-    }
-
-    fn describe(&self) -> String {
-        format!("connected to the daemon at {}", self.address)
-    }
-
-    fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
-        let shutdown = argv
-            .first()
-            .is_some_and(|c| c.eq_ignore_ascii_case(b"SHUTDOWN"));
-        match self.request(&argv) {
-            Ok(r) => r,
-            // SHUTDOWN succeeds by closing the connection without a reply (as redis-cli knows).
-            Err(e) if shutdown && e.kind() == io::ErrorKind::UnexpectedEof => Reply::ok(),
-            Err(e) => Reply::Error(format!("ERR connection to {} failed: {e}", self.address)),
         }
     }
 }

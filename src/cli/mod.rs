@@ -11,6 +11,7 @@
 
 pub mod help;
 pub mod output;
+mod remote;
 pub mod repl;
 pub mod serve;
 

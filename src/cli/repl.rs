@@ -1,9 +1,10 @@
 //! The REPL: a pure evaluator ([`Repl::eval_line`]) over a [`Backend`], and the two drivers
 //! around it: rustyline with history when stdin is a terminal, and a plain line reader with no
 //! banner and no prompts when it is not. The same evaluator runs against an in-process store
-//! and against a daemon, so the friendly commands behave the same in both; the banner and the
-//! prompt say which one it is (`in-process> `, `unix:/run/user/1000/tinykv.sock> `), because
-//! only a daemon keeps the data after the REPL exits.
+//! ([`Local`]) and against a daemon (the `Client` backend in `cli::remote`), so the friendly
+//! commands behave the same in both; the banner and the prompt say which one it is
+//! (`in-process> `, `unix:/run/user/1000/tinykv.sock> `), because only a daemon keeps the data
+//! after the REPL exits.
 
 use super::help;
 use crate::command::{execute, Reply, Session};

@@ -110,10 +110,7 @@ impl<A: AsRef<[u8]>> Args<'_, A> {
     }
 
     pub(crate) fn arity_error(&self) -> CmdError {
-        CmdError(format!(
-            "ERR wrong number of arguments for '{}' command",
-            self.name
-        ))
+        arity_error(self.name.as_bytes())
     }
 
     /// Require exactly `n` arguments.
@@ -132,6 +129,20 @@ impl<A: AsRef<[u8]>> Args<'_, A> {
         } else {
             Err(self.arity_error())
         }
+    }
+}
+
+/// Redis's arity error for the command named `name` (any case).
+pub(crate) fn arity_error(name: &[u8]) -> CmdError {
+    CmdError(format!(
+        "ERR wrong number of arguments for '{}' command",
+        String::from_utf8_lossy(name).to_lowercase()
+    ))
+}
+
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Self {
+        Reply::Error(e.0)
     }
 }
 

@@ -30,6 +30,11 @@ impl Reply {
         Reply::Simple("OK".into())
     }
 
+    /// An error reply; `msg` starts with its code (`ERR`, `NOAUTH`, ...).
+    pub fn error(msg: impl Into<String>) -> Reply {
+        Reply::Error(msg.into())
+    }
+
     /// A bulk string from text.
     pub fn text(s: impl Into<String>) -> Reply {
         Reply::Bulk(s.into().into_bytes())

@@ -18,7 +18,7 @@ mod decode;
 mod decode_tests;
 mod encode;
 mod inline;
-mod reply;
+mod parse_reply;
 
 pub use decode::Decoder;
 pub use encode::{
@@ -26,7 +26,7 @@ pub use encode::{
     write_int_bulk, write_int_line, write_nil, REPLY_TOO_BIG,
 };
 pub use inline::split_args;
-pub use reply::parse_reply;
+pub use parse_reply::parse_reply;
 
 use std::fmt;
 

@@ -4,15 +4,18 @@
 //! authentication gate, and delegation of everything else to [`crate::command::execute_spec`].
 //!
 //! Invariant: these commands never touch the store directly except through `Store::stats` (INFO)
-//! and `Store::config` (CONFIG GET); data commands go through `execute` only.
+//! and `Store::config` (CONFIG GET); data commands go through `execute` only. They see the
+//! connection only as its `state::ConnState`, and read arguments and word replies with
+//! `command`'s helpers (`Args`, `Reply::ok`, `Reply::error`, `arity_error`), so nothing here
+//! imports `connection`.
 
 use bytes::BytesMut;
 
 use super::clients::lock;
-use super::connection::ConnState;
 use super::info;
+use super::state::ConnState;
 use crate::command::table::Flags;
-use crate::command::{execute_spec, lookup, stats_reply, unknown, Cmd, Reply};
+use crate::command::{arity_error, execute_spec, lookup, stats_reply, unknown, Args, Cmd, Reply};
 use crate::protocol::{encode_reply, encoded_len, Resp, REPLY_TOO_BIG};
 
 /// What the connection does after a command.
@@ -52,23 +55,30 @@ pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut Bytes
             }
             (Some(reply), Flow::Continue)
         }
-        Some(s) if !s.arity_ok(argv.len()) => (Some(arity(argv)), Flow::Continue),
-        Some(s) => match s.cmd {
-            Cmd::Quit => (Some(ok()), Flow::Close),
-            Cmd::Shutdown => shutdown(argv),
-            Cmd::Auth => (Some(auth(st, argv)), Flow::Continue),
-            Cmd::Hello => (Some(hello(st, argv)), Flow::Continue),
-            Cmd::Client => (Some(client(st, argv)), Flow::Continue),
-            Cmd::Info => (Some(info::info(st, argv)), Flow::Continue),
-            Cmd::Command => (Some(info::command(argv)), Flow::Continue),
-            Cmd::Config => (Some(info::config(st, argv)), Flow::Continue),
-            Cmd::Stats => (Some(stats(st, argv)), Flow::Continue),
-            // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
-            _ => (
-                Some(Reply::Error(unknown(name, &argv[1..]).0)),
-                Flow::Continue,
-            ),
-        },
+        Some(s) if !s.arity_ok(argv.len()) => (Some(arity_error(&argv[0]).into()), Flow::Continue),
+        Some(s) => {
+            let args = Args {
+                name: s.name,
+                cmd: s.cmd,
+                rest: &argv[1..],
+            };
+            match s.cmd {
+                Cmd::Quit => (Some(Reply::ok()), Flow::Close),
+                Cmd::Shutdown => shutdown(&args),
+                Cmd::Auth => (Some(auth(st, &args)), Flow::Continue),
+                Cmd::Hello => (Some(hello(st, &args)), Flow::Continue),
+                Cmd::Client => (Some(client(st, &args)), Flow::Continue),
+                Cmd::Info => (Some(info::info(st, &args)), Flow::Continue),
+                Cmd::Command => (Some(info::command(&args)), Flow::Continue),
+                Cmd::Config => (Some(info::config(st, &args)), Flow::Continue),
+                Cmd::Stats => (Some(stats(st, &args)), Flow::Continue),
+                // A row flagged DAEMON with no handler here: unknown, as it would be to `execute`.
+                _ => (
+                    Some(Reply::Error(unknown(name, &argv[1..]).0)),
+                    Flow::Continue,
+                ),
+            }
+        }
     };
     if let Some(reply) = reply {
         encode_capped(&reply, st.resp, st.shared.config.max_output_buffer, out);
@@ -89,32 +99,11 @@ fn encode_capped(reply: &Reply, proto: Resp, cap: usize, out: &mut BytesMut) {
     }
 }
 
-pub(crate) fn ok() -> Reply {
-    Reply::Simple("OK".into())
-}
-
-pub(crate) fn err(msg: impl Into<String>) -> Reply {
-    Reply::Error(msg.into())
-}
-
-/// Redis's arity error for `argv[0]`.
-pub(crate) fn arity(argv: &[Vec<u8>]) -> Reply {
-    err(format!(
-        "ERR wrong number of arguments for '{}' command",
-        String::from_utf8_lossy(&argv[0]).to_lowercase()
-    ))
-}
-
-/// Lossy text of an argument, for messages and names.
-pub(crate) fn text(arg: &[u8]) -> String {
-    String::from_utf8_lossy(arg).into_owned()
-}
-
 /// STATS: the store's snapshot (as the REPL shows it) plus the daemon's per-command latency
 /// percentiles, `latency.<cmd>.p50` / `.p99` / `.p999` in microseconds.
-fn stats(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    if argv.len() != 1 {
-        return arity(argv);
+fn stats(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    if let Err(e) = args.exactly(0) {
+        return e.into();
     }
     let mut reply = stats_reply(&st.shared.store.stats());
     if let Reply::Map(fields) = &mut reply {
@@ -130,11 +119,11 @@ fn stats(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
     reply
 }
 
-fn shutdown(argv: &[Vec<u8>]) -> (Option<Reply>, Flow) {
-    for a in &argv[1..] {
+fn shutdown(args: &Args<'_, Vec<u8>>) -> (Option<Reply>, Flow) {
+    for a in args.rest {
         let known = ["NOSAVE", "SAVE", "NOW", "FORCE"];
         if !known.iter().any(|k| a.eq_ignore_ascii_case(k.as_bytes())) {
-            return (Some(err("ERR syntax error")), Flow::Continue);
+            return (Some(Reply::error("ERR syntax error")), Flow::Continue);
         }
     }
     // Nothing to save: TinyKV keeps no files. Like Redis, no reply; the connection closes.
@@ -144,13 +133,13 @@ fn shutdown(argv: &[Vec<u8>]) -> (Option<Reply>, Flow) {
 /// Checks a password (and optional user, which must be `default`).
 fn check_password(st: &ConnState<'_>, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Reply> {
     let Some(expected) = st.shared.config.requirepass.as_deref() else {
-        return Err(err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+        return Err(Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     };
     let user_ok = matches!(user, None | Some(b"default"));
     if user_ok && constant_time_eq(expected.as_bytes(), pass) {
         Ok(())
     } else {
-        Err(err(
+        Err(Reply::error(
             "WRONGPASS invalid username-password pair or user is disabled.",
         ))
     }
@@ -165,35 +154,36 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-fn auth(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let res = match argv.len() {
-        2 => check_password(st, None, &argv[1]),
-        3 => check_password(st, Some(&argv[1]), &argv[2]),
-        _ => return arity(argv),
+fn auth(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let res = match args.len() {
+        1 => check_password(st, None, args.bytes(0)),
+        2 => check_password(st, Some(args.bytes(0)), args.bytes(1)),
+        _ => return args.arity_error().into(),
     };
     match res {
         Ok(()) => {
             st.authenticated = true;
-            ok()
+            Reply::ok()
         }
         Err(e) => e,
     }
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]
-fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+fn hello(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let argv = args.rest;
     let mut resp = st.resp;
-    let mut i = 1;
-    if let Some(v) = argv.get(1) {
+    let mut i = 0;
+    if let Some(v) = argv.first() {
         resp = match v.as_slice() {
             b"2" => Resp::V2,
             b"3" => Resp::V3,
             _ if crate::protocol::parse_i64(v).is_some() => {
-                return err("NOPROTO unsupported protocol version")
+                return Reply::error("NOPROTO unsupported protocol version")
             }
-            _ => return err("ERR Protocol version is not an integer or out of range"),
+            _ => return Reply::error("ERR Protocol version is not an integer or out of range"),
         };
-        i = 2;
+        i = 1;
     }
     let mut name = None;
     while i < argv.len() {
@@ -208,11 +198,14 @@ fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
             name = Some(&argv[i + 1]);
             i += 2;
         } else {
-            return err(format!("ERR Syntax error in HELLO option '{}'", text(opt)));
+            return Reply::error(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            ));
         }
     }
     if !st.authenticated {
-        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = name {
         if let Err(e) = set_name(st, n) {
@@ -234,21 +227,21 @@ fn hello(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
 
 fn set_name(st: &ConnState<'_>, name: &[u8]) -> Result<(), Reply> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err(err(
+        return Err(Reply::error(
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));
     }
-    *lock(&st.info.name) = text(name);
+    *lock(&st.info.name) = String::from_utf8_lossy(name).into_owned();
     Ok(())
 }
 
-fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let Some(sub) = argv.get(1) else {
-        return arity(argv);
+fn client(st: &mut ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let Some(sub) = args.rest.first() else {
+        return args.arity_error().into();
     };
-    let sub_up = text(sub).to_ascii_uppercase();
+    let sub_up = String::from_utf8_lossy(sub).to_ascii_uppercase();
     let resp_num = if st.resp == Resp::V3 { 3 } else { 2 };
-    match (sub_up.as_str(), argv.len()) {
+    match (sub_up.as_str(), args.len() + 1) {
         ("ID", 2) => Reply::Int(st.info.id as i64),
         ("GETNAME", 2) => {
             let name = lock(&st.info.name).clone();
@@ -258,8 +251,8 @@ fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
                 Reply::Bulk(name.into_bytes())
             }
         }
-        ("SETNAME", 3) => match set_name(st, &argv[2]) {
-            Ok(()) => ok(),
+        ("SETNAME", 3) => match set_name(st, args.bytes(1)) {
+            Ok(()) => Reply::ok(),
             Err(e) => e,
         },
         ("LIST", 2) => {
@@ -273,14 +266,14 @@ fn client(st: &mut ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
         }
         ("INFO", 2) => Reply::Bulk(format!("{}\n", st.info.line(resp_num)).into_bytes()),
         // Client libraries announce themselves (ioredis, node-redis); accept and ignore.
-        ("SETINFO", 4) => ok(),
-        ("ID" | "GETNAME" | "SETNAME" | "LIST" | "INFO" | "SETINFO", _) => err(format!(
+        ("SETINFO", 4) => Reply::ok(),
+        ("ID" | "GETNAME" | "SETNAME" | "LIST" | "INFO" | "SETINFO", _) => Reply::error(format!(
             "ERR wrong number of arguments for 'client|{}' command",
             sub_up.to_lowercase()
         )),
-        _ => err(format!(
+        _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-            text(sub)
+            String::from_utf8_lossy(sub)
         )),
     }
 }

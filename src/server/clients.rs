@@ -1,9 +1,9 @@
-//! The registry of connected clients, for CLIENT ID/LIST/INFO and INFO's clients section.
+//! [`Clients`], the set of connected clients, for CLIENT ID/LIST/INFO and INFO's clients section.
 //!
 //! Each connection registers a [`ClientInfo`] and holds the [`ClientGuard`] that unregisters it,
-//! so a task that ends any way at all (EOF, error, panic, shutdown) leaves the registry. The hot
+//! so a task that ends any way at all (EOF, error, panic, shutdown) leaves [`Clients`]. The hot
 //! path touches only the connection's own entry (once per batch of requests); the
-//! registry lock is taken on connect, disconnect and CLIENT LIST.
+//! set's lock is taken on connect, disconnect and CLIENT LIST.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,7 +74,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// All connected clients.
 #[derive(Debug, Default)]
-pub(crate) struct Registry {
+pub(crate) struct Clients {
     /// Clients by id; ordered so CLIENT LIST is in connection order.
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// Last id handed out.
@@ -83,7 +83,7 @@ pub(crate) struct Registry {
     closed_commands: AtomicU64,
 }
 
-impl Registry {
+impl Clients {
     /// Registers a new connection; the guard unregisters it on drop.
     pub fn register(&self, addr: String, laddr: String, db: &str) -> ClientGuard<'_> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
@@ -100,7 +100,7 @@ impl Registry {
         });
         lock(&self.clients).insert(id, Arc::clone(&info));
         ClientGuard {
-            registry: self,
+            clients: self,
             info,
         }
     }
@@ -129,18 +129,16 @@ impl Registry {
 #[derive(Debug)]
 pub(crate) struct ClientGuard<'a> {
     /// Where to unregister from.
-    registry: &'a Registry,
+    clients: &'a Clients,
     /// This client's entry.
     pub info: Arc<ClientInfo>,
 }
 
 impl Drop for ClientGuard<'_> {
     fn drop(&mut self) {
-        lock(&self.registry.clients).remove(&self.info.id);
+        lock(&self.clients.clients).remove(&self.info.id);
         let n = self.info.commands.load(Ordering::Relaxed);
-        self.registry
-            .closed_commands
-            .fetch_add(n, Ordering::Relaxed);
+        self.clients.closed_commands.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -150,7 +148,7 @@ mod tests {
 
     #[test]
     fn guard_registers_and_unregisters() {
-        let r = Registry::default();
+        let r = Clients::default();
         let a = r.register("a:1".into(), "l:2".into(), "default");
         let b = r.register("b:1".into(), "l:2".into(), "0");
         assert_eq!((a.info.id, b.info.id), (1, 2));

@@ -30,9 +30,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::admin::{self, Flow};
-use super::clients::ClientInfo;
-use super::latency::{self, Local};
-use super::Shared;
+use super::latency::{self, LocalLatency};
+use super::state::{ConnState, ServerState};
 use crate::command::Session;
 use crate::protocol::{is_http_request, Decoder, Resp};
 use direct::Outcome;
@@ -56,8 +55,8 @@ const LINGER_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// What a connection task needs from the server.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    /// Store, config, registry, counters.
-    pub shared: Arc<Shared>,
+    /// Store, config, connected clients, counters.
+    pub shared: Arc<ServerState>,
     /// Flips to `true` when the server shuts down.
     pub stop: watch::Receiver<bool>,
     /// Dropped when the task ends; `run` waits until every clone is gone.
@@ -101,25 +100,6 @@ pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
         connected_clients = shared.clients.len(),
         "connection closed"
     );
-}
-
-/// Per-connection protocol state (everything except the byte buffers and the decoder, so
-/// requests borrowed from the decoder can be dispatched against it).
-pub(crate) struct ConnState<'a> {
-    /// Server-wide state.
-    pub shared: &'a Shared,
-    /// This client's registry entry.
-    pub info: &'a ClientInfo,
-    /// Namespace selection.
-    pub session: Session,
-    /// Protocol version (HELLO).
-    pub resp: Resp,
-    /// False until AUTH succeeds when a password is set.
-    pub authenticated: bool,
-    /// Name of the last command, reused buffer (for CLIENT LIST's `cmd=`).
-    pub last_cmd: Vec<u8>,
-    /// Command durations not yet merged into the server's totals.
-    pub latency: Local,
 }
 
 /// [`latency::command_index`] with a one-entry cache: clients mostly repeat one command, and
@@ -181,7 +161,7 @@ where
         resp: Resp::V2,
         authenticated: shared.config.requirepass.is_none(),
         last_cmd: Vec::new(),
-        latency: Local::default(),
+        latency: LocalLatency::default(),
     };
     let id = st.info.id;
     let mut cmd_index = CommandIndex::default();

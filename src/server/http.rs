@@ -26,8 +26,8 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use super::metrics::DaemonCollector;
-use super::Shared;
+use super::collector::DaemonCollector;
+use super::state::ServerState;
 use crate::metrics::{encode, StatsCollector, CONTENT_TYPE};
 
 /// Most HTTP connections served at once; scrapers and health checks need a handful.
@@ -38,7 +38,11 @@ const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves the endpoint until `stop` changes or is dropped. `run` fires it only after the
 /// connections have drained, so `/readyz` answers 503 for the whole shutdown.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<ServerState>,
+    stop: watch::Receiver<bool>,
+) {
     let registry = Arc::new(registry(&shared));
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut stop_accept = stop.clone();
@@ -88,7 +92,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
 }
 
 /// The registry `/metrics` encodes: the store's stats and the daemon's own metrics.
-fn registry(shared: &Arc<Shared>) -> Registry {
+fn registry(shared: &Arc<ServerState>) -> Registry {
     let mut registry = Registry::default();
     let store = Arc::clone(&shared.store);
     registry.register_collector(Box::new(StatsCollector::new(move || store.stats())));
@@ -96,7 +100,11 @@ fn registry(shared: &Arc<Shared>) -> Registry {
     registry
 }
 
-fn respond(req: &Request<Incoming>, shared: &Shared, registry: &Registry) -> Response<Full<Bytes>> {
+fn respond(
+    req: &Request<Incoming>,
+    shared: &ServerState,
+    registry: &Registry,
+) -> Response<Full<Bytes>> {
     let known = matches!(req.uri().path(), "/metrics" | "/healthz" | "/readyz");
     if !known {
         return text(StatusCode::NOT_FOUND, "not found\n");

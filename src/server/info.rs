@@ -8,10 +8,9 @@
 
 use std::sync::atomic::Ordering;
 
-use super::admin::{arity, err, text};
-use super::connection::ConnState;
 use super::latency;
-use crate::command::{table, Reply};
+use super::state::ConnState;
+use crate::command::{table, Args, Reply};
 use crate::store::{glob, EvictionPolicy};
 
 /// The Redis version TinyKV reports to clients that gate features on it (its command set is a
@@ -19,7 +18,7 @@ use crate::store::{glob, EvictionPolicy};
 pub(crate) const REDIS_COMPAT_VERSION: &str = "7.2.0";
 
 /// INFO [section ...]
-pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
+pub(crate) fn info(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
     let all = [
         "server",
         "clients",
@@ -30,11 +29,11 @@ pub(crate) fn info(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
         "keyspace",
     ];
     let mut wanted: Vec<&str> = Vec::new();
-    if argv.len() == 1 {
+    if args.len() == 0 {
         wanted.extend(all);
     }
-    for a in &argv[1..] {
-        let a = text(a).to_ascii_lowercase();
+    for a in args.rest {
+        let a = String::from_utf8_lossy(a).to_ascii_lowercase();
         match a.as_str() {
             "all" | "everything" | "default" => wanted.extend(all),
             s => {
@@ -204,11 +203,11 @@ fn human(n: u64) -> String {
 }
 
 /// COMMAND [COUNT | LIST | DOCS ... | INFO ...]
-pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
-    let Some(sub) = argv.get(1) else {
+pub(crate) fn command(args: &Args<'_, Vec<u8>>) -> Reply {
+    let Some(sub) = args.rest.first() else {
         return Reply::Array(vec![]);
     };
-    match text(sub).to_ascii_uppercase().as_str() {
+    match String::from_utf8_lossy(sub).to_ascii_uppercase().as_str() {
         "COUNT" => Reply::Int(table::answered().len() as i64),
         "LIST" => Reply::Array(
             table::answered()
@@ -218,22 +217,22 @@ pub(crate) fn command(argv: &[Vec<u8>]) -> Reply {
         ),
         // No docs or per-command info: tools treat an empty answer as "no hints".
         "DOCS" => Reply::Array(vec![]),
-        "INFO" => Reply::Array(argv[2..].iter().map(|_| Reply::Nil).collect()),
-        _ => err(format!(
+        "INFO" => Reply::Array(args.rest[1..].iter().map(|_| Reply::Nil).collect()),
+        _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            text(sub)
+            String::from_utf8_lossy(sub)
         )),
     }
 }
 
 /// CONFIG GET pattern [pattern ...] | CONFIG SET (refused) | CONFIG RESETSTAT
-pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
-    let Some(sub) = argv.get(1) else {
-        return arity(argv);
+pub(crate) fn config(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
+    let Some(sub) = args.rest.first() else {
+        return args.arity_error().into();
     };
     let sh = st.shared;
-    match text(sub).to_ascii_uppercase().as_str() {
-        "GET" if argv.len() >= 3 => {
+    match String::from_utf8_lossy(sub).to_ascii_uppercase().as_str() {
+        "GET" if args.len() >= 2 => {
             let c = sh.store.config();
             let params: Vec<(&str, String)> = vec![
                 ("save", String::new()),
@@ -259,7 +258,7 @@ pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
             ];
             let mut pairs = Vec::new();
             for (k, v) in params {
-                let hit = argv[2..]
+                let hit = args.rest[1..]
                     .iter()
                     .any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()));
                 if hit {
@@ -271,18 +270,18 @@ pub(crate) fn config(st: &ConnState<'_>, argv: &[Vec<u8>]) -> Reply {
             }
             Reply::Map(pairs)
         }
-        "SET" if argv.len() >= 4 => err(format!(
+        "SET" if args.len() >= 3 => Reply::error(format!(
             "ERR Unsupported CONFIG parameter: {}",
-            text(&argv[2])
+            String::from_utf8_lossy(args.bytes(1))
         )),
-        "RESETSTAT" if argv.len() == 2 => super::admin::ok(),
-        "GET" | "SET" | "RESETSTAT" => err(format!(
+        "RESETSTAT" if args.len() == 1 => Reply::ok(),
+        "GET" | "SET" | "RESETSTAT" => Reply::error(format!(
             "ERR wrong number of arguments for 'config|{}' command",
-            text(sub).to_lowercase()
+            String::from_utf8_lossy(sub).to_lowercase()
         )),
-        _ => err(format!(
+        _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try CONFIG HELP.",
-            text(sub)
+            String::from_utf8_lossy(sub)
         )),
     }
 }

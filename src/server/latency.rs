@@ -6,12 +6,13 @@
 //! merging an element-wise add.
 //!
 //! Invariants (the hot path stays cheap):
-//! - Recording a command touches only the connection's own [`Local`]: no atomics, no locks.
+//! - Recording a command touches only the connection's own [`LocalLatency`]: no atomics, no locks.
 //! - One clock read per command: a command's time runs from the end of the previous command of
 //!   the same batch (or from just before it, for a batch's first), so it includes parsing its
 //!   request but never time spent waiting for input.
-//! - A connection merges its [`Local`] into one shard of [`Latency`] once per batch of requests
-//!   (and when it closes); shards are picked by client id, so connections rarely share a lock.
+//! - A connection merges its [`LocalLatency`] into one shard of [`Latency`] once per batch of
+//!   requests (and when it closes); shards are picked by client id, so connections rarely share
+//!   a lock.
 //! - Command names are a fixed table (the answered rows of `command::table` plus `other`), so a client cannot grow the
 //!   label set of `tinykv_command_duration_seconds` by sending made-up names.
 
@@ -122,12 +123,12 @@ impl Hist {
 
 /// A connection's unmerged samples: `(command index, bucket, nanoseconds)`.
 #[derive(Debug, Default)]
-pub(crate) struct Local {
+pub(crate) struct LocalLatency {
     /// Samples since the last flush; reused, so recording does not allocate once warm.
     samples: Vec<(u16, u16, u64)>,
 }
 
-impl Local {
+impl LocalLatency {
     /// Records one command's duration.
     pub fn record(&mut self, cmd: usize, took: Duration) {
         let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
@@ -241,7 +242,7 @@ mod tests {
     #[test]
     fn quantiles_and_merge() {
         let lat = Latency::default();
-        let mut a = Local::default();
+        let mut a = LocalLatency::default();
         let get = command_index(b"GET");
         assert_eq!(tracked().nth(get), Some("get"));
         assert_eq!(command_index(b"NOPE"), tracked_len() - 1);
@@ -249,7 +250,7 @@ mod tests {
             a.record(get, Duration::from_micros(us));
         }
         a.flush(&lat, 1);
-        let mut b = Local::default();
+        let mut b = LocalLatency::default();
         b.record(get, Duration::from_micros(5000));
         b.flush(&lat, 2);
         b.flush(&lat, 2);

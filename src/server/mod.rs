@@ -3,7 +3,9 @@
 //! Shape (after mini-redis): [`run`] takes bound listeners, the shared store, a [`ServerConfig`]
 //! and a `shutdown` future, so tests pass a oneshot instead of a signal. Each accepted socket gets
 //! a task that reads bytes, decodes them with [`crate::protocol`], answers connection-level
-//! commands itself (`admin`) and hands the rest to [`crate::command::execute`].
+//! commands itself (`admin`) and hands the rest to [`crate::command::execute`]. The state they
+//! run against (`ServerState` for the server, `ConnState` for one connection) lives in `state`,
+//! which the handlers and observers depend on instead of on each other.
 //!
 //! Invariants:
 //! - Only this module and `client` touch sockets or tokio; the store is reached only via `command`.
@@ -18,18 +20,19 @@
 mod admin;
 mod busy_poll;
 mod clients;
+mod collector;
 mod connection;
 mod http;
 mod info;
 mod latency;
+mod launch;
 mod listen;
-mod metrics;
-mod serve;
 mod signals;
+mod state;
 mod watch_stats;
 
+pub use launch::{serve, LogFormat, ServeOptions};
 pub use listen::{bind_tcp, bind_unix, default_socket_path, remove_socket, UnixSocket};
-pub use serve::{serve, LogFormat, ServeOptions};
 pub use signals::{request_shutdown, Signals};
 
 use std::future::Future;
@@ -43,7 +46,8 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use crate::protocol::Limits;
 use crate::store::Store;
-use clients::Registry;
+use clients::Clients;
+use state::{Endpoints, ServerState};
 
 /// How the server behaves; [`Default`] gives Redis-like defaults.
 #[derive(Debug, Clone)]
@@ -102,44 +106,6 @@ pub enum Listener {
     Http(TcpListener),
 }
 
-/// State every connection task shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The store all clients read and write.
-    store: Arc<Store>,
-    /// Limits and auth, fixed for the server's life.
-    config: ServerConfig,
-    /// Connected clients, for CLIENT LIST and INFO.
-    clients: Registry,
-    /// When the server started, for INFO's uptime.
-    started: Instant,
-    /// Connections accepted since start (INFO stats).
-    total_connections: AtomicU64,
-    /// Connections refused at `max_clients` (INFO stats).
-    rejected_connections: AtomicU64,
-    /// Woken by the SHUTDOWN command.
-    shutdown_request: Notify,
-    /// TCP port (0 if none) and Unix socket path, for INFO.
-    endpoints: Endpoints,
-    /// Per-command latency totals (INFO latencystats, STATS, /metrics).
-    latency: latency::Latency,
-    /// True while the listeners accept; `/readyz` answers from it.
-    ready: AtomicBool,
-    /// Commands per second over the last sampling period (INFO instantaneous_ops_per_sec).
-    ops_per_sec: AtomicU64,
-    /// Connections report served requests here; the busy poller spins while they do.
-    busy_poll: busy_poll::BusyPoll,
-}
-
-/// Where the server listens, for INFO and CONFIG GET.
-#[derive(Debug, Default, Clone)]
-struct Endpoints {
-    /// TCP port, 0 when TCP is off.
-    port: u16,
-    /// Unix socket path, empty when off.
-    unixsocket: String,
-}
-
 /// Serves `listeners` until `shutdown` completes or a client sends SHUTDOWN, then shuts down
 /// gracefully (see the module docs). Returns once the listeners are closed and the connections
 /// have flushed or `shutdown_grace` has passed.
@@ -172,9 +138,9 @@ pub async fn run(
         }
     }
     let grace = config.shutdown_grace;
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(ServerState {
         store,
-        clients: Registry::default(),
+        clients: Clients::default(),
         started: Instant::now(),
         total_connections: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),

@@ -1,7 +1,7 @@
 //! The daemon's once-a-second sampler: INFO's `instantaneous_ops_per_sec`, and a rate-limited
 //! warning when the store is evicting (memory or entry pressure).
 //!
-//! Invariant: it only reads counters and writes `Shared::ops_per_sec`; it stops when the server
+//! Invariant: it only reads counters and writes `ServerState::ops_per_sec`; it stops when the server
 //! starts shutting down.
 
 use std::sync::atomic::Ordering;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::Shared;
+use super::state::ServerState;
 
 /// How often the counters are sampled.
 const PERIOD: Duration = Duration::from_secs(1);
@@ -22,7 +22,7 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Spawns the sampler, which runs until `stop` changes. The baselines are read here, before
 /// `run` starts accepting, so every eviction caused by a client counts as pressure.
 pub(crate) fn spawn(
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let last_commands = shared.clients.total_commands();
@@ -31,7 +31,7 @@ pub(crate) fn spawn(
 }
 
 async fn sample(
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     mut stop: watch::Receiver<bool>,
     mut last_commands: u64,
     mut last_evicted: u64,

@@ -18,10 +18,10 @@
 
 use bytes::BytesMut;
 
-use super::ConnState;
 use crate::protocol::{
     bulk_len, int_bulk_len, nil_len, write_bulk, write_int_bulk, write_int_line, write_nil, Resp,
 };
+use crate::server::state::ConnState;
 use crate::store::ValueRef;
 
 /// The error for a reply larger than the output cap.

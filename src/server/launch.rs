@@ -1,4 +1,5 @@
-//! `tinykv serve`: wires options to a runtime, a store, listeners and signals, then [`run`]s.
+//! `tinykv serve`: wires options to a runtime, a store, listeners and signals, then [`run`]s
+//! (launching the daemon; the CLI parses its flags in `cli/serve.rs`).
 //!
 //! Exit codes: 0 after a graceful shutdown (SIGINT, SIGTERM or SHUTDOWN), 1 when startup fails
 //! (bad options, socket in use, address in use), 130 when a second signal forces an exit.
@@ -10,7 +11,7 @@
 //! Output: the `tinykv listening on ...` announcements go to stdout (tools and tests read the
 //! bound addresses there); logs go to stderr through `tracing`, as text or, with
 //! [`LogFormat::Json`], one JSON object per line on both: the announcements become
-//! `{"message":"tinykv listening","listener":"unix:..."}` lines (`serve/logging.rs`).
+//! `{"message":"tinykv listening","listener":"unix:..."}` lines (`launch/logging.rs`).
 //! `--log-level` takes tracing's level names and Redis's (`warning`, `notice`, `verbose`) and
 //! refuses anything else, which tracing would read as a target and so log nothing.
 

@@ -2,7 +2,7 @@
 //! connected clients, connections and commands since start, and the per-command duration
 //! histogram `tinykv_command_duration_seconds{command=...}`.
 //!
-//! Invariant: a scrape only reads counters the daemon keeps anyway (the client registry, the
+//! Invariant: a scrape only reads counters the daemon keeps anyway (the connected `Clients`, the
 //! latency shards); nothing is counted twice to feed Prometheus.
 
 use std::collections::HashMap;
@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
 use super::latency::{upper_ns, BUCKETS};
-use super::Shared;
+use super::state::ServerState;
 
 /// Powers of two of nanoseconds used as the exported `le` bounds: 1.024 µs .. 17.2 s. Each is
 /// an internal bucket boundary, so the exported counts are exact.
@@ -27,12 +27,12 @@ const LE_POW2: std::ops::RangeInclusive<u32> = 10..=34;
 #[derive(Debug)]
 pub(crate) struct DaemonCollector {
     /// The server state to read.
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
 }
 
 impl DaemonCollector {
     /// A collector over `shared`.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(shared: Arc<ServerState>) -> Self {
         DaemonCollector { shared }
     }
 }
