@@ -15,7 +15,7 @@ use super::clients::lock;
 use super::info;
 use super::state::ConnState;
 use crate::command::table::Flags;
-use crate::command::{arity_error, execute_spec, lookup, stats_reply, unknown, Args, Cmd, Reply};
+use crate::command::{arity_error, execute_spec, stats_reply, unknown, Args, Cmd, Reply, Spec};
 use crate::protocol::{encode_reply, encoded_len, Resp, REPLY_TOO_BIG};
 
 /// What the connection does after a command.
@@ -29,14 +29,18 @@ pub(crate) enum Flow {
     Shutdown,
 }
 
-/// Runs one request and appends its reply (if any) to `out`. The name is looked up once in
-/// `command::table`: rows flagged `DAEMON` are answered here, after the table's arity check;
+/// Runs one request and appends its reply (if any) to `out`, given its row of `command::table`
+/// (looked up once, by the connection): rows flagged `DAEMON` are answered here, after the table's arity check;
 /// everything else goes to `execute` with the row already found.
-pub(crate) fn dispatch(st: &mut ConnState<'_>, argv: &[Vec<u8>], out: &mut BytesMut) -> Flow {
+pub(crate) fn dispatch(
+    st: &mut ConnState<'_>,
+    spec: Option<&'static Spec>,
+    argv: &[Vec<u8>],
+    out: &mut BytesMut,
+) -> Flow {
     let name = &argv[0];
     st.last_cmd.clear();
     st.last_cmd.extend_from_slice(name);
-    let spec = lookup(name);
     let admin = spec.filter(|s| s.flags.has(Flags::DAEMON));
     let kind = admin.map(|s| s.cmd);
     if !st.authenticated && !matches!(kind, Some(Cmd::Auth | Cmd::Hello | Cmd::Quit)) {

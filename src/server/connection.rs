@@ -102,36 +102,6 @@ pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
     );
 }
 
-/// [`latency::command_index`] with a one-entry cache: clients mostly repeat one command, and
-/// comparing a few bytes is cheaper than searching the command table.
-#[derive(Debug, Default)]
-struct CommandIndex {
-    /// The last name looked up, exactly as sent; meaningful only while `valid`.
-    name: Vec<u8>,
-    /// Its latency slot.
-    index: usize,
-    /// False before the first lookup and after a name too long to cache.
-    valid: bool,
-}
-
-impl CommandIndex {
-    /// Names longer than this are not cached (no command name is this long).
-    const MAX_CACHED: usize = 32;
-
-    fn get(&mut self, name: &[u8]) -> usize {
-        if self.valid && name == self.name.as_slice() {
-            return self.index;
-        }
-        self.index = latency::command_index(name);
-        self.valid = name.len() <= Self::MAX_CACHED;
-        if self.valid {
-            self.name.clear();
-            self.name.extend_from_slice(name);
-        }
-        self.index
-    }
-}
-
 /// Serves until the connection ends; returns the client id and why it closed.
 async fn run<R, W>(mut r: R, mut w: W, peer: String, local: String, ctx: Ctx) -> (u64, &'static str)
 where
@@ -164,7 +134,6 @@ where
         latency: LocalLatency::default(),
     };
     let id = st.info.id;
-    let mut cmd_index = CommandIndex::default();
     let mut decoder = Decoder::new(shared.config.limits);
     decoder.set_authenticated(st.authenticated);
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -221,18 +190,21 @@ where
                 abort = Some("cross-protocol request");
                 break;
             }
-            let cmd = cmd_index.get(&argv[0]);
+            // The one table lookup of this request: its latency slot, and the row the direct
+            // path and the dispatcher act on.
+            let spec = crate::command::lookup(&argv[0]);
+            let cmd = latency::slot(spec);
             // One clock read per command: this command's time runs from the end of the previous
             // one in the batch (so it includes parsing its request), or from here for the first.
             let started = *mark.get_or_insert_with(std::time::Instant::now);
             let outcome = if st.authenticated {
-                direct::serve(&mut st, argv, &mut out, limit)
+                direct::serve(&mut st, spec, argv, &mut out, limit)
             } else {
                 Outcome::Pass
             };
             flow = match outcome {
                 Outcome::Done => Flow::Continue,
-                Outcome::Pass => admin::dispatch(&mut st, argv, &mut out),
+                Outcome::Pass => admin::dispatch(&mut st, spec, argv, &mut out),
                 Outcome::Wait => {
                     waiting = true;
                     break;
@@ -393,17 +365,5 @@ mod tests {
         let before = small.as_ptr();
         trim(&mut small);
         assert_eq!(small.as_ptr(), before);
-    }
-
-    #[test]
-    fn command_index_cache_agrees_with_the_table() {
-        let long = vec![b'x'; 40];
-        let names: [&[u8]; 9] = [
-            b"", b"GET", b"get", b"GET", b"set", &long, b"", b"nosuch", b"SET",
-        ];
-        let mut cache = CommandIndex::default();
-        for name in names {
-            assert_eq!(cache.get(name), latency::command_index(name), "{name:?}");
-        }
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::clients::lock;
-use crate::command::table::{self, lookup, ANSWERED};
+use crate::command::table::{self, Spec, ANSWERED};
 
 /// Number of buckets: values from 0 ns to about 2^36 ns (69 s); longer ones land in the last.
 pub(crate) const BUCKETS: usize = 280;
@@ -44,8 +44,14 @@ pub(crate) const fn tracked_len() -> usize {
 
 /// Index of `name` (any case) among [`tracked`]: its table row, as answered rows come first;
 /// REPL-only words and unknown names map to `other`.
+#[cfg(test)]
 pub(crate) fn command_index(name: &[u8]) -> usize {
-    match lookup(name) {
+    slot(table::lookup(name))
+}
+
+/// The latency slot of a command already looked up in the table (`None`: unknown).
+pub(crate) fn slot(spec: Option<&Spec>) -> usize {
+    match spec {
         Some(s) if s.flags.answered() => s.cmd as usize,
         _ => ANSWERED,
     }

@@ -18,6 +18,7 @@
 
 use bytes::BytesMut;
 
+use crate::command::{Cmd, Spec};
 use crate::protocol::{
     bulk_len, int_bulk_len, nil_len, write_bulk, write_int_bulk, write_int_line, write_nil, Resp,
 };
@@ -74,16 +75,15 @@ impl Budget {
 /// caller has already checked authentication.
 pub(crate) fn serve(
     st: &mut ConnState<'_>,
+    spec: Option<&Spec>,
     argv: &[Vec<u8>],
     out: &mut BytesMut,
     cap: usize,
 ) -> Outcome {
     let name = argv[0].as_slice();
-    let res = match name.len() {
-        3 if argv.len() == 2 && name.eq_ignore_ascii_case(b"GET") => get(st, &argv[1], out, cap),
-        4 if argv.len() >= 2 && name.eq_ignore_ascii_case(b"MGET") => {
-            mget(st, &argv[1..], out, cap)
-        }
+    let res = match spec.map(|s| s.cmd) {
+        Some(Cmd::Get) if argv.len() == 2 => get(st, &argv[1], out, cap),
+        Some(Cmd::Mget) if argv.len() >= 2 => mget(st, &argv[1..], out, cap),
         _ => return Outcome::Pass,
     };
     st.last_cmd.clear();
