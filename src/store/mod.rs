@@ -26,6 +26,7 @@ pub use self::entry::{
     alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
 };
 pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
+pub use self::scan::EntryView;
 pub use self::stats::{NsStats, Stats};
 pub use crate::error::{Error, Result};
 
@@ -758,6 +759,15 @@ impl Store {
         count: usize,
     ) -> (u64, Vec<Vec<u8>>) {
         self.shared.scan(ns, cursor, pattern, count)
+    }
+
+    /// Calls `f` on every live entry of every namespace, a slice of the table at a time under
+    /// one shard read lock (so writers wait at most one slice; keep `f` short: copy out, do not
+    /// write to this store from it). Point in time: every entry present for the whole walk is
+    /// seen, at least once (twice only if the reaper shrank its table meanwhile); an entry
+    /// written, expired or removed during the walk may or may not be.
+    pub fn walk(&self, f: impl FnMut(EntryView<'_>)) {
+        self.shared.walk(f)
     }
 
     /// Number of entries in `ns` (entries past their TTL count until reclaimed).

@@ -12,7 +12,7 @@
 //! (`GROUP_WIDTH`, `visit_home`); the `home_bucket_visits_find_every_entry_once` test fails
 //! if they ever disagree with the table's.
 
-use super::entry::{key_name, key_ns, Entry, Ns, Slot, TAG_HASH_BITS};
+use super::entry::{key_name, key_ns, Entry, Ns, Slot, ValueRef, TAG_HASH_BITS};
 use super::glob;
 use super::shared::Shared;
 use hashbrown::raw::RawTable;
@@ -35,6 +35,22 @@ const EMPTY: u8 = 0xFF;
 /// A step visits at most this many buckets per key asked for (Redis's empty-bucket bound).
 const VISITS_PER_KEY: usize = 10;
 
+/// Home buckets a [`Shared::walk`] visits under one read lock.
+const WALK_SLICE: usize = 1024;
+
+/// One live entry, as [`Store::walk`](super::Store::walk) shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryView<'a> {
+    /// Its namespace.
+    pub ns: Ns,
+    /// Its key, without the namespace prefix.
+    pub key: &'a [u8],
+    /// Its value.
+    pub value: ValueRef<'a>,
+    /// Absolute expiry on the store's clock (epoch ms on the system clock); `None` for none.
+    pub expires_at_ms: Option<u64>,
+}
+
 /// One SCAN step's result.
 #[derive(Debug)]
 pub(crate) struct ScanStep {
@@ -42,7 +58,8 @@ pub(crate) struct ScanStep {
     pub(crate) next: u64,
     /// Live keys of the namespace found, before the pattern filter.
     pub(crate) keys: Vec<Vec<u8>>,
-    /// Home buckets (and empty shards) visited: at most `10 * count`.
+    /// Home buckets (and empty shards) visited: at most `10 * count` (the tests check it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) visited: usize,
 }
 
@@ -81,46 +98,96 @@ impl Shared {
         let count = count.max(1);
         let budget = count.saturating_mul(VISITS_PER_KEY);
         let now = self.now();
+        let mut keys = Vec::new();
+        let found = std::cell::Cell::new(0);
+        let (next, visited) = self.walk_step(
+            cursor,
+            |visited| found.get() >= count || visited >= budget,
+            |e| {
+                if key_ns(e.key()) == ns && !e.is_expired(now) {
+                    keys.push(key_name(e.key()).to_owned());
+                    found.set(found.get() + 1);
+                }
+            },
+        );
+        ScanStep {
+            next,
+            keys,
+            visited,
+        }
+    }
+
+    /// One step of the cursor walk under SCAN and [`Shared::walk`]: from `cursor`, calls `f`
+    /// on every entry of each home bucket visited, under one shard read lock at a time, until
+    /// `enough(buckets visited)` says stop (checked after each bucket and each shard); returns
+    /// the next cursor (0 when the walk is complete) and the buckets visited.
+    pub(crate) fn walk_step(
+        &self,
+        cursor: u64,
+        mut enough: impl FnMut(usize) -> bool,
+        mut f: impl FnMut(&Entry),
+    ) -> (u64, usize) {
         let shards = self.map.shards();
         let (mut shard, mut v) = ((cursor >> SHARD_SHIFT) as usize, cursor & LOW);
-        let mut step = ScanStep {
-            next: 0,
-            keys: Vec::new(),
-            visited: 0,
-        };
+        let mut visited = 0;
         while shard < shards.len() {
             {
                 let table = shards[shard].read();
                 if !table.is_empty() {
                     let mask = table.buckets() - 1;
                     loop {
-                        step.visited += 1;
-                        self.visit_home(&table, v as usize & mask, |e| {
-                            if key_ns(e.key()) == ns && !e.is_expired(now) {
-                                step.keys.push(key_name(e.key()).to_owned());
-                            }
-                        });
+                        visited += 1;
+                        self.visit_home(&table, v as usize & mask, &mut f);
                         match next_bucket_cursor(v, mask as u64) {
                             Some(next) => v = next,
                             None => break,
                         }
-                        if step.keys.len() >= count || step.visited >= budget {
-                            step.next = ((shard as u64) << SHARD_SHIFT) | v;
-                            return step;
+                        if enough(visited) {
+                            return (((shard as u64) << SHARD_SHIFT) | v, visited);
                         }
                     }
                 } else {
-                    step.visited += 1;
+                    visited += 1;
                 }
             }
             shard += 1;
             v = 0;
-            if shard < shards.len() && (step.keys.len() >= count || step.visited >= budget) {
-                step.next = (shard as u64) << SHARD_SHIFT;
-                return step;
+            if shard < shards.len() && enough(visited) {
+                return ((shard as u64) << SHARD_SHIFT, visited);
             }
         }
-        step
+        (0, visited)
+    }
+
+    /// Calls `f` on every live entry of every namespace, [`WALK_SLICE`] home buckets at a
+    /// time under one shard read lock, so a writer waits at most one slice. The walk survives
+    /// resizes between slices as SCAN does: an entry present for the whole walk is seen at
+    /// least once (twice only if its table shrank meanwhile); one written or removed during
+    /// the walk may or may not be seen.
+    pub(crate) fn walk(&self, mut f: impl FnMut(EntryView<'_>)) {
+        let mut cursor = 0;
+        loop {
+            let now = self.now();
+            let (next, _) = self.walk_step(
+                cursor,
+                |visited| visited >= WALK_SLICE,
+                |e| {
+                    if !e.is_expired(now) {
+                        let at = e.expires_at();
+                        f(EntryView {
+                            ns: key_ns(e.key()),
+                            key: key_name(e.key()),
+                            value: e.value(),
+                            expires_at_ms: (at != 0).then_some(at),
+                        })
+                    }
+                },
+            );
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
     }
 
     /// Calls `f` on every entry of `table` (read-locked, allocated) whose home bucket is

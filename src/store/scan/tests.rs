@@ -189,3 +189,51 @@ fn a_cursor_past_the_last_shard_ends_the_walk() {
     assert_eq!((step.next, step.keys.len()), (0, 0));
     assert_eq!(s.scan(D, u64::MAX, None, 10), (0, vec![]));
 }
+
+/// The walk shows every live entry of every namespace once, with its value and absolute
+/// expiry, and skips expired ones; across enough entries to take many slices.
+#[test]
+fn the_walk_shows_every_live_entry_once_with_its_expiry() {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let config = Config {
+        reaper_interval_ms: 0,
+        shards: 4,
+        ..Config::default()
+    };
+    let s = Store::with_clock(config, clock.clone()).unwrap();
+    let ns = s.namespace("n").unwrap();
+    let n = 20_000;
+    fill(&s, D, "d", n);
+    for i in 0..n {
+        let opts = SetOptions {
+            ttl_ms: Some(if i % 2 == 0 { 10 } else { 60_000 }),
+            ..SetOptions::default()
+        };
+        s.set(ns, &format!("t{i}"), Value::from(format!("v{i}")), &opts)
+            .unwrap();
+    }
+    clock.advance(100);
+    let mut seen: HashMap<(Ns, Vec<u8>), (Value, Option<u64>)> = HashMap::new();
+    let mut visits = 0;
+    s.walk(|e| {
+        visits += 1;
+        seen.insert(
+            (e.ns, e.key.to_vec()),
+            (e.value.to_owned(), e.expires_at_ms),
+        );
+    });
+    assert_eq!(visits, seen.len(), "an entry was shown twice");
+    assert_eq!(seen.len(), n + n / 2);
+    for i in 0..n {
+        assert_eq!(
+            seen[&(D, format!("d{i}").into_bytes())],
+            (Value::Int(i as i64), None)
+        );
+        let t = seen.get(&(ns, format!("t{i}").into_bytes()));
+        if i % 2 == 0 {
+            assert_eq!(t, None, "expired t{i} shown");
+        } else {
+            assert_eq!(t, Some(&(Value::from(format!("v{i}")), Some(1_060_000))));
+        }
+    }
+}
