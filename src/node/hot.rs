@@ -9,6 +9,7 @@
 //!
 //! This file and `raw.rs` are where raw N-API is called; each `unsafe` block says why it holds.
 use super::batch;
+use super::get_or_set;
 use super::ops::{self, Op, View};
 use super::raw::{Env, Js};
 use napi::sys;
@@ -45,6 +46,10 @@ trampolines! {
     t_incr => ops::incr, 2;
     t_decr => ops::decr, 2;
     t_mget => batch::mget_packed, 3;
+    t_get_buffer => ops::get_buffer, 1;
+    t_claim => get_or_set::claim, 4;
+    t_finish => get_or_set::finish, 2;
+    t_fail => get_or_set::fail, 2;
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -65,6 +70,10 @@ const MGET_JS: &str = include_str!("js/mget.js");
 
 /// The JS side of `set`, a function of the native `set` and `set_flat`.
 const SET_JS: &str = include_str!("js/set.js");
+
+/// The JS side of `getOrSet`, `getOrSetJSON` and `getOrSetBuffer` (and the guard that refuses
+/// to clone a handle), a function of the object and its natives.
+const GET_OR_SET_JS: &str = include_str!("js/get_or_set.js");
 
 /// Runs `script` (a JS function of the natives) and calls it with `natives`: the wrapped
 /// method, or `None` if the script could not run.
@@ -145,7 +154,31 @@ pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     if st != sys::Status::napi_ok {
         return Err(napi::Error::from_reason("could not define TinyKV methods"));
     }
-    Ok(())
+    install_get_or_set(env, obj, view)
+}
+
+/// Defines `getOrSet`, `getOrSetJSON`, `getOrSetBuffer` and the clone guard on `obj`.
+pub(crate) fn install_get_or_set(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
+    let natives = [
+        native(env, c"get", t_get, view)?,
+        native(env, c"getBuffer", t_get_buffer, view)?,
+        native(env, c"claim", t_claim, view)?,
+        native(env, c"finish", t_finish, view)?,
+        native(env, c"fail", t_fail, view)?,
+    ];
+    let mut argv = vec![obj];
+    argv.extend(natives);
+    match wrap(env, GET_OR_SET_JS, &argv) {
+        Some(_) => Ok(()),
+        None => Err(super::error::pending()),
+    }
+}
+
+/// A handle made in the current napi-rs callback, as napi-rs's `Unknown`.
+pub(crate) fn unknown(env: &napi::Env, v: Js) -> napi::Unknown<'_> {
+    // SAFETY: `Js` handles are live in the callback that made them (raw/mod.rs), which is
+    // the callback `env` belongs to.
+    unsafe { napi::Unknown::from_raw_unchecked(env.raw(), v.raw()) }
 }
 
 /// Calls `op` from a napi-rs method (the prototype path) and maps a thrown exception.
