@@ -23,8 +23,7 @@
 use super::args;
 use super::ops::{self, View};
 use super::raw::{at_teardown, Deferred, Env, Js, JsResult, KeyArg, Kind, Message, Thrown, Wake};
-use super::shared_stores::Hub;
-use crate::store::{SetOptions, StoredKey, Ttl, Value, ValueRef};
+use crate::store::{SetOptions, Store, StoredKey, Ttl, Value, ValueRef};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -169,8 +168,10 @@ fn to_js(env: Env, mode: Mode, bytes: &[u8]) -> JsResult {
 
 /// A load this thread leads.
 struct Lead {
-    /// The store's hub; weak, so a load never keeps a closed store alive.
-    hub: Weak<Hub>,
+    /// The store; weak, so a load never keeps a closed store alive.
+    store: Weak<Store>,
+    /// The store's flights (its hub's); weak for the same reason.
+    flights: Weak<Flights>,
     /// The stored key.
     key: Vec<u8>,
     /// The TTL to write with (`ttl + staleTtl`), if any.
@@ -214,8 +215,8 @@ fn env_state(env: Env) -> JsResult<Rc<EnvState>> {
             };
             let led = std::mem::take(&mut *state.led.borrow_mut());
             for (token, lead) in led {
-                if let Some(hub) = lead.hub.upgrade() {
-                    hub.flights.end(
+                if let Some(flights) = lead.flights.upgrade() {
+                    flights.end(
                         &lead.key,
                         token,
                         Outcome::Failed(
@@ -251,7 +252,7 @@ enum Claim {
 }
 
 /// The entry's bytes (an integer in decimal), or `None`.
-fn read(store: &crate::store::Store, key: StoredKey<'_>) -> Option<Vec<u8>> {
+fn read(store: &Store, key: StoredKey<'_>) -> Option<Vec<u8>> {
     store.get_with_key(key, |v| match v {
         ValueRef::Bytes(b) => b.to_vec(),
         ValueRef::Int(n) => n.to_string().into_bytes(),
@@ -277,11 +278,11 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
     };
     let ttl = opt(a[2], "ttl")?;
     let stale = opt(a[3], "staleTtl")?;
-    let hub = match view.shared.hub.borrow().as_ref() {
-        Some(h) => h.hub().clone(),
+    let (store, flights) = match view.shared.hub.borrow().as_ref() {
+        Some(h) => (h.hub().store.clone(), h.hub().flights.clone()),
         None => return Err(ops::closed(env, m)),
     };
-    let store = &hub.store;
+    let store = &store;
     let ttl = ttl.or(store.config().default_ttl_ms);
     if stale.is_some() && ttl.is_none() {
         return Err(env.throw(
@@ -291,7 +292,7 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
     }
     let state = env_state(env)?;
     let claim = {
-        let mut map = hub.flights.map.lock();
+        let mut map = flights.map.lock();
         let found = match store.ttl_key(key) {
             Ttl::Missing => None,
             Ttl::Remaining(r) if stale.is_some_and(|s| r <= s) => read(store, key).map(Err),
@@ -322,7 +323,8 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
     };
     let lead = |token: u64| {
         let l = Lead {
-            hub: Arc::downgrade(&hub),
+            store: Arc::downgrade(store),
+            flights: Arc::downgrade(&flights),
             key: key.bytes().to_vec(),
             ttl_ms: ttl.map(|t| t.saturating_add(stale.unwrap_or(0))),
             mode,
@@ -376,11 +378,11 @@ pub(crate) fn finish(env: Env, _view: &View, a: &[Js]) -> JsResult {
         return Err(env.throw(Kind::Error, "TinyKV.getOrSet: this load already ended"));
     };
     let m = method(lead.mode);
-    let Some(hub) = lead.hub.upgrade() else {
+    let (Some(store), Some(flights)) = (lead.store.upgrade(), lead.flights.upgrade()) else {
         return Err(ops::closed(env, m));
     };
-    let end = |outcome| hub.flights.end(&lead.key, token, outcome);
-    let max = hub.store.config().max_value_len;
+    let end = |outcome| flights.end(&lead.key, token, outcome);
+    let max = store.config().max_value_len;
     let value = match args::value(env, a[1], max, m) {
         Ok(v) => v,
         Err(t) => {
@@ -395,7 +397,7 @@ pub(crate) fn finish(env: Env, _view: &View, a: &[Js]) -> JsResult {
         ..SetOptions::default()
     };
     let key = StoredKey::from_layout(&lead.key);
-    if let Err(e) = hub.store.set_key(key, value.view(), &opts) {
+    if let Err(e) = store.set_key(key, value.view(), &opts) {
         let thrown = super::error::throw_store(env, m, &e);
         let (_, msg) = super::error::classify(&e);
         end(Outcome::Failed(format!("TinyKV.{m}: {msg}")));
@@ -426,9 +428,9 @@ pub(crate) fn fail(env: Env, _view: &View, a: &[Js]) -> JsResult {
         .coerce_to_string(a[1])
         .and_then(|s| sb.read(env, s).map(str::to_string))
         .unwrap_or_default();
-    if let Some(hub) = lead.hub.upgrade() {
+    if let Some(flights) = lead.flights.upgrade() {
         let m = method(lead.mode);
-        hub.flights.end(
+        flights.end(
             &lead.key,
             token,
             Outcome::Failed(format!("TinyKV.{m}: the loader failed: {msg}")),

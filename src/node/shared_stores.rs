@@ -35,8 +35,9 @@ pub(crate) struct Hub {
     /// Open handles: each `TinyKV` made by the constructor (its namespace views count with it).
     /// Changed under the registry lock for a named store (see the module invariants).
     handles: AtomicUsize,
-    /// getOrSet loads in flight, shared by every handle in every thread.
-    pub(crate) flights: Flights,
+    /// getOrSet loads in flight, shared by every handle in every thread (dropped with the
+    /// hub, which rejects their waiters; loads hold it weakly).
+    pub(crate) flights: Arc<Flights>,
     /// The manual clock of a store the test hook made, which the tests advance.
     clock: Option<Arc<ManualClock>>,
 }
@@ -73,7 +74,7 @@ impl Hub {
             name,
             store: Arc::new(store),
             handles: AtomicUsize::new(0),
-            flights: Flights::default(),
+            flights: Arc::default(),
             clock,
         })
     }
