@@ -134,6 +134,29 @@ test('a loading thread terminated mid-load releases its waiters with an error', 
   kv.close()
 })
 
+test('a waiting thread terminated mid-wait is skipped; the other waiters still get the value', async () => {
+  const kv = new TinyKV({ name: 'term-wait' })
+  let release
+  const leading = kv.getOrSet('k', () => new Promise((r) => (release = () => r('value'))))
+  const waiting = ['doomed', 'survivor'].map(() =>
+    spawn(`
+      const kv = new TinyKV({ name: 'term-wait' })
+      const p = kv.getOrSet('k', () => 'unused')
+      send('waiting')
+      return await p
+    `),
+  )
+  for (const w of waiting) await message(w, (m) => m === 'waiting')
+  await waiting[0].terminate()
+  const same = kv.getOrSet('k', () => 'unused')
+  release()
+  assert.equal(await leading, 'value')
+  assert.equal(await same, 'value')
+  assert.equal((await message(waiting[1], (m) => 'done' in m)).done, 'value')
+  kv.close()
+  await assert.rejects(kv.getOrSet('k', () => 'v'), { message: 'TinyKV.getOrSet: the store is closed' })
+})
+
 test('stale-while-revalidate: a stale value is answered at once while one caller refreshes it', async () => {
   native.__testManualClockStore('swr', 1_000_000)
   const kv = new TinyKV({ name: 'swr' })

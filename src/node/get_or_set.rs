@@ -259,6 +259,39 @@ fn read(store: &Store, key: StoredKey<'_>) -> Option<Vec<u8>> {
     })
 }
 
+/// `fresh(key, staleTtl, mode)`: the fast path under `staleTtl`: the value if the entry is
+/// there with more than `staleTtl` ms left (or no TTL), else `undefined` (the JS side then
+/// claims, which also checks every argument).
+pub(crate) fn fresh(env: Env, view: &View, a: &[Js]) -> JsResult {
+    let mut kb = KeyArg::new();
+    let (Ok(key), Some(stale)) = (kb.read(env, a[0], view.ns), env.double(a[1])) else {
+        return Ok(env.undefined());
+    };
+    let mode = if env.double(a[2]) == Some(1.0) {
+        Mode::Buffer
+    } else {
+        Mode::Text
+    };
+    let g = view.shared.store.borrow();
+    let Some(store) = g.as_deref() else {
+        return Ok(env.undefined());
+    };
+    match store.ttl_key(key) {
+        Ttl::Missing => return Ok(env.undefined()),
+        Ttl::Remaining(r) if (r as f64) <= stale => return Ok(env.undefined()),
+        _ => {}
+    }
+    match store.get_with_key(key, |v| match (v, mode) {
+        (ValueRef::Bytes(b), Mode::Buffer) => env.buffer(b),
+        (ValueRef::Bytes(b), _) => env.string(b),
+        (ValueRef::Int(n), Mode::Buffer) => env.buffer(n.to_string().as_bytes()),
+        (ValueRef::Int(n), _) => Ok(env.decimal_string(n)),
+    }) {
+        Some(v) => v,
+        None => Ok(env.undefined()),
+    }
+}
+
 /// `claim(key, mode, ttl, staleTtl)` -> `[0, value]` hit, `[1, token]` lead, `[2, promise]`
 /// wait, `[3, value, token]` stale (refresh it), `[4, value]` stale (a refresh runs).
 pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {

@@ -48,6 +48,7 @@ trampolines! {
     t_mget => batch::mget_packed, 3;
     t_get_buffer => ops::get_buffer, 1;
     t_claim => get_or_set::claim, 4;
+    t_fresh => get_or_set::fresh, 3;
     t_finish => get_or_set::finish, 2;
     t_fail => get_or_set::fail, 2;
 }
@@ -162,6 +163,7 @@ pub(crate) fn install_get_or_set(env: Env, obj: Js, view: &Rc<View>) -> napi::Re
     let natives = [
         native(env, c"get", t_get, view)?,
         native(env, c"getBuffer", t_get_buffer, view)?,
+        native(env, c"fresh", t_fresh, view)?,
         native(env, c"claim", t_claim, view)?,
         native(env, c"finish", t_finish, view)?,
         native(env, c"fail", t_fail, view)?,

@@ -13,11 +13,12 @@
    * @param {object} kv the handle
    * @param {(key: unknown) => string | undefined} get
    * @param {(key: unknown) => Uint8Array | undefined} getBuffer
+   * @param {(key: unknown, staleTtl: unknown, mode: number) => unknown} fresh
    * @param {(key: unknown, mode: number, ttl: unknown, staleTtl: unknown) => any[]} claim
    * @param {(token: number, value: unknown) => unknown} finish
    * @param {(token: number, message: string) => void} fail
    */
-  function (kv, get, getBuffer, claim, finish, fail) {
+  function (kv, get, getBuffer, fresh, claim, finish, fail) {
     'use strict'
     const TEXT = 0
     const BUFFER = 1
@@ -108,12 +109,16 @@
        * @param {unknown} [options]
        */
       return function getOrSet(key, loader, options) {
-        if (
-          typeof key === 'string' &&
-          typeof loader === 'function' &&
-          (options == null || /** @type {{ staleTtl?: unknown }} */ (options).staleTtl === undefined)
-        ) {
-          const v = read(key)
+        if (typeof key === 'string' && typeof loader === 'function') {
+          const stale = options == null ? undefined : /** @type {{ staleTtl?: unknown }} */ (options).staleTtl
+          let v
+          try {
+            v = stale === undefined ? read(key) : fresh(key, stale, mode)
+          } catch {
+            // A closed store or a key with no UTF-8 form: the slow path rejects with the
+            // error under this method's name.
+            return slow(mode, key, loader, options)
+          }
           if (v !== undefined) {
             if (mode !== JSON_MODE) return v
             try {
