@@ -13,7 +13,7 @@
 //!   (threadsafe functions, promises, env cleanup hooks). Only it and `hot.rs`
 //!   call `napi::sys`; everything else is safe Rust.
 //! - `shared_stores.rs`: named stores shared by every thread of the process (a registry of
-//!   `Hub`s with handle counts); `get_or_set.rs`: single-flight `getOrSet` across threads and
+//!   `Hub`s with handle counts); `get_or_set/`: single-flight `getOrSet` across threads and
 //!   stale-while-revalidate, its JS side in `js/get_or_set.js`.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
 //! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim), and

@@ -20,218 +20,16 @@
 //! runs; a leader's thread that exits or is terminated ends its flights with an error (an env
 //! cleanup hook), and a store dropped with flights pending rejects their waiters: no waiter is
 //! left hanging.
+mod flights;
+
 use super::args;
 use super::ops::{self, View};
-use super::raw::{at_teardown, Deferred, Env, Js, JsResult, KeyArg, Kind, Message, Thrown, Wake};
+use super::raw::{Env, Js, JsResult, KeyArg, Kind};
 use crate::store::{SetOptions, Store, StoredKey, Ttl, Value, ValueRef};
-use parking_lot::Mutex;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
-
-/// Tokens and waiter ids, unique in the process.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The loads in flight on one store, by stored key (namespace prefix and key bytes).
-#[derive(Default)]
-pub(crate) struct Flights {
-    /// Guarded by a mutex no JS ever runs under.
-    map: Mutex<HashMap<Vec<u8>, Flight>>,
-}
-
-/// One load in flight.
-struct Flight {
-    /// The leader's token: only it may end this flight.
-    token: u64,
-    /// Callers waiting for the result, in any thread.
-    waiters: Vec<Waiter>,
-}
-
-/// A caller waiting on a flight: the doorbell of its thread and its promise's id there.
-struct Waiter {
-    /// Its thread's doorbell.
-    wake: Arc<Wake<Woken>>,
-    /// The key of its promise in that thread's `EnvState::pending`.
-    id: u64,
-}
-
-/// How a flight ended.
-enum Outcome {
-    /// The bytes written to the store.
-    Value(Vec<u8>),
-    /// Why no value was written (the loader's error message, a teardown, a closed store).
-    Failed(String),
-}
-
-/// What a waiter's getOrSet returns: a string, a Buffer, or `JSON.parse` of the text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Text,
-    Buffer,
-    Json,
-}
-
-impl Flights {
-    /// Ends the flight of `key` if `token` still leads it, and wakes its waiters with `outcome`.
-    fn end(&self, key: &[u8], token: u64, outcome: Outcome) {
-        let flight = {
-            let mut map = self.map.lock();
-            match map.get(key) {
-                Some(f) if f.token == token => map.remove(key),
-                _ => None,
-            }
-        };
-        if let Some(f) = flight {
-            wake_all(f.waiters, Arc::new(outcome));
-        }
-    }
-}
-
-impl Drop for Flights {
-    fn drop(&mut self) {
-        let outcome = Arc::new(Outcome::Failed(
-            "TinyKV.getOrSet: the store was closed before the load finished".into(),
-        ));
-        for (_, f) in self.map.get_mut().drain() {
-            wake_all(f.waiters, outcome.clone());
-        }
-    }
-}
-
-fn wake_all(waiters: Vec<Waiter>, outcome: Arc<Outcome>) {
-    for w in waiters {
-        // A waiter whose thread is gone is simply skipped.
-        w.wake.send(Woken {
-            id: w.id,
-            outcome: outcome.clone(),
-        });
-    }
-}
-
-/// The message that settles one waiter's promise on its own thread.
-pub(crate) struct Woken {
-    /// The waiter's promise id.
-    id: u64,
-    /// The flight's outcome, shared by its waiters.
-    outcome: Arc<Outcome>,
-}
-
-impl Message for Woken {
-    fn deliver(self, env: Env) {
-        let Some(state) = ENVS.with(|m| m.borrow().get(&(env.raw() as usize)).cloned()) else {
-            return;
-        };
-        let Some((deferred, mode)) = state.pending.borrow_mut().remove(&self.id) else {
-            return;
-        };
-        if state.pending.borrow().is_empty() {
-            state.wake.hold(env, false);
-        }
-        settle(env, deferred, mode, &self.outcome);
-    }
-}
-
-/// Resolves a waiter with the value in its mode, or rejects it.
-fn settle(env: Env, deferred: Deferred, mode: Mode, outcome: &Outcome) {
-    let result = match outcome {
-        Outcome::Value(bytes) => to_js(env, mode, bytes).map(|v| (true, v)),
-        Outcome::Failed(msg) => env.error(msg).map(|e| (false, e)),
-    };
-    match result {
-        Ok((ok, v)) => deferred.settle(env, ok, v),
-        Err(Thrown) => {
-            // JSON.parse threw (or V8 could not make the value): reject with that exception.
-            let e = env
-                .take_exception()
-                .or_else(|| env.error("TinyKV.getOrSet failed").ok());
-            if let Some(e) = e {
-                deferred.settle(env, false, e);
-            }
-        }
-    }
-}
-
-/// `bytes` as `mode` says.
-fn to_js(env: Env, mode: Mode, bytes: &[u8]) -> JsResult {
-    match mode {
-        Mode::Text => env.string(bytes),
-        Mode::Buffer => env.buffer(bytes),
-        Mode::Json => {
-            let text = env.string(bytes)?;
-            let (json, parse) = ops::json_fn(env, c"parse")?;
-            env.call(json, parse, &[text])
-        }
-    }
-}
-
-/// A load this thread leads.
-struct Lead {
-    /// The store; weak, so a load never keeps a closed store alive.
-    store: Weak<Store>,
-    /// The store's flights (its hub's); weak for the same reason.
-    flights: Weak<Flights>,
-    /// The stored key.
-    key: Vec<u8>,
-    /// The TTL to write with (`ttl + staleTtl`), if any.
-    ttl_ms: Option<u64>,
-    /// What the leader's getOrSet returns.
-    mode: Mode,
-}
-
-/// What one JS thread (env) keeps for getOrSet.
-struct EnvState {
-    /// This thread's doorbell.
-    wake: Arc<Wake<Woken>>,
-    /// Waiters' promises by id, settled by `Woken::deliver`.
-    pending: RefCell<HashMap<u64, (Deferred, Mode)>>,
-    /// The loads this thread leads, by token: ended with an error if the thread goes away.
-    led: RefCell<HashMap<u64, Lead>>,
-}
-
-thread_local! {
-    /// Per-env state, by env pointer (a worker thread has one env; the key keeps it per env).
-    static ENVS: RefCell<HashMap<usize, Rc<EnvState>>> = RefCell::new(HashMap::new());
-}
-
-/// This env's state, made (with its doorbell and teardown hook) on first use.
-fn env_state(env: Env) -> JsResult<Rc<EnvState>> {
-    let id = env.raw() as usize;
-    if let Some(s) = ENVS.with(|m| m.borrow().get(&id).cloned()) {
-        return Ok(s);
-    }
-    let state = Rc::new(EnvState {
-        wake: Wake::new(env)?,
-        pending: RefCell::new(HashMap::new()),
-        led: RefCell::new(HashMap::new()),
-    });
-    // Registered after the doorbell's own hook, so it runs first (hooks run in reverse).
-    at_teardown(
-        env,
-        Box::new(move || {
-            let Some(state) = ENVS.with(|m| m.borrow_mut().remove(&id)) else {
-                return;
-            };
-            let led = std::mem::take(&mut *state.led.borrow_mut());
-            for (token, lead) in led {
-                if let Some(flights) = lead.flights.upgrade() {
-                    flights.end(
-                        &lead.key,
-                        token,
-                        Outcome::Failed(
-                            "TinyKV.getOrSet: the thread running the loader exited before it \
-                             finished; call again to retry"
-                                .into(),
-                        ),
-                    );
-                }
-            }
-        }),
-    )?;
-    ENVS.with(|m| m.borrow_mut().insert(id, state.clone()));
-    Ok(state)
-}
+pub(crate) use flights::Flights;
+use flights::{env_state, to_js, EnvState, Flight, Lead, Mode, Outcome, Waiter, NEXT_ID};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 /// The method name a mode's errors carry.
 fn method(mode: Mode) -> &'static str {
@@ -354,7 +152,13 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
             }
         }
     };
-    let lead = |token: u64| {
+    // The lead is recorded before anything that can fail, and ended if the answer cannot be
+    // built, so no flight is ever left without a leader.
+    let token = match claim {
+        Claim::Lead(t) | Claim::StaleLead(_, t) => Some(t),
+        _ => None,
+    };
+    if let Some(t) = token {
         let l = Lead {
             store: Arc::downgrade(store),
             flights: Arc::downgrade(&flights),
@@ -362,12 +166,27 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
             ttl_ms: ttl.map(|t| t.saturating_add(stale.unwrap_or(0))),
             mode,
         };
-        state.led.borrow_mut().insert(token, l);
-        env.number(token as f64)
-    };
+        state.led.borrow_mut().insert(t, l);
+    }
+    let out = answer(env, &state, mode, claim);
+    if let (Err(_), Some(t)) = (out, token) {
+        state.led.borrow_mut().remove(&t);
+        flights.end(
+            key.bytes(),
+            t,
+            Outcome::Failed(format!(
+                "TinyKV.{m}: the caller that was to load this key failed"
+            )),
+        );
+    }
+    out
+}
+
+/// `claim`'s answer array for what it found.
+fn answer(env: Env, state: &EnvState, mode: Mode, claim: Claim) -> JsResult {
     let (code, first, second) = match claim {
         Claim::Hit(v) => (0, to_js(env, mode.text_or_buffer(), &v)?, None),
-        Claim::Lead(token) => (1, lead(token), None),
+        Claim::Lead(token) => (1, env.number(token as f64), None),
         Claim::Wait(id) => {
             let (deferred, promise) = env.promise()?;
             let mut pending = state.pending.borrow_mut();
@@ -377,9 +196,11 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
             pending.insert(id, (deferred, mode));
             (2, promise, None)
         }
-        Claim::StaleLead(v, token) => {
-            (3, to_js(env, mode.text_or_buffer(), &v)?, Some(lead(token)))
-        }
+        Claim::StaleLead(v, token) => (
+            3,
+            to_js(env, mode.text_or_buffer(), &v)?,
+            Some(env.number(token as f64)),
+        ),
         Claim::Stale(v) => (4, to_js(env, mode.text_or_buffer(), &v)?, None),
     };
     let out = env.array(3)?;
@@ -389,17 +210,6 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
         env.set_element(out, 2, s)?;
     }
     Ok(out)
-}
-
-impl Mode {
-    /// How `claim` hands a value to JS: JSON stays text (the JS side parses it).
-    fn text_or_buffer(self) -> Mode {
-        if self == Mode::Buffer {
-            Mode::Buffer
-        } else {
-            Mode::Text
-        }
-    }
 }
 
 /// `finish(token, value)`: writes the leader's value (JSON already stringified), ends the
