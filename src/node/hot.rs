@@ -5,7 +5,8 @@
 //! pointer, read the key into a stack buffer and return `undefined` on a miss (a few tens of ns
 //! of binding cost). Each function holds one `Rc<View>`, released by its finalizer, so a
 //! detached method (`const { get } = kv`) keeps working and a collected store frees itself.
-//! `set` and `mget` are wrapped in small JS functions (`js/set.js`, `js/mget.js`).
+//! `set` and `mget` are wrapped in small JS functions (`js/set.js`, `js/mget.js`); the getOrSet
+//! methods are JS functions of a few natives each handle gets (`js/get_or_set.js`).
 //!
 //! This file and `raw.rs` are where raw N-API is called; each `unsafe` block says why it holds.
 use super::batch;
