@@ -2,7 +2,7 @@
 //
 // 1. Throughput: 1, 2 and 4 worker threads doing gets and sets (9 gets : 1 set, random keys
 //    of a 100,000-key working set, 100-byte values) on one named store, against the same loop on
-//    the main thread alone. Every worker runs OPS operations; all start together (a shared
+//    the main thread alone (and, for comparison, 2 workers with a private store each). Every worker runs OPS operations; all start together (a shared
 //    Int32Array barrier), and throughput is all their operations over the wall time from the
 //    first start to the last end. Best of ROUNDS.
 // 2. Memory: 4 workers holding the same N (default 1,000,000) entries ("key:i" -> 100-byte
@@ -66,9 +66,10 @@ function threadCpuMs() {
 
 // ---- worker side ----
 async function worker() {
-  const { job, id, barrier } = workerData
+  const { job, id, barrier, own } = workerData
   if (job === 'mixed') {
-    const kv = new TinyKV({ name: 'bench' })
+    const kv = own ? new TinyKV() : new TinyKV({ name: 'bench' })
+    if (own) fill(kv, KEYS)
     const b = new Int32Array(barrier)
     Atomics.add(b, 0, 1)
     Atomics.notify(b, 0)
@@ -104,10 +105,10 @@ async function worker() {
 }
 
 // ---- table 1 ----
-async function throughput(threads) {
+async function throughput(threads, own = false) {
   const barrier = new SharedArrayBuffer(8)
   const b = new Int32Array(barrier)
-  const ws = Array.from({ length: threads }, (_, id) => new Worker(self, { workerData: { job: 'mixed', id, barrier } }))
+  const ws = Array.from({ length: threads }, (_, id) => new Worker(self, { workerData: { job: 'mixed', id, barrier, own } }))
   const results = ws.map((w) => new Promise((r, j) => (w.once('message', r), w.once('error', j))))
   const exits = ws.map((w) => new Promise((r) => w.once('exit', r)))
   while (Atomics.load(b, 0) < threads) await new Promise((r) => setTimeout(r, 5))
@@ -249,6 +250,8 @@ async function main() {
   ]
   const rows = [row('main thread alone', 1, single)]
   for (const t of [1, 2, 4]) rows.push(row(`${t} worker${t > 1 ? 's' : ''}, one shared store`, t, await best(() => throughput(t))()))
+  // For comparison, not sharing: what the store's shared counters and locks cost across cores.
+  rows.push(row('2 workers, a private store each', 2, await best(() => throughput(2, true))()))
   table(
     `Throughput, 9 gets : 1 set on one shared store (load average at start: ${load})`,
     ['threads', 'M ops/s (wall)', 'vs one thread', 'CPU ns/op', 'vs one thread, by CPU time'],
