@@ -419,7 +419,7 @@ impl TinyKV {
     ) -> Result<Unknown<'e>> {
         let e = raw::Env::of(env);
         let obj = Js::of(&this.object.to_unknown());
-        hot::install_get_or_set(e, obj, &self.view)?;
+        hot::install_get_or_set(e, obj, &self.view, None)?;
         let f = e.prop(obj, name).ok_or_else(pending)?;
         let argv = args.map(|a| Js::of(&a));
         let v = e.call(obj, f, &argv)?;

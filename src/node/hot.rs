@@ -12,8 +12,10 @@
 use super::batch;
 use super::get_or_set;
 use super::ops::{self, Op, View};
-use super::raw::{Env, Js};
+use super::raw::{at_teardown, Env, Js, Kept};
 use napi::sys;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::rc::Rc;
@@ -77,11 +79,39 @@ const SET_JS: &str = include_str!("js/set.js");
 /// to clone a handle), a function of the object and its natives.
 const GET_OR_SET_JS: &str = include_str!("js/get_or_set.js");
 
-/// Runs `script` (a JS function of the natives) and calls it with `natives`: the wrapped
+thread_local! {
+    /// Each script's factory function, run once per env (compiling a script costs about as
+    /// much as the rest of a constructor), by env and script address.
+    static FACTORIES: RefCell<HashMap<(usize, usize), Kept>> = RefCell::new(HashMap::new());
+}
+
+/// The factory function `script` evaluates to in `env`, run on first use.
+fn factory(env: Env, script: &'static str) -> Option<Js> {
+    let key = (env.raw() as usize, script.as_ptr() as usize);
+    let cached = FACTORIES.with(|m| m.borrow().get(&key).and_then(|k| env.kept(k).ok()));
+    if cached.is_some() {
+        return cached;
+    }
+    let f = env.run_script(script).ok()?;
+    let kept = env.keep(f).ok()?;
+    let first = FACTORIES.with(|m| !m.borrow().keys().any(|k| k.0 == key.0));
+    // The references die with the env: forget them before it goes (Node frees them).
+    if first && at_teardown(env, Box::new(move || forget_env(key.0))).is_err() {
+        return Some(f);
+    }
+    FACTORIES.with(|m| m.borrow_mut().insert(key, kept));
+    Some(f)
+}
+
+fn forget_env(env: usize) {
+    FACTORIES.with(|m| m.borrow_mut().retain(|k, _| k.0 != env));
+}
+
+/// Calls `script`'s factory (a JS function of the natives) with `natives`: the wrapped
 /// method, or `None` if the script could not run.
-fn wrap(env: Env, script: &str, natives: &[Js]) -> Option<Js> {
-    let factory = env.run_script(script).ok()?;
-    env.call(env.undefined(), factory, natives).ok()
+fn wrap(env: Env, script: &'static str, natives: &[Js]) -> Option<Js> {
+    env.call(env.undefined(), factory(env, script)?, natives)
+        .ok()
 }
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -125,8 +155,12 @@ fn native(env: Env, name: &CStr, cb: Callback, view: &Rc<View>) -> napi::Result<
 /// Defines the hot methods on `obj` (non-enumerable, like prototype methods), each bound to `view`.
 pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     let mut props = Vec::with_capacity(HOT.len());
+    let mut get = None;
     for (name, cb) in HOT {
         let mut f = native(env, name, cb, view)?;
+        if name == c"get" {
+            get = Some(f);
+        }
         // Each native function works alone too, so a wrapper that could not be made is skipped.
         let wrapped = if name == c"mget" {
             wrap(env, MGET_JS, &[f])
@@ -156,13 +190,23 @@ pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     if st != sys::Status::napi_ok {
         return Err(napi::Error::from_reason("could not define TinyKV methods"));
     }
-    install_get_or_set(env, obj, view)
+    install_get_or_set(env, obj, view, get)
 }
 
-/// Defines `getOrSet`, `getOrSetJSON`, `getOrSetBuffer` and the clone guard on `obj`.
-pub(crate) fn install_get_or_set(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
+/// Defines `getOrSet`, `getOrSetJSON`, `getOrSetBuffer` and the clone guard on `obj`, over
+/// `get` (the handle's native get) or a new one.
+pub(crate) fn install_get_or_set(
+    env: Env,
+    obj: Js,
+    view: &Rc<View>,
+    get: Option<Js>,
+) -> napi::Result<()> {
+    let get = match get {
+        Some(g) => g,
+        None => native(env, c"get", t_get, view)?,
+    };
     let natives = [
-        native(env, c"get", t_get, view)?,
+        get,
         native(env, c"getBuffer", t_get_buffer, view)?,
         native(env, c"fresh", t_fresh, view)?,
         native(env, c"claim", t_claim, view)?,
