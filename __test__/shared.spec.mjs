@@ -87,6 +87,22 @@ test('options that differ from the running store are refused, naming each', () =
   assert.equal(handles('opts'), 0)
 })
 
+test('an option getter that opens the same store runs outside the registry lock', () => {
+  const inner = []
+  const options = {
+    name: 'reentrant',
+    get maxEntries() {
+      inner.push(new TinyKV({ name: 'reentrant' }))
+      return 10
+    },
+  }
+  // The getter's store opened first (unbounded), so this opener's maxEntries conflicts.
+  assert.throws(() => new TinyKV(options), { name: 'RangeError', message: /maxEntries \(running: unbounded, given: 10\)/ })
+  assert.equal(handles('reentrant'), inner.length)
+  for (const h of inner) h.close()
+  assert.equal(handles('reentrant'), 0)
+})
+
 test('close in one thread never breaks another; the last close frees the store', async () => {
   const kv = new TinyKV({ name: 'life' })
   kv.set('a', '1')

@@ -14,7 +14,7 @@
 use super::args;
 use super::get_or_set::Flights;
 use super::raw::{Env, Js, JsResult, Kind, StrBuf};
-use crate::store::{Clock, Config, EvictionPolicy, ManualClock, Store};
+use crate::store::{Clock, Config, ManualClock, Store};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -103,42 +103,41 @@ fn read_name(env: Env, options: Js) -> JsResult<Option<String>> {
     Ok(Some(name.to_string()))
 }
 
-/// The options an opener gave that differ from the running store's, as `option (running:
-/// X, given: Y)` phrases.
-fn conflicts(env: Env, options: Js, running: &Config, given: &Config) -> Vec<String> {
-    let mut out = Vec::new();
+/// The options that must match a running store's, in JS spelling.
+const SHARED_OPTIONS: [&std::ffi::CStr; 4] = [
+    c"maxEntries",
+    c"maxMemory",
+    c"defaultTtl",
+    c"evictionPolicy",
+];
+
+/// The options an opener gave (`given[i]`: `SHARED_OPTIONS[i]` was passed) that differ from
+/// the running store's, as `option (running: X, given: Y)` phrases. Reads no JS (it runs
+/// under the registry lock).
+fn conflicts(given: [bool; 4], running: &Config, asked: &Config) -> Vec<String> {
     let show = |v: Option<u64>| v.map_or("unbounded".to_string(), |n| n.to_string());
-    let mut check = |name: &str, prop: &std::ffi::CStr, a: String, b: String| {
-        if env.prop(options, prop).is_some() && a != b {
-            out.push(format!("{name} (running: {a}, given: {b})"));
-        }
-    };
     let entries = |c: &Config| show(c.max_entries.map(|n| n as u64));
-    check(
-        "maxEntries",
-        c"maxEntries",
-        entries(running),
-        entries(given),
-    );
-    check(
-        "maxMemory",
-        c"maxMemory",
-        show(running.max_memory),
-        show(given.max_memory),
-    );
     let ttl = |c: &Config| {
         c.default_ttl_ms
             .map_or("none".to_string(), |n| n.to_string())
     };
-    check("defaultTtl", c"defaultTtl", ttl(running), ttl(given));
-    let policy = |p: EvictionPolicy| p.name().to_string();
-    check(
-        "evictionPolicy",
-        c"evictionPolicy",
-        policy(running.eviction_policy),
-        policy(given.eviction_policy),
-    );
-    out
+    let policy = |c: &Config| c.eviction_policy.name().to_string();
+    let values = [
+        ("maxEntries", entries(running), entries(asked)),
+        (
+            "maxMemory",
+            show(running.max_memory),
+            show(asked.max_memory),
+        ),
+        ("defaultTtl", ttl(running), ttl(asked)),
+        ("evictionPolicy", policy(running), policy(asked)),
+    ];
+    values
+        .into_iter()
+        .zip(given)
+        .filter(|((_, a, b), given)| *given && a != b)
+        .map(|((name, a, b), _)| format!("{name} (running: {a}, given: {b})"))
+        .collect()
 }
 
 /// Opens the store the constructor's `options` ask for: a new private store, or the named
@@ -153,9 +152,11 @@ pub(crate) fn open(env: Env, options: Js, config: Config) -> JsResult<HubHold> {
     let Some(name) = read_name(env, options)? else {
         return Ok(Hub::new(None, make(config)?, None).hold());
     };
+    // Read before the lock: a property read can run JS (a getter), which must not run under it.
+    let given = SHARED_OPTIONS.map(|p| env.prop(options, p).is_some());
     let mut reg = REGISTRY.lock();
     if let Some(hub) = reg.get(&name) {
-        let bad = conflicts(env, options, hub.store.config(), &config);
+        let bad = conflicts(given, hub.store.config(), &config);
         if !bad.is_empty() {
             drop(reg);
             return Err(env.throw(
