@@ -325,6 +325,43 @@ mod tests {
         }
     }
 
+    /// Entries whose TTL ran out before their batch was written are counted and never
+    /// written (into a real SQLite file); the others are, with their expiry.
+    #[test]
+    fn entries_past_their_ttl_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut target = sql::Sqlite::open(path.to_str().unwrap(), "t").unwrap();
+        let now = now_ms();
+        let e = |key: &str, at: Option<u64>| Entry {
+            ns: "n".into(),
+            key: key.as_bytes().to_vec(),
+            value: b"v".to_vec(),
+            expires_at_ms: at,
+        };
+        let mut batches = vec![vec![
+            e("past", Some(now - 1)),
+            e("live", Some(now + 3_600_000)),
+            e("forever", None),
+        ]]
+        .into_iter();
+        let opts = Options {
+            verify: Verify::All,
+            ..Options::default()
+        };
+        let report = run(|| Ok(batches.next()), &mut target, &opts, |_| {}).unwrap();
+        let n = &report.namespaces["n"];
+        assert_eq!((n.read, n.written, n.skipped_expired), (3, 2, 1));
+        assert_eq!(n.with_ttl, 1);
+        assert_eq!(report.verify.as_ref().map(|v| v.mismatched), Some(0));
+        let got = target
+            .read_back(&[e("past", None), e("live", None), e("forever", None)])
+            .unwrap();
+        assert_eq!(got[0], None);
+        assert_eq!(got[1], Some((b"v".to_vec(), Some(now + 3_600_000))));
+        assert_eq!(got[2], Some((b"v".to_vec(), None)));
+    }
+
     #[test]
     fn expiries_compare_within_the_tolerance() {
         assert!(ttl_close(None, None, 0));

@@ -125,7 +125,7 @@ impl RedisTarget {
         for c in [redis::cmd("PING"), set, del] {
             self.one(&c)
                 .and_then(|v| match v {
-                    Value::ServerError(e) => Err(format!("{e:?}")),
+                    Value::ServerError(e) => Err(server_error(&e)),
                     _ => Ok(()),
                 })
                 .map_err(|e| format!("target {}: not writable: {e}", self.label))?;
@@ -180,10 +180,18 @@ impl RedisTarget {
     }
 }
 
+/// A server's error reply as Redis writes it: `CODE detail`.
+fn server_error(e: &redis::ServerError) -> String {
+    match e.details() {
+        Some(d) => format!("{} {d}", e.code()),
+        None => e.code().to_string(),
+    }
+}
+
 /// An error in a pipeline reply, as text.
 fn error_of(v: &Value) -> Option<String> {
     match v {
-        Value::ServerError(e) => Some(format!("{e:?}")),
+        Value::ServerError(e) => Some(server_error(e)),
         Value::SimpleString(s) if s.starts_with("ERR ") => Some(s.clone()),
         _ => None,
     }

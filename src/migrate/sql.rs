@@ -147,18 +147,26 @@ impl Postgres {
         let mut client = config
             .connect(postgres::NoTls)
             .map_err(|e| format!("target {label}: cannot connect: {}", pg_error(&e)))?;
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {table} (
+        // CREATE TABLE IF NOT EXISTS needs the right to create even when the table exists, so
+        // create only a missing one; the privilege check below then speaks of the table.
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| format!("target {label}: {}", pg_error(&e)))?;
+        if !exists {
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {table} (
                    namespace text NOT NULL, key bytea NOT NULL, value bytea NOT NULL,
                    expires_at timestamptz, PRIMARY KEY (namespace, key))"
-            ))
-            .map_err(|e| {
-                format!(
-                    "target {label}: cannot create table {table}: {}",
-                    pg_error(&e)
-                )
-            })?;
+                ))
+                .map_err(|e| {
+                    format!(
+                        "target {label}: cannot create table {table}: {}",
+                        pg_error(&e)
+                    )
+                })?;
+        }
         let may: bool = client
             .query_one(
                 "SELECT has_table_privilege($1, 'INSERT') AND has_table_privilege($1, 'UPDATE')",
