@@ -218,16 +218,12 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         );
         bar
     });
-    let report = migrate::run(
-        || source.next_batch(),
-        target.as_mut(),
-        &opts,
-        |done| {
-            if let Some(b) = &bar {
-                b.set_position(done);
-            }
-        },
-    );
+    let reader = migrate::read_ahead(move || source.next_batch(), 4);
+    let report = migrate::run(reader, target.as_mut(), &opts, |done| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

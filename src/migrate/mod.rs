@@ -195,6 +195,27 @@ pub fn run(
     Ok(report)
 }
 
+/// Runs `next_batch` on a thread of its own, up to `ahead` batches ahead of the caller, so the
+/// source's round trips overlap the target's; gives the batches in order. The thread ends at
+/// the source's end or first error, or when the returned reader is dropped.
+pub fn read_ahead(
+    mut next_batch: impl FnMut() -> Result<Option<Vec<Entry>>, String> + Send + 'static,
+    ahead: usize,
+) -> impl FnMut() -> Result<Option<Vec<Entry>>, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(ahead);
+    std::thread::spawn(move || loop {
+        let batch = next_batch();
+        let last = !matches!(batch, Ok(Some(_)));
+        if tx.send(batch).is_err() || last {
+            return;
+        }
+    });
+    move || {
+        rx.recv()
+            .unwrap_or_else(|_| Err("the source reader stopped unexpectedly".into()))
+    }
+}
+
 /// Reads back `entries` and compares value and expiry with the source's.
 fn verify(
     target: &mut dyn Target,

@@ -217,6 +217,67 @@ fn copy_text(out: &mut String, text: &str) {
     }
 }
 
+/// The last millisecond PostgreSQL's timestamptz holds (294276-12-31 23:59:59.999 UTC).
+const PG_MAX_MS: u64 = 9_224_318_015_999_999;
+
+/// `batch[i]` for each of `rows`, as COPY text lines: namespace, key, value, expires_at.
+fn copy_rows(batch: &[Entry], rows: &[usize]) -> String {
+    let mut text = String::with_capacity(rows.len() * 256);
+    for &i in rows {
+        let e = &batch[i];
+        copy_text(&mut text, &e.ns);
+        text.push('\t');
+        copy_bytea(&mut text, &e.key);
+        text.push('\t');
+        copy_bytea(&mut text, &e.value);
+        text.push('\t');
+        match e.expires_at_ms {
+            Some(at) => timestamp(&mut text, at),
+            None => text.push_str("\\N"),
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Runs a `COPY ... FROM STDIN` with `text` as its data.
+fn copy_in(
+    tx: &mut postgres::Transaction<'_>,
+    sql: &str,
+    text: &str,
+) -> Result<(), postgres::Error> {
+    use std::io::Write as _;
+    let mut w = tx.copy_in(sql)?;
+    // A write error here is the connection's; finish() reports it as a postgres::Error.
+    let _ = w.write_all(text.as_bytes());
+    w.finish().map(|_| ())
+}
+
+/// Unix epoch `ms` as a timestamptz literal in UTC: `YYYY-MM-DD HH:MM:SS.mmm+00`.
+fn timestamp(out: &mut String, ms: u64) {
+    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, min, sec, milli) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02} {h:02}:{min:02}:{sec:02}.{milli:03}+00"
+    );
+}
+
 impl Target for Postgres {
     fn describe(&self) -> String {
         self.label.clone()
@@ -240,71 +301,94 @@ impl Target for Postgres {
     }
 
     fn write(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Vec<Outcome>, String> {
-        use std::io::Write as _;
-        let mut text = String::with_capacity(batch.len() * 64);
-        for e in batch {
-            copy_text(&mut text, &e.ns);
-            text.push('\t');
-            copy_bytea(&mut text, &e.key);
-            text.push('\t');
-            copy_bytea(&mut text, &e.value);
-            text.push('\t');
-            match e.expires_at_ms {
-                Some(at) => {
-                    let _ = write!(text, "{at}");
-                }
-                None => text.push_str("\\N"),
+        let mut out = vec![Outcome::Written; batch.len()];
+        let mut rows: Vec<usize> = Vec::with_capacity(batch.len());
+        for (i, e) in batch.iter().enumerate() {
+            if e.expires_at_ms.is_some_and(|at| at > PG_MAX_MS) {
+                out[i] = Outcome::Failed("expiry past PostgreSQL's timestamptz range".into());
+            } else {
+                rows.push(i);
             }
-            text.push('\n');
         }
+        let table = self.table.clone();
+        let label = self.label.clone();
+        let commit_failed =
+            |e: postgres::Error| format!("target {label}: commit failed: {}", pg_error(&e));
+        let mut tx = self.client.transaction().map_err(|e| pg_error(&e))?;
+        // The fast path, as `\copy` loads: COPY straight into the table. A key the table (or
+        // the batch) already holds makes it fail; then the batch goes through a staging table
+        // and ON CONFLICT.
+        tx.batch_execute("SAVEPOINT direct")
+            .map_err(|e| pg_error(&e))?;
+        let text = copy_rows(batch, &rows);
+        let direct = format!("COPY {table} (namespace, key, value, expires_at) FROM STDIN");
+        match copy_in(&mut tx, &direct, &text) {
+            Ok(()) => {
+                tx.commit().map_err(commit_failed)?;
+                return Ok(out);
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT direct")
+                    .map_err(|e| pg_error(&e))?;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "target {}: COPY failed: {}",
+                    self.label,
+                    pg_error(&e)
+                ))
+            }
+        }
+        // A key twice in one batch (a SCAN may repeat one): the last copy wins.
+        let mut last = std::collections::HashMap::with_capacity(rows.len());
+        for &i in &rows {
+            last.insert((&batch[i].ns, &batch[i].key), i);
+        }
+        let mut unique: Vec<usize> = last.into_values().collect();
+        unique.sort_unstable();
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS tinykv_migrate_batch
+               (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ))
+        .map_err(|e| pg_error(&e))?;
+        copy_in(
+            &mut tx,
+            "COPY tinykv_migrate_batch (namespace, key, value, expires_at) FROM STDIN",
+            &copy_rows(batch, &unique),
+        )
+        .map_err(|e| pg_error(&e))?;
         let on_conflict = match policy {
             OnConflict::Overwrite => {
                 "DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
             }
             OnConflict::Skip | OnConflict::Fail => "DO NOTHING",
         };
-        let table = &self.table;
-        let mut tx = self.client.transaction().map_err(|e| pg_error(&e))?;
-        tx.batch_execute(
-            "CREATE TEMP TABLE IF NOT EXISTS tinykv_migrate_batch
-               (namespace text, key bytea, value bytea, at_ms bigint) ON COMMIT DELETE ROWS",
-        )
-        .map_err(|e| pg_error(&e))?;
-        let mut w = tx
-            .copy_in("COPY tinykv_migrate_batch FROM STDIN")
+        let insert = format!(
+            "INSERT INTO {table} (namespace, key, value, expires_at)
+             SELECT namespace, key, value, expires_at FROM tinykv_migrate_batch
+             ON CONFLICT (namespace, key) {on_conflict}"
+        );
+        if policy == OnConflict::Overwrite {
+            // Every row is written (inserted or updated): no need to hear which.
+            tx.execute(&insert, &[]).map_err(|e| pg_error(&e))?;
+            tx.commit().map_err(commit_failed)?;
+            return Ok(out);
+        }
+        let written = tx
+            .query(&format!("{insert} RETURNING namespace, key"), &[])
             .map_err(|e| pg_error(&e))?;
-        w.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-        w.finish().map_err(|e| pg_error(&e))?;
-        let rows = tx
-            .query(
-                &format!(
-                    "INSERT INTO {table} (namespace, key, value, expires_at)
-                     SELECT DISTINCT ON (namespace, key) namespace, key, value,
-                            CASE WHEN at_ms IS NULL THEN NULL
-                                 ELSE to_timestamp(at_ms / 1000.0) END
-                     FROM tinykv_migrate_batch
-                     ON CONFLICT (namespace, key) {on_conflict}
-                     RETURNING namespace, key"
-                ),
-                &[],
-            )
-            .map_err(|e| pg_error(&e))?;
-        tx.commit()
-            .map_err(|e| format!("target {}: commit failed: {}", self.label, pg_error(&e)))?;
-        let written: std::collections::HashSet<(String, Vec<u8>)> = rows
+        tx.commit().map_err(commit_failed)?;
+        let written: std::collections::HashSet<(String, Vec<u8>)> = written
             .iter()
             .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
             .collect();
-        Ok(batch
-            .iter()
-            .map(|e| {
-                if written.contains(&(e.ns.clone(), e.key.clone())) {
-                    Outcome::Written
-                } else {
-                    Outcome::Conflict
-                }
-            })
-            .collect())
+        for &i in &rows {
+            let e = &batch[i];
+            if !written.contains(&(e.ns.clone(), e.key.clone())) {
+                out[i] = Outcome::Conflict;
+            }
+        }
+        Ok(out)
     }
 
     fn read_back(&mut self, entries: &[Entry]) -> Result<Vec<Option<Stored>>, String> {
@@ -342,6 +426,21 @@ mod tests {
         }
         for bad in ["", "9t", "a-b", "t; DROP TABLE x", "a b", &"x".repeat(64)] {
             assert!(check_table_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_literals() {
+        for (ms, want) in [
+            (0, "1970-01-01 00:00:00.000+00"),
+            (951_782_400_123, "2000-02-29 00:00:00.123+00"),
+            (1_796_396_524_601, "2026-12-04 15:02:04.601+00"),
+            (4_102_444_799_999, "2099-12-31 23:59:59.999+00"),
+            (PG_MAX_MS, "294276-12-31 23:59:59.999+00"),
+        ] {
+            let mut s = String::new();
+            timestamp(&mut s, ms);
+            assert_eq!(s, want, "{ms}");
         }
     }
 
