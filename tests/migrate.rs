@@ -375,6 +375,22 @@ fn conflicts_follow_the_policy() {
         format!("{}\n", want.len()).into_bytes()
     );
 
+    // Verify compares the kept key too, and says it differs.
+    let args = [
+        "--to",
+        &redis.url(),
+        "--on-conflict",
+        "skip",
+        "--verify",
+        "all",
+    ];
+    let out = migrate(&src, &[&args[..], &["--report", rep_s]].concat());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r = report(&rep);
+    assert_eq!(r["verify"]["checked"], want.len());
+    assert_eq!(r["verify"]["mismatched"], 1);
+    assert_eq!(r["verify"]["examples"][0], "default/k1: value differs");
+
     ok(&migrate(&src, &["--to", &redis.url(), "--report", rep_s]));
     assert_eq!(report(&rep)["total"]["written"], want.len());
     assert_eq!(redis.cli(&["GET", "k1"]).stdout, b"v1\n");

@@ -178,7 +178,8 @@ pub fn run(
             let ns: &mut NsReport = report.ns(&e.ns);
             ns.record(&e, &o);
             conflict |= o == Outcome::Conflict;
-            if o == Outcome::Written && !opts.dry_run {
+            // Verify compares every live key the target should hold, kept ones included.
+            if matches!(o, Outcome::Written | Outcome::Conflict) {
                 sample.offer(e);
             }
         }
@@ -189,7 +190,7 @@ pub fn run(
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
-    if !opts.dry_run && opts.verify != Verify::Off {
+    if opts.verify != Verify::Off {
         report.verify = Some(verify(target, sample.into_entries(), opts)?);
     }
     Ok(report)
