@@ -9,11 +9,15 @@
 //! its kind: 2 for a usage error (unknown flag, bad or conflicting values, unreadable password
 //! file), 1 for a runtime error (no daemon, a failed connection or AUTH, an error reply).
 
+mod backup;
+mod export;
 pub mod help;
+mod import;
 pub mod output;
 mod remote;
 pub mod repl;
 pub mod serve;
+mod transfer;
 
 use crate::client::{Address, Client, Target};
 use crate::command::Session;
@@ -147,8 +151,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// ([`Signals::Host`]: the caller, through [`crate::server::request_shutdown`]).
 pub fn main_with(args: impl IntoIterator<Item = OsString>, signals: Signals) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
-    if args.get(1).is_some_and(|a| a == "serve") {
-        return serve::main(args, signals);
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("serve") => return serve::main(args, signals),
+        Some("export") => return export::main(args),
+        Some("import") => return import::main(args),
+        Some("backup") => return backup::backup_main(args),
+        Some("restore") => return backup::restore_main(args),
+        _ => {}
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,

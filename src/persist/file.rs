@@ -7,7 +7,7 @@
 //! temporary file behind, which [`remove_stale_temps`] clears at the next start.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,31 +31,97 @@ fn parent(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes `parts` one after another as the new contents of `path`, atomically and durably
-/// (see the module docs). The file gets mode 0600: a cache's contents are its users' data.
-/// Errors name the file; on error the target is untouched and the temporary file removed.
-pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
-    let dir = parent(path);
-    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!("{}{}-{n}", temp_prefix(path), std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
+/// A file being written in place of `path`: the bytes go to a temporary file beside it, and
+/// only [`AtomicFile::commit`] (fsync, rename, fsync of the directory) makes them `path`'s.
+/// Dropped without a commit, it removes the temporary file and leaves `path` as it was.
+#[derive(Debug)]
+pub struct AtomicFile {
+    /// The temporary file, buffered; `None` once committed.
+    file: Option<BufWriter<File>>,
+    /// The temporary file's path.
+    tmp: PathBuf,
+    /// The target.
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts replacing `path` (mode 0600: a cache's contents are its users' data).
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}{}-{n}", temp_prefix(path), std::process::id());
+        let tmp = parent(path).join(name);
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&tmp)?;
-        for p in parts {
-            f.write_all(p)?;
-        }
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+            .open(&tmp)
+            .map_err(|e| named(e, path))?;
+        Ok(AtomicFile {
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            tmp,
+            path: path.to_path_buf(),
+        })
     }
-    result.map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+
+    /// Makes the written bytes `path`'s contents, durably.
+    pub fn commit(mut self) -> io::Result<()> {
+        let result = (|| {
+            let Some(w) = self.file.take() else {
+                return Ok(());
+            };
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&self.tmp, &self.path)?;
+            File::open(parent(&self.path))?.sync_all()
+        })();
+        result.map_err(|e| named(e, &self.path))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("already committed")),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.write_all(buf),
+            None => Err(io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Not committed (an error, a panic): the target stays as it was.
+        if self.file.is_some() || self.tmp.exists() {
+            self.file = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `e` with the file it concerns named.
+fn named(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `parts` one after another as the new contents of `path`, atomically and durably
+/// (see the module docs). Errors name the file; on error the target is untouched.
+pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    for p in parts {
+        f.write_all(p).map_err(|e| named(e, path))?;
+    }
+    f.commit()
 }
 
 /// Removes temporary files a crashed write of `path` left behind (their names start with
