@@ -148,15 +148,19 @@ fn decode<'a>(
 pub fn parse<'a>(input: &'a [u8], into_ns: Option<&str>) -> Result<Parsed<'a>, String> {
     let mut parsed = Parsed::default();
     let mut ns_index: HashMap<String, u32> = HashMap::new();
-    let mut index_of = |name: &str, batch: &mut LoadBatch<'a>| -> u32 {
+    let mut index_of = |name: &str, batch: &mut LoadBatch<'a>| -> Result<u32, String> {
         let name = if name == "0" { DEFAULT_NS } else { name };
         if let Some(i) = ns_index.get(name) {
-            return *i;
+            return Ok(*i);
         }
+        crate::store::check_namespace_name(name).map_err(|e| {
+            let msg = e.to_string();
+            msg.strip_prefix("ERR ").unwrap_or(&msg).to_string()
+        })?;
         let i = batch.namespaces.len() as u32;
         batch.namespaces.push(name.to_string());
         ns_index.insert(name.to_string(), i);
-        i
+        Ok(i)
     };
     for (n, raw) in input.split(|b| *b == b'\n').enumerate() {
         let line = n as u64 + 1;
@@ -180,7 +184,7 @@ pub fn parse<'a>(input: &'a [u8], into_ns: Option<&str>) -> Result<Parsed<'a>, S
             }
         };
         let ns_name = into_ns.or(rec.ns.as_deref()).unwrap_or(DEFAULT_NS);
-        let ns = index_of(ns_name, &mut parsed.batch);
+        let ns = index_of(ns_name, &mut parsed.batch).map_err(at)?;
         parsed.batch.entries.push(LoadEntry {
             ns,
             key,

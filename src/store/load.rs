@@ -131,8 +131,12 @@ enum Undo {
 /// writing; the first bad one's index and what is wrong. A client checks a file against a
 /// daemon's limits with it before sending anything.
 pub fn check_batch(batch: &LoadBatch<'_>, config: &Config) -> Result<(), LoadError> {
-    for name in &batch.namespaces {
-        check_namespace_name(name).map_err(|error| LoadError { index: None, error })?;
+    for (n, name) in batch.namespaces.iter().enumerate() {
+        check_namespace_name(name).map_err(|error| LoadError {
+            // The first entry in the namespace is the one at fault.
+            index: batch.entries.iter().position(|e| e.ns as usize == n),
+            error,
+        })?;
     }
     let c = config;
     for (i, e) in batch.entries.iter().enumerate() {
