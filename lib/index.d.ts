@@ -1,3 +1,12 @@
 // The public types of `tinykv`: the TinyKV class and the shapes it takes and returns.
 export { TinyKV } from '../index.js'
-export type { EntryInfo, NamespaceStats, SetOptions, TinyKVOptions, TinyKVStats } from '../index.js'
+export type {
+  EntryInfo,
+  LoadOptions,
+  LoadResult,
+  NamespaceStats,
+  SaveResult,
+  SetOptions,
+  TinyKVOptions,
+  TinyKVStats,
+} from '../index.js'

@@ -77,8 +77,10 @@ impl TinyKV {
         let store =
             Store::new(config).map_err(|err| throw_as(e, format_args!("new TinyKV"), &err))?;
         let hold = namespace_hold(e, &store, &ns_name, "new TinyKV: options.namespace")?;
+        let store = Arc::new(store);
+        super::persist::start(e, &store, Js::of(&options))?;
         let shared = Rc::new(StoreSlot {
-            store: RefCell::new(Some(Arc::new(store))),
+            store: RefCell::new(Some(store)),
         });
         let view = Rc::new(View::new(shared, ns_name, hold));
         hot::install(e, Js::of(&this.object.to_unknown()), &view)?;

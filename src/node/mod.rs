@@ -11,6 +11,7 @@
 //! - `raw.rs`: the one wrapper around raw N-API (`Env`, `Js`, and why its calls are sound),
 //!   stack-buffer string reading, value creation, throwing, panic guard. Only it and `hot.rs`
 //!   call `napi::sys`; everything else is safe Rust.
+//! - `persist.rs`: `save`, `load` and the constructor's `snapshot`/`saveInterval`.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
 //! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim), and
 //!   `runCliAsync`/`requestShutdown`, with which the shim runs `serve` while Node owns the signals.
@@ -26,5 +27,6 @@ mod error;
 mod hot;
 mod ops;
 mod options;
+mod persist;
 mod raw;
 mod stats;

@@ -30,15 +30,22 @@ pub struct TinyKvOptions {
     /// throws Redis's OOM error; reads keep working).
     #[napi(ts_type = "'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'")]
     pub eviction_policy: Option<String>,
+    /// A snapshot file for a warm restart: loaded when the store is created (if it exists),
+    /// and written every `saveInterval` ms (see `save`). Read in `persist.rs`.
+    pub snapshot: Option<String>,
+    /// With `snapshot`: save to it every this many ms while anything changed.
+    pub save_interval: Option<f64>,
 }
 
 /// The options `parse_options` accepts: the fields of `TinyKVOptions` above, in JS spelling.
-pub(crate) const OPTION_NAMES: [&str; 5] = [
+pub(crate) const OPTION_NAMES: [&str; 7] = [
     "maxEntries",
     "maxMemory",
     "defaultTtl",
     "namespace",
     "evictionPolicy",
+    "snapshot",
+    "saveInterval",
 ];
 
 /// Builds a store config and the namespace name from the constructor's option bag; errors
@@ -66,7 +73,7 @@ pub(crate) fn parse_options(env: Env, v: Js) -> JsResult<(Config, String)> {
         if !OPTION_NAMES.contains(&name) {
             return Err(fail(
                 Kind::Type,
-                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace or evictionPolicy)"),
+                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace, evictionPolicy, snapshot or saveInterval)"),
             ));
         }
     }

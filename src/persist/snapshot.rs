@@ -166,7 +166,10 @@ impl Snapshot {
 /// the snapshot's buffer under the walk's read lock (a memcpy, nothing else), and namespace
 /// ids become names after the walk.
 pub fn of_store(store: &Store) -> Snapshot {
+    // Sized once from the store's byte count (an upper bound of the encoded size), so the walk
+    // never stops to copy a growing buffer.
     let mut w = Writer::new();
+    w.body.reserve(usize::try_from(store.stats().bytes).unwrap_or(0));
     let mut ids: HashMap<Ns, u32> = HashMap::new();
     let mut order: Vec<Ns> = Vec::new();
     let mut last: Option<(Ns, u32)> = None;

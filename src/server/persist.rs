@@ -171,6 +171,7 @@ fn start_bgsave(p: &Arc<Persistence>, store: &Arc<Store>) -> Result<(), &'static
     let spawned = std::thread::Builder::new()
         .name("tinykv-bgsave".into())
         .spawn(move || {
+            lower_priority();
             let _ = state.run_save(&store, &path, true);
         });
     if spawned.is_err() {
@@ -179,6 +180,18 @@ fn start_bgsave(p: &Arc<Persistence>, store: &Arc<Store>) -> Result<(), &'static
         return Err("ERR cannot start a thread for the background save");
     }
     Ok(())
+}
+
+/// Gives the calling thread a lower CPU priority (nice 10), so on a busy machine the serving
+/// thread wins the core over a background save (Redis's BGSAVE child competes the same way;
+/// the scheduler favours the server here). Linux applies `setpriority` per thread.
+fn lower_priority() {
+    // SAFETY: gettid takes no arguments; setpriority on our own thread id only changes its nice
+    // value, and a failure (no permission) leaves it as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
 
 /// LASTSAVE: Unix time of the last successful save.
