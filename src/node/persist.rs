@@ -105,7 +105,10 @@ pub(crate) fn start(env: RawEnv, store: &Arc<Store>, options: Js) -> JsResult<()
             Some(s) if !s.is_empty() => Some(PathBuf::from(s)),
             _ => {
                 let got = env.type_name(v);
-                return Err(throw(Kind::Type, format!("options.snapshot must be a file path, got {got}")));
+                return Err(throw(
+                    Kind::Type,
+                    format!("options.snapshot must be a file path, got {got}"),
+                ));
             }
         },
     };
@@ -114,17 +117,26 @@ pub(crate) fn start(env: RawEnv, store: &Arc<Store>, options: Js) -> JsResult<()
         Some(v) => match env.double(v) {
             Some(ms) if ms >= 1.0 && ms.is_finite() => Some(Duration::from_millis(ms as u64)),
             Some(ms) => {
-                return Err(throw(Kind::Range, format!("options.saveInterval must be at least 1 ms, got {ms}")))
+                return Err(throw(
+                    Kind::Range,
+                    format!("options.saveInterval must be at least 1 ms, got {ms}"),
+                ))
             }
             None => {
                 let got = env.type_name(v);
-                return Err(throw(Kind::Type, format!("options.saveInterval must be a number of ms, got {got}")));
+                return Err(throw(
+                    Kind::Type,
+                    format!("options.saveInterval must be a number of ms, got {got}"),
+                ));
             }
         },
     };
     let Some(path) = snapshot else {
         if every.is_some() {
-            return Err(throw(Kind::Type, "options.saveInterval needs options.snapshot".into()));
+            return Err(throw(
+                Kind::Type,
+                "options.saveInterval needs options.snapshot".into(),
+            ));
         }
         return Ok(());
     };
@@ -161,14 +173,26 @@ impl TinyKV {
     /// `'noeviction'` a load that does not fit throws and leaves the store as it was. A key
     /// the store already holds fails the load unless `replace` or `skipExisting` is set.
     #[napi(catch_unwind)]
-    pub fn load(&self, env: &Env, path: String, options: Option<JsLoadOptions>) -> Result<JsLoadResult> {
+    pub fn load(
+        &self,
+        env: &Env,
+        path: String,
+        options: Option<JsLoadOptions>,
+    ) -> Result<JsLoadResult> {
         let store = self.store(env, "load")?;
         let mode = match options {
-            Some(JsLoadOptions { replace: Some(true), skip_existing: Some(true) }) => {
-                return Err(fail("load", "replace and skipExisting exclude each other"))
-            }
-            Some(JsLoadOptions { replace: Some(true), .. }) => OnConflict::Replace,
-            Some(JsLoadOptions { skip_existing: Some(true), .. }) => OnConflict::Skip,
+            Some(JsLoadOptions {
+                replace: Some(true),
+                skip_existing: Some(true),
+            }) => return Err(fail("load", "replace and skipExisting exclude each other")),
+            Some(JsLoadOptions {
+                replace: Some(true),
+                ..
+            }) => OnConflict::Replace,
+            Some(JsLoadOptions {
+                skip_existing: Some(true),
+                ..
+            }) => OnConflict::Skip,
             _ => OnConflict::Fail,
         };
         let s = persist::load(&store, Path::new(&path), mode).map_err(|e| fail("load", e))?;

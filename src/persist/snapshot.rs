@@ -169,7 +169,8 @@ pub fn of_store(store: &Store) -> Snapshot {
     // Sized once from the store's byte count (an upper bound of the encoded size), so the walk
     // never stops to copy a growing buffer.
     let mut w = Writer::new();
-    w.body.reserve(usize::try_from(store.stats().bytes).unwrap_or(0));
+    w.body
+        .reserve(usize::try_from(store.stats().bytes).unwrap_or(0));
     let mut ids: HashMap<Ns, u32> = HashMap::new();
     let mut order: Vec<Ns> = Vec::new();
     let mut last: Option<(Ns, u32)> = None;

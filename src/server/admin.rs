@@ -70,9 +70,18 @@ pub(crate) fn dispatch(
             match s.cmd {
                 Cmd::Quit => (Some(Reply::ok()), Flow::Close),
                 Cmd::Shutdown => shutdown(st, &args),
-                Cmd::Save => (Some(persist::save(st.shared, &args)), Flow::Continue),
-                Cmd::Bgsave => (Some(persist::bgsave(st.shared, &args)), Flow::Continue),
-                Cmd::Lastsave => (Some(persist::lastsave(st.shared, &args)), Flow::Continue),
+                Cmd::Save => {
+                    let (p, store) = (&st.shared.persistence, &st.shared.store);
+                    (Some(persist::save(p, store, &args)), Flow::Continue)
+                }
+                Cmd::Bgsave => {
+                    let (p, store) = (&st.shared.persistence, &st.shared.store);
+                    (Some(persist::bgsave(p, store, &args)), Flow::Continue)
+                }
+                Cmd::Lastsave => (
+                    Some(persist::lastsave(&st.shared.persistence, &args)),
+                    Flow::Continue,
+                ),
                 Cmd::Auth => (Some(auth(st, &args)), Flow::Continue),
                 Cmd::Hello => (Some(hello(st, &args)), Flow::Continue),
                 Cmd::Client => (Some(client(st, &args)), Flow::Continue),
@@ -136,7 +145,7 @@ fn shutdown(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> (Option<Reply>, Flo
     }
     let has = |w: &[u8]| args.rest.iter().any(|a| a.eq_ignore_ascii_case(w));
     // The save itself runs after the connections close (`persist::save_on_shutdown`).
-    persist::shutdown_choice(st.shared, has(b"SAVE"), has(b"NOSAVE"));
+    persist::shutdown_choice(&st.shared.persistence, has(b"SAVE"), has(b"NOSAVE"));
     // Like Redis, no reply; the connection closes.
     (None, Flow::Shutdown)
 }

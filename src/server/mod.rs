@@ -163,8 +163,8 @@ pub async fn run(
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let sampler = watch_stats::spawn(Arc::clone(&shared), stop_rx.clone());
     let saver = shared.config.persist.save_interval.map(|every| {
-        let (sh, stop) = (Arc::clone(&shared), stop_rx.clone());
-        tokio::spawn(persist::save_periodically(sh, every, stop))
+        let (p, store) = (Arc::clone(&shared.persistence), Arc::clone(&shared.store));
+        tokio::spawn(persist::save_periodically(p, store, every, stop_rx.clone()))
     });
     // Only a current-thread runtime: there the poller's yields poll the I/O driver itself. On a
     // multi-thread runtime another worker may hold the driver, so spinning buys nothing
@@ -261,8 +261,8 @@ pub async fn run(
         let _ = h.await;
     }
     // After the connections: every write they acknowledged is in the shutdown save.
-    let sh = Arc::clone(&shared);
-    let _ = tokio::task::spawn_blocking(move || persist::save_on_shutdown(&sh)).await;
+    let (p, store) = (Arc::clone(&shared.persistence), Arc::clone(&shared.store));
+    let _ = tokio::task::spawn_blocking(move || persist::save_on_shutdown(&p, &store)).await;
     tracing::info!(
         phase = "complete",
         total_commands_processed = shared.clients.total_commands(),

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::state::ServerState;
 use crate::command::{Args, Reply};
 use crate::persist;
 use crate::store::{OnConflict, Store};
@@ -126,25 +125,24 @@ const NO_FILE: &str = "ERR no snapshot file: start tinykv serve with --snapshot 
 const BUSY: &str = "ERR Background save already in progress";
 
 /// SAVE: writes the snapshot now, blocking this connection until it is on disk.
-pub(crate) fn save(sh: &ServerState, args: &Args<'_, Vec<u8>>) -> Reply {
+pub(crate) fn save(p: &Persistence, store: &Store, args: &Args<'_, Vec<u8>>) -> Reply {
     if let Err(e) = args.exactly(0) {
         return e.into();
     }
-    let p = &sh.persistence;
     let Some(path) = p.options.snapshot.as_deref() else {
         return Reply::error(NO_FILE);
     };
     if !p.claim(false) {
         return Reply::error(BUSY);
     }
-    match p.run_save(&sh.store, path, false) {
+    match p.run_save(store, path, false) {
         Ok(()) => Reply::ok(),
         Err(e) => Reply::Error(format!("ERR {e}")),
     }
 }
 
 /// BGSAVE [SCHEDULE]: starts a save on its own thread and answers at once.
-pub(crate) fn bgsave(sh: &ServerState, args: &Args<'_, Vec<u8>>) -> Reply {
+pub(crate) fn bgsave(p: &Arc<Persistence>, store: &Arc<Store>, args: &Args<'_, Vec<u8>>) -> Reply {
     if args.len() > 1
         || args
             .rest
@@ -153,7 +151,7 @@ pub(crate) fn bgsave(sh: &ServerState, args: &Args<'_, Vec<u8>>) -> Reply {
     {
         return Reply::error("ERR syntax error");
     }
-    match start_bgsave(&sh.persistence, &sh.store) {
+    match start_bgsave(p, store) {
         Ok(()) => Reply::Simple("Background saving started".into()),
         Err(e) => Reply::Error(e.into()),
     }
@@ -195,15 +193,15 @@ fn lower_priority() {
 }
 
 /// LASTSAVE: Unix time of the last successful save.
-pub(crate) fn lastsave(sh: &ServerState, args: &Args<'_, Vec<u8>>) -> Reply {
+pub(crate) fn lastsave(p: &Persistence, args: &Args<'_, Vec<u8>>) -> Reply {
     if let Err(e) = args.exactly(0) {
         return e.into();
     }
-    Reply::Int(sh.persistence.last_save.load(Ordering::Acquire) as i64)
+    Reply::Int(p.last_save.load(Ordering::Acquire) as i64)
 }
 
 /// Records SHUTDOWN's SAVE or NOSAVE word for [`save_on_shutdown`].
-pub(crate) fn shutdown_choice(sh: &ServerState, save: bool, nosave: bool) {
+pub(crate) fn shutdown_choice(p: &Persistence, save: bool, nosave: bool) {
     let v = if nosave {
         2
     } else if save {
@@ -211,17 +209,16 @@ pub(crate) fn shutdown_choice(sh: &ServerState, save: bool, nosave: bool) {
     } else {
         0
     };
-    sh.persistence.shutdown_choice.store(v, Ordering::Release);
+    p.shutdown_choice.store(v, Ordering::Release);
 }
 
 /// The `# Persistence` section of INFO.
-pub(crate) fn info(sh: &ServerState, out: &mut String) {
-    let p = &sh.persistence;
+pub(crate) fn info(p: &Persistence, store: &Store, out: &mut String) {
     let line = |out: &mut String, k: &str, v: &dyn std::fmt::Display| {
         out.push_str(&format!("{k}:{v}\r\n"));
     };
     out.push_str("# Persistence\r\n");
-    let dirty = changes(&sh.store).saturating_sub(p.changes_at_save.load(Ordering::Acquire));
+    let dirty = changes(store).saturating_sub(p.changes_at_save.load(Ordering::Acquire));
     line(out, "rdb_changes_since_last_save", &dirty);
     let bg = p.in_progress.load(Ordering::Acquire) && p.background.load(Ordering::Acquire);
     line(out, "rdb_bgsave_in_progress", &u8::from(bg));
@@ -251,7 +248,8 @@ pub(crate) fn info(sh: &ServerState, out: &mut String) {
 /// Every `interval`, starts a BGSAVE if anything changed since the last save; returns when
 /// `stop` turns true.
 pub(crate) async fn save_periodically(
-    sh: Arc<ServerState>,
+    p: Arc<Persistence>,
+    store: Arc<Store>,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -263,17 +261,15 @@ pub(crate) async fn save_periodically(
             _ = stop.changed() => return,
             _ = tick.tick() => {}
         }
-        let p = &sh.persistence;
-        if changes(&sh.store) > p.changes_at_save.load(Ordering::Acquire) {
-            let _ = start_bgsave(&sh.persistence, &sh.store);
+        if changes(&store) > p.changes_at_save.load(Ordering::Acquire) {
+            let _ = start_bgsave(&p, &store);
         }
     }
 }
 
 /// The save a graceful shutdown makes (with `--save-on-shutdown` or SHUTDOWN SAVE, not with
 /// SHUTDOWN NOSAVE), after waiting for a running BGSAVE. Blocking: call it off the runtime.
-pub(crate) fn save_on_shutdown(sh: &ServerState) {
-    let p = &sh.persistence;
+pub(crate) fn save_on_shutdown(p: &Persistence, store: &Store) {
     let wanted = match p.shutdown_choice.load(Ordering::Acquire) {
         1 => true,
         2 => false,
@@ -285,7 +281,7 @@ pub(crate) fn save_on_shutdown(sh: &ServerState) {
     while !p.claim(false) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let _ = p.run_save(&sh.store, path, false);
+    let _ = p.run_save(store, path, false);
 }
 
 /// Loads `path` into `store` at start, if it exists, and logs what it did; an unreadable or
