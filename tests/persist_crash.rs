@@ -46,7 +46,7 @@ fn check(bytes: &[u8]) -> i64 {
         );
         assert_eq!(
             e.expires_at_ms,
-            (i % 10 == 0).then_some(4_000_000_000_000),
+            i.is_multiple_of(10).then_some(4_000_000_000_000),
             "{k}"
         );
     }
@@ -63,7 +63,7 @@ fn sigkill_during_100_saves_never_leaves_a_half_written_snapshot() {
     let ns = store.namespace("default").unwrap();
     for i in 0..KEYS {
         let opts = tinykv::SetOptions {
-            expire_at_ms: (i % 10 == 0).then_some(4_000_000_000_000),
+            expire_at_ms: i.is_multiple_of(10).then_some(4_000_000_000_000),
             ..Default::default()
         };
         store

@@ -31,7 +31,7 @@ pub struct TinyKvOptions {
     #[napi(ts_type = "'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'")]
     pub eviction_policy: Option<String>,
     /// A snapshot file for a warm restart: loaded when the store is created (if it exists),
-    /// and written every `saveInterval` ms (see `save`). Read in `persist.rs`.
+    /// and written every `saveInterval` ms while anything changed (see `save`).
     pub snapshot: Option<String>,
     /// With `snapshot`: save to it every this many ms while anything changed.
     pub save_interval: Option<f64>,

@@ -208,7 +208,8 @@ mod tests {
 
     #[test]
     fn writes_the_documented_shape() {
-        let cases: &[(&str, &[u8], ValueRef<'_>, Option<u64>, &str)] = &[
+        type Case<'a> = (&'a str, &'a [u8], ValueRef<'a>, Option<u64>, &'a str);
+        let cases: &[Case<'_>] = &[
             (
                 "default",
                 b"user:1",

@@ -86,7 +86,9 @@ pub fn assert_same(got: &Dump, want: &Dump) {
 pub fn write_every_kind(addr: SocketAddr) -> Dump {
     let mut c = client(addr);
     let big: Vec<u8> = (0..512 * 1024).map(|i| (i * 7 % 251) as u8).collect();
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, Option<u64>)> = vec![
+    /// Namespace, key, value, TTL in ms.
+    type Case = (&'static str, Vec<u8>, Vec<u8>, Option<u64>);
+    let cases: Vec<Case> = vec![
         ("0", b"text".to_vec(), b"hello world".to_vec(), None),
         ("0", b"binary".to_vec(), vec![0, 255, 128, 10, 13, 0], None),
         ("0", b"counter".to_vec(), b"42".to_vec(), None),
