@@ -68,11 +68,12 @@ fn every_kind_survives_export_and_import() {
     let file = dir.path().join("all.jsonl");
     let f = file.to_str().unwrap();
     let out = tinykv(&["export", "-p", &port(a.tcp), "-o", f]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Off a terminal no progress bar is drawn: one summary line, no escape codes.
+    assert!(err.starts_with("tinykv export: 14 keys in "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(text.lines().count(), 14);
     // Entries past their expiry are skipped and counted.

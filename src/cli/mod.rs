@@ -38,7 +38,8 @@ use std::process::ExitCode;
 exits), or on the daemon -s/-p/-u name. A COMMAND goes to the daemon at the default socket \
 ($XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock) unless -s/-p/-u say \
 otherwise.\n\n`tinykv help COMMAND` shows a command's usage (HELP in the REPL lists them); \
-`tinykv serve --help` the daemon's flags.\n\nExit codes: 0 ok, 1 runtime error (no daemon, \
+`tinykv serve --help` the daemon's flags.\n\nData in and out of a daemon: `tinykv export`, `import`, \
+`backup` and `restore` (each with --help; the JSONL format is docs/jsonl.md).\n\nExit codes: 0 ok, 1 runtime error (no daemon, \
 an error reply), 2 usage error."
 )]
 struct Cli {
