@@ -275,7 +275,7 @@ export interface TinyKVOptions {
   evictionPolicy?: 'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'
   /**
    * A snapshot file for a warm restart: loaded when the store is created (if it exists),
-   * and written every `saveInterval` ms (see `save`). Read in `persist.rs`.
+   * and written every `saveInterval` ms while anything changed (see `save`).
    */
   snapshot?: string
   /** With `snapshot`: save to it every this many ms while anything changed. */
