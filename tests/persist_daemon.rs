@@ -307,4 +307,64 @@ fn save_on_shutdown_and_interval() {
     assert!(d.wait_log("snapshot saved"), "no periodic save within 10 s");
     wait_bgsave(&port(d.tcp));
     assert_eq!(entries_in(&snap), 2);
+    drop(d);
+    // SHUTDOWN NOSAVE skips the shutdown save; SHUTDOWN SAVE makes one without the flag.
+    let mut d = DaemonProcess::start(&["--snapshot", s, "--save-on-shutdown"]);
+    redis_cli(&port(d.tcp), &["SET", "third", "3"]);
+    let _ = Command::new("redis-cli")
+        .args(["-p", &port(d.tcp), "SHUTDOWN", "NOSAVE"])
+        .output();
+    d.child.wait().unwrap();
+    assert_eq!(entries_in(&snap), 2);
+    let mut d = DaemonProcess::start(&["--snapshot", s]);
+    redis_cli(&port(d.tcp), &["SET", "third", "3"]);
+    let _ = Command::new("redis-cli")
+        .args(["-p", &port(d.tcp), "SHUTDOWN", "SAVE"])
+        .output();
+    d.child.wait().unwrap();
+    assert_eq!(entries_in(&snap), 3);
+}
+
+#[test]
+fn the_snapshot_is_in_before_readyz_or_any_client_is_answered() {
+    const N: usize = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("dump.snap");
+    let store = tinykv::Store::new(tinykv::Config::default()).unwrap();
+    let ns = store.namespace("default").unwrap();
+    for i in 0..N {
+        let v = tinykv::store::ValueRef::Bytes(b"0123456789abcdef");
+        store
+            .set_ref(ns, &format!("k:{i}"), v, &Default::default())
+            .unwrap();
+    }
+    tinykv::persist::save(&store, &snap).unwrap();
+    drop(store);
+    // A free port for the HTTP endpoint (bound and released here).
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let addr = metrics.to_string();
+    let d = DaemonProcess::start(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--metrics-addr",
+        &addr,
+    ]);
+    // Asked while the load may still run: the first answers must already see every key.
+    let mut c = d.client();
+    c.send(b"*1\r\n$6\r\nDBSIZE\r\n");
+    let status = (0..500)
+        .find_map(|_| {
+            if std::net::TcpStream::connect(metrics).is_ok() {
+                return Some(daemon_support::http(metrics, "GET", "/readyz").0);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            None
+        })
+        .expect("the HTTP endpoint is bound");
+    assert_eq!(c.reply(), format!(":{N}\r\n"));
+    assert_eq!(status, 200);
+    assert_eq!(redis_cli(&port(d.tcp), &["DBSIZE"]), N.to_string());
 }
