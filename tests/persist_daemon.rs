@@ -368,3 +368,31 @@ fn the_snapshot_is_in_before_readyz_or_any_client_is_answered() {
     assert_eq!(status, 200);
     assert_eq!(redis_cli(&port(d.tcp), &["DBSIZE"]), N.to_string());
 }
+
+#[test]
+fn an_import_a_noeviction_daemon_cannot_hold_is_undone() {
+    let d = DaemonProcess::start(&["--max-entries", "10", "--eviction-policy", "noeviction"]);
+    let p = port(d.tcp);
+    for i in 0..5 {
+        redis_cli(&p, &["SET", &format!("old{i}"), "before"]);
+    }
+    redis_cli(&p, &["PEXPIRE", "old0", "600000"]);
+    // Replaces old0 and adds 19 keys: only 5 fit. Split across two namespaces and batches.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.jsonl");
+    let mut text = String::from("{\"key\":\"old0\",\"value\":\"after\"}\n");
+    for i in 0..19 {
+        let ns = if i % 2 == 0 { "" } else { ",\"ns\":\"other\"" };
+        text.push_str(&format!("{{\"key\":\"new{i}\",\"value\":\"n\"{ns}}}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let out = tinykv(&["import", file.to_str().unwrap(), "-p", &p, "--replace"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("OOM") && err.contains("undone"), "{err}");
+    assert_eq!(redis_cli(&p, &["DBSIZE"]), "5");
+    assert_eq!(redis_cli(&p, &["GET", "old0"]), "before");
+    let ttl: i64 = redis_cli(&p, &["PTTL", "old0"]).parse().unwrap();
+    assert!(ttl > 590_000, "old0's TTL came back: {ttl}");
+    assert_eq!(redis_cli(&p, &["NAMESPACES"]), "default\n5");
+}
