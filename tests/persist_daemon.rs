@@ -50,10 +50,17 @@ fn every_kind_survives_save_and_restart() {
     let snap_arg = snap.to_str().unwrap();
     let d = DaemonProcess::start(&["--snapshot", snap_arg]);
     let want = write_every_kind(d.tcp);
+    // One more key whose expiry passes between the save and the restart.
+    let due = tinykv::persist::wall_ms() + 1500;
+    redis_cli(&port(d.tcp), &["SET", "due", "x", "PXAT", &due.to_string()]);
     assert_eq!(redis_cli(&port(d.tcp), &["SAVE"]), "OK");
+    assert_eq!(entries_in(&snap), 15, "the due key is in the snapshot");
     drop(d); // SIGKILL: only what SAVE wrote can come back
+    while tinykv::persist::wall_ms() <= due {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let d = DaemonProcess::start(&["--snapshot", snap_arg]);
-    assert!(d.wait_log("snapshot loaded: 14 keys, 0 skipped (expired)"));
+    assert!(d.wait_log("snapshot loaded: 14 keys, 1 skipped (expired)"));
     assert_same(&dump(d.tcp), &want);
     // A loaded counter is still a counter.
     assert_eq!(redis_cli(&port(d.tcp), &["INCR", "counter"]), "43");
