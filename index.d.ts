@@ -119,6 +119,12 @@ export declare class TinyKV {
    */
   save(path: string): SaveResult
   /**
+   * `save` on a worker thread, so the event loop keeps running while the store is walked
+   * and the file written; resolves to the same result. Writes made meanwhile may or may not
+   * be in the file; every write made before the call is.
+   */
+  saveAsync(path: string): Promise<SaveResult>
+  /**
    * Loads a snapshot (from `kv.save`, SAVE or `tinykv backup`) or a JSONL file (from
    * `tinykv export`) into the store. The whole file is read and checked first; then every
    * entry is written, or on any error none is. Entries past their expiry are skipped;

@@ -76,6 +76,23 @@ test('kv.save and kv.load round-trip every kind of value, key by key', () => {
   fs.rmSync(dir, { recursive: true })
 })
 
+test('kv.saveAsync writes the same snapshot off the event loop', async () => {
+  const dir = tmp()
+  const file = path.join(dir, 'async.snap')
+  const a = new TinyKV()
+  fill(a)
+  const want = dump(a)
+  const pending = a.saveAsync(file)
+  assert.ok(pending instanceof Promise)
+  const r = await pending
+  assert.equal(r.keys, 11)
+  const b = new TinyKV()
+  b.load(file)
+  assertSame(dump(b), want)
+  await assert.rejects(a.saveAsync(path.join(dir, 'no', 'such', 'dir.snap')), /TinyKV\.saveAsync: cannot write/)
+  fs.rmSync(dir, { recursive: true })
+})
+
 test('new TinyKV({ snapshot, saveInterval }) restarts warm and saves on its own', async () => {
   const dir = tmp()
   const file = path.join(dir, 'warm.snap')

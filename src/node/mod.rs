@@ -17,7 +17,9 @@
 //!   `runCliAsync`/`requestShutdown`, with which the shim runs `serve` while Node owns the signals.
 //!
 //! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a store is touched
-//! only on the JS thread, through a `View`; a closed store throws instead of crashing.
+//! only on the JS thread, through a `View` (two exceptions that only read it through its
+//! `Sync` walk: `saveAsync` on a libuv worker and the `saveInterval` saver thread); a closed
+//! store throws instead of crashing.
 #![deny(unsafe_op_in_unsafe_fn)]
 mod args;
 mod batch;

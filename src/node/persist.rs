@@ -12,6 +12,7 @@ use super::raw::{Env as RawEnv, Js, JsResult, Kind, StrBuf, Type};
 use crate::persist;
 use crate::store::{OnConflict, Store};
 use napi::bindgen_prelude::*;
+use napi::Task;
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -149,6 +150,40 @@ pub(crate) fn start(env: RawEnv, store: &Arc<Store>, options: Js) -> JsResult<()
     Ok(())
 }
 
+/// The work behind `saveAsync`: a walk and a file write on a libuv worker thread.
+pub struct SaveTask {
+    /// The store (`Store` is `Send + Sync`; the walk takes the same shard read locks as any
+    /// reader).
+    store: Arc<Store>,
+    /// Where to write.
+    path: PathBuf,
+}
+
+impl Task for SaveTask {
+    type Output = persist::SaveReport;
+    type JsValue = JsSaveResult;
+
+    fn compute(&mut self) -> Result<persist::SaveReport> {
+        let (store, path) = (&self.store, &self.path);
+        // A panic must not unwind through libuv's thread pool.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| persist::save(store, path)))
+            .map_err(|_| fail("saveAsync", "panicked; this is a bug"))?
+            .map_err(|e| fail("saveAsync", e))
+    }
+
+    fn resolve(&mut self, _env: Env, r: persist::SaveReport) -> Result<JsSaveResult> {
+        Ok(saved(&r))
+    }
+}
+
+fn saved(r: &persist::SaveReport) -> JsSaveResult {
+    JsSaveResult {
+        keys: r.entries as f64,
+        bytes: r.bytes as f64,
+        duration_ms: r.duration.as_secs_f64() * 1000.0,
+    }
+}
+
 #[napi]
 impl TinyKV {
     /// Writes every entry of the store (all namespaces) to `path` as a snapshot: a temporary
@@ -159,11 +194,19 @@ impl TinyKV {
     pub fn save(&self, env: &Env, path: String) -> Result<JsSaveResult> {
         let store = self.store(env, "save")?;
         let r = persist::save(&store, Path::new(&path)).map_err(|e| fail("save", e))?;
-        Ok(JsSaveResult {
-            keys: r.entries as f64,
-            bytes: r.bytes as f64,
-            duration_ms: r.duration.as_secs_f64() * 1000.0,
-        })
+        Ok(saved(&r))
+    }
+
+    /// `save` on a worker thread, so the event loop keeps running while the store is walked
+    /// and the file written; resolves to the same result. Writes made meanwhile may or may not
+    /// be in the file; every write made before the call is.
+    #[napi(catch_unwind, ts_return_type = "Promise<SaveResult>")]
+    pub fn save_async(&self, env: &Env, path: String) -> Result<AsyncTask<SaveTask>> {
+        let store = self.store(env, "saveAsync")?;
+        Ok(AsyncTask::new(SaveTask {
+            store,
+            path: PathBuf::from(path),
+        }))
     }
 
     /// Loads a snapshot (from `kv.save`, SAVE or `tinykv backup`) or a JSONL file (from
