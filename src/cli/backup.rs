@@ -32,6 +32,7 @@ struct BackupArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
+    /// Which daemon, and how to authenticate to it.
     #[command(flatten)]
     conn: Conn,
     /// The directory to write the backup into (created if missing).
@@ -53,6 +54,7 @@ struct RestoreArgs {
     /// The snapshot (or JSONL file) to restore.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Which daemon, and how to authenticate to it.
     #[command(flatten)]
     conn: Conn,
 }

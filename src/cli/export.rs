@@ -26,6 +26,7 @@ struct ExportArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
+    /// Which daemon, and how to authenticate to it.
     #[command(flatten)]
     conn: Conn,
     /// Only this namespace [default: every namespace].

@@ -29,6 +29,7 @@ struct ImportArgs {
     /// The file to load (`-` reads stdin).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Which daemon, and how to authenticate to it.
     #[command(flatten)]
     conn: Conn,
     /// Put every entry in this namespace, whatever its `ns` field says.
