@@ -236,6 +236,18 @@ impl Client {
         self.read_reply()
     }
 
+    /// Sends every request in one write, then reads their replies in order (pipelining: one
+    /// round trip for the lot). Keep a batch to a few thousand requests so the replies stay
+    /// under the server's output cap.
+    pub fn pipeline<A: AsRef<[u8]>>(&mut self, requests: &[Vec<A>]) -> io::Result<Vec<Reply>> {
+        let mut out = BytesMut::new();
+        for argv in requests {
+            encode_command(argv, &mut out);
+        }
+        self.stream.write_all(&out)?;
+        requests.iter().map(|_| self.read_reply()).collect()
+    }
+
     fn read_reply(&mut self) -> io::Result<Reply> {
         loop {
             match parse_reply(&self.buf) {

@@ -11,6 +11,7 @@ pub mod command;
 pub mod error;
 pub mod metrics;
 pub mod migrate;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod store;

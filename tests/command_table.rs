@@ -13,7 +13,7 @@ use daemon_support::*;
 use tinykv::cli::repl::{Local, Repl};
 use tinykv::command::table::{Flags, Group, ANSWERED, COMMANDS};
 use tinykv::command::{execute, Reply, Session};
-use tinykv::server::ServerConfig;
+use tinykv::server::{PersistOptions, ServerConfig};
 use tinykv::store::{Config, Store};
 
 /// A well-formed call of every row, run after `SET k v` and `SET n 1`. A new row needs a line
@@ -70,6 +70,9 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("command", "COMMAND COUNT"),
     ("quit", "QUIT"),
     ("shutdown", "SHUTDOWN"),
+    ("save", "SAVE"),
+    ("bgsave", "BGSAVE"),
+    ("lastsave", "LASTSAVE"),
     ("list", "LIST"),
     ("use", "USE other"),
     ("flush", "FLUSH"),
@@ -136,20 +139,26 @@ fn the_repl_answers_its_words() {
     }
 }
 
-/// A daemon with a password (so AUTH is well-formed) and a connection authenticated to it.
-fn daemon() -> (TestServer, Raw<std::net::TcpStream>) {
+/// A daemon with a password (so AUTH is well-formed) and a snapshot file (so SAVE and BGSAVE
+/// are), a connection authenticated to it, and the snapshot's temp dir.
+fn daemon() -> (TestServer, Raw<std::net::TcpStream>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
     let srv = TestServer::with_config(ServerConfig {
         requirepass: Some("pw".into()),
+        persist: PersistOptions {
+            snapshot: Some(dir.path().join("dump.snap")),
+            ..PersistOptions::default()
+        },
         ..ServerConfig::default()
     });
     let mut c = srv.client();
     assert_eq!(c.cmd(&["AUTH", "pw"]), "+OK\r\n");
-    (srv, c)
+    (srv, c, dir)
 }
 
 #[test]
 fn the_daemon_answers_every_answered_row() {
-    let (srv, mut c) = daemon();
+    let (srv, mut c, _dir) = daemon();
     for row in &COMMANDS[..ANSWERED] {
         if matches!(row.name, "quit" | "shutdown") {
             continue;
@@ -176,7 +185,7 @@ fn the_daemon_answers_every_answered_row() {
 
 #[test]
 fn command_count_and_list_are_the_answered_rows() {
-    let (_srv, mut c) = daemon();
+    let (_srv, mut c, _dir) = daemon();
     let answered: Vec<&str> = COMMANDS
         .iter()
         .filter(|r| r.flags.answered())
@@ -200,7 +209,7 @@ fn command_count_and_list_are_the_answered_rows() {
 
 #[test]
 fn each_answered_command_has_its_own_latency_series() {
-    let (_srv, mut c) = daemon();
+    let (_srv, mut c, _dir) = daemon();
     c.cmd(&["SET", "k", "v"]);
     for name in ["getset", "renamenx", "expiretime", "pexpiretime"] {
         c.cmd(&example(name));

@@ -9,12 +9,16 @@
 //! its kind: 2 for a usage error (unknown flag, bad or conflicting values, unreadable password
 //! file), 1 for a runtime error (no daemon, a failed connection or AUTH, an error reply).
 
+mod backup;
+mod export;
 pub mod help;
+mod import;
 pub mod migrate;
 pub mod output;
 mod remote;
 pub mod repl;
 pub mod serve;
+mod transfer;
 
 use crate::client::{Address, Client, Target};
 use crate::command::Session;
@@ -35,7 +39,8 @@ use std::process::ExitCode;
 exits), or on the daemon -s/-p/-u name. A COMMAND goes to the daemon at the default socket \
 ($XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock) unless -s/-p/-u say \
 otherwise.\n\n`tinykv help COMMAND` shows a command's usage (HELP in the REPL lists them); \
-`tinykv serve --help` the daemon's flags.\n\nExit codes: 0 ok, 1 runtime error (no daemon, \
+`tinykv serve --help` the daemon's flags.\n\nData in and out of a daemon: `tinykv export`, `import`, \
+`backup` and `restore` (each with --help; the JSONL format is docs/jsonl.md).\n\nExit codes: 0 ok, 1 runtime error (no daemon, \
 an error reply), 2 usage error."
 )]
 struct Cli {
@@ -148,11 +153,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// ([`Signals::Host`]: the caller, through [`crate::server::request_shutdown`]).
 pub fn main_with(args: impl IntoIterator<Item = OsString>, signals: Signals) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
-    if args.get(1).is_some_and(|a| a == "serve") {
-        return serve::main(args, signals);
-    }
-    if args.get(1).is_some_and(|a| a == "migrate") {
-        return migrate::main(args);
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("serve") => return serve::main(args, signals),
+        Some("export") => return export::main(args),
+        Some("import") => return import::main(args),
+        Some("backup") => return backup::backup_main(args),
+        Some("restore") => return backup::restore_main(args),
+        Some("migrate") => return migrate::main(args),
+        _ => {}
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,

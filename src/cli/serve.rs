@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::protocol::Limits;
-use crate::server::{serve, LogFormat, ServeOptions, ServerConfig, Signals};
+use crate::server::{serve, LogFormat, PersistOptions, ServeOptions, ServerConfig, Signals};
 use crate::store::{parse_memory_size, Config, EvictionPolicy};
 
 /// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
@@ -99,6 +99,17 @@ struct ServeArgs {
     /// $TINYKV_LOG, else info]. Unknown levels are refused.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
+    /// Snapshot file: loaded at start when it exists (before clients are accepted), written by
+    /// SAVE, BGSAVE, --save-interval and --save-on-shutdown (atomically: never half-written).
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+    /// With --snapshot: save in the background every SECS seconds when anything changed.
+    #[arg(long, value_name = "SECS", requires = "snapshot",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    save_interval: Option<u64>,
+    /// With --snapshot: save during a graceful shutdown (SIGINT, SIGTERM, SHUTDOWN).
+    #[arg(long, requires = "snapshot")]
+    save_on_shutdown: bool,
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -195,6 +206,11 @@ fn options(a: ServeArgs) -> Result<ServeOptions, String> {
         idle_timeout: (a.timeout > 0).then(|| Duration::from_secs(a.timeout)),
         requirepass: password(a.requirepass, a.requirepass_file.as_deref(), PASSWORD_ENV)?,
         busy_poll: Duration::from_micros(a.busy_poll_us),
+        persist: PersistOptions {
+            snapshot: a.snapshot,
+            save_interval: a.save_interval.map(Duration::from_secs),
+            save_on_shutdown: a.save_on_shutdown,
+        },
         ..ServerConfig::default()
     };
     Ok(ServeOptions {

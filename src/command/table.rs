@@ -204,14 +204,19 @@ table! {
         "CLIENT ID | GETNAME | SETNAME name | LIST | INFO | SETINFO attr value"
         "this connection and the others";
     Info "info" -1 [DAEMON] Daemon "INFO [section ...]"
-        "server, clients, memory, stats, cpu, latency, keyspace";
+        "server, clients, memory, persistence, stats, cpu, latency, keyspace";
     Config "config" -2 [DAEMON] Daemon "CONFIG GET pattern [pattern ...] | RESETSTAT"
         "read the daemon's settings";
     Command "command" -1 [DAEMON] Daemon "COMMAND [COUNT | LIST | INFO name ... | DOCS name ...]"
         "the commands the daemon answers";
     Quit "quit" -1 [DAEMON] Daemon "QUIT" "close the connection (in the REPL: leave)";
     Shutdown "shutdown" -1 [DAEMON] Daemon "SHUTDOWN [NOSAVE | SAVE | NOW | FORCE]"
-        "stop the daemon";
+        "stop the daemon (SAVE / NOSAVE: snapshot first or not)";
+    Save "save" 1 [DAEMON] Daemon "SAVE" "write the snapshot now (serve --snapshot FILE)";
+    Bgsave "bgsave" -1 [DAEMON] Daemon "BGSAVE [SCHEDULE]"
+        "write the snapshot in the background";
+    Lastsave "lastsave" 1 [DAEMON] Daemon "LASTSAVE"
+        "Unix time of the last successful snapshot";
     // The REPL's own words (keep them last).
     List "list" 1 [REPL] Repl "LIST" "every key = value in the namespace";
     Use "use" 2 [REPL] Repl "USE namespace" "switch namespace (the prompt shows it)";

@@ -78,6 +78,7 @@ impl TinyKV {
         let hub = shared_stores::open(e, Js::of(&options), config)?;
         let store = hub.hub().store.clone();
         let hold = namespace_hold(e, &store, &ns_name, "new TinyKV: options.namespace")?;
+        super::persist::start(e, &store, Js::of(&options))?;
         let shared = Rc::new(StoreSlot {
             store: RefCell::new(Some(store)),
             hub: RefCell::new(Some(hub)),

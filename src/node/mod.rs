@@ -15,6 +15,7 @@
 //! - `shared_stores.rs`: named stores shared by every thread of the process (a registry of
 //!   `Hub`s with handle counts); `get_or_set/`: single-flight `getOrSet` across threads and
 //!   stale-while-revalidate, its JS side in `js/get_or_set.js`.
+//! - `persist.rs`: `save`, `load` and the constructor's `snapshot`/`saveInterval`.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
 //! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim), and
 //!   `runCliAsync`/`requestShutdown`, with which the shim runs `serve` while Node owns the signals.
@@ -22,7 +23,9 @@
 //! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a JS handle (a
 //! `View`) is used only on its own JS thread, while the store behind it (`Arc<Store>`, `Send +
 //! Sync`) may be shared by every thread through a named `Hub`; all per-thread state is per env
-//! and released by env cleanup hooks; a closed handle throws instead of crashing.
+//! and released by env cleanup hooks; a closed handle throws instead of crashing. Two readers
+//! off the JS thread use only the store's `Sync` walk: `saveAsync` on a libuv worker and the
+//! `saveInterval` saver thread.
 #![deny(unsafe_op_in_unsafe_fn)]
 mod args;
 mod batch;
@@ -33,6 +36,7 @@ mod get_or_set;
 mod hot;
 mod ops;
 mod options;
+mod persist;
 mod raw;
 mod shared_stores;
 mod stats;

@@ -34,16 +34,23 @@ pub struct TinyKvOptions {
     /// throws Redis's OOM error; reads keep working).
     #[napi(ts_type = "'lru' | 'lfu' | 'volatile-ttl' | 'noeviction'")]
     pub eviction_policy: Option<String>,
+    /// A snapshot file for a warm restart: loaded when the store is created (if it exists),
+    /// and written every `saveInterval` ms while anything changed (see `save`).
+    pub snapshot: Option<String>,
+    /// With `snapshot`: save to it every this many ms while anything changed.
+    pub save_interval: Option<f64>,
 }
 
 /// The options `parse_options` accepts: the fields of `TinyKVOptions` above, in JS spelling.
-pub(crate) const OPTION_NAMES: [&str; 6] = [
+pub(crate) const OPTION_NAMES: [&str; 8] = [
     "maxEntries",
     "maxMemory",
     "defaultTtl",
     "namespace",
     "evictionPolicy",
     "name",
+    "snapshot",
+    "saveInterval",
 ];
 
 /// Builds a store config and the namespace name from the constructor's option bag; errors
@@ -71,7 +78,7 @@ pub(crate) fn parse_options(env: Env, v: Js) -> JsResult<(Config, String)> {
         if !OPTION_NAMES.contains(&name) {
             return Err(fail(
                 Kind::Type,
-                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace, evictionPolicy or name)"),
+                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace, evictionPolicy, name, snapshot or saveInterval)"),
             ));
         }
     }

@@ -13,6 +13,7 @@ use bytes::BytesMut;
 
 use super::clients::lock;
 use super::info;
+use super::persist;
 use super::state::ConnState;
 use crate::command::table::Flags;
 use crate::command::{arity_error, execute_spec, stats_reply, unknown, Args, Cmd, Reply, Spec};
@@ -68,7 +69,19 @@ pub(crate) fn dispatch(
             };
             match s.cmd {
                 Cmd::Quit => (Some(Reply::ok()), Flow::Close),
-                Cmd::Shutdown => shutdown(&args),
+                Cmd::Shutdown => shutdown(st, &args),
+                Cmd::Save => {
+                    let (p, store) = (&st.shared.persistence, &st.shared.store);
+                    (Some(persist::save(p, store, &args)), Flow::Continue)
+                }
+                Cmd::Bgsave => {
+                    let (p, store) = (&st.shared.persistence, &st.shared.store);
+                    (Some(persist::bgsave(p, store, &args)), Flow::Continue)
+                }
+                Cmd::Lastsave => (
+                    Some(persist::lastsave(&st.shared.persistence, &args)),
+                    Flow::Continue,
+                ),
                 Cmd::Auth => (Some(auth(st, &args)), Flow::Continue),
                 Cmd::Hello => (Some(hello(st, &args)), Flow::Continue),
                 Cmd::Client => (Some(client(st, &args)), Flow::Continue),
@@ -123,14 +136,17 @@ fn stats(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
     reply
 }
 
-fn shutdown(args: &Args<'_, Vec<u8>>) -> (Option<Reply>, Flow) {
+fn shutdown(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> (Option<Reply>, Flow) {
     for a in args.rest {
         let known = ["NOSAVE", "SAVE", "NOW", "FORCE"];
         if !known.iter().any(|k| a.eq_ignore_ascii_case(k.as_bytes())) {
             return (Some(Reply::error("ERR syntax error")), Flow::Continue);
         }
     }
-    // Nothing to save: TinyKV keeps no files. Like Redis, no reply; the connection closes.
+    let has = |w: &[u8]| args.rest.iter().any(|a| a.eq_ignore_ascii_case(w));
+    // The save itself runs after the connections close (`persist::save_on_shutdown`).
+    persist::shutdown_choice(&st.shared.persistence, has(b"SAVE"), has(b"NOSAVE"));
+    // Like Redis, no reply; the connection closes.
     (None, Flow::Shutdown)
 }
 

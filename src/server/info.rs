@@ -23,6 +23,7 @@ pub(crate) fn info(st: &ConnState<'_>, args: &Args<'_, Vec<u8>>) -> Reply {
         "server",
         "clients",
         "memory",
+        "persistence",
         "stats",
         "cpu",
         "latencystats",
@@ -57,6 +58,7 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
     let sh = st.shared;
     let stats = sh.store.stats();
     match section {
+        "persistence" => super::persist::info(&sh.persistence, &sh.store, out),
         "server" => {
             out.push_str("# Server\r\n");
             let uptime = sh.started.elapsed().as_secs();

@@ -286,6 +286,11 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
             announce(json, "tinykv metrics", "url", &url);
             listeners.push(Listener::Http(http));
         }
+        // Bound but not yet accepting: clients wait in the backlog and `/readyz` is not served
+        // until the snapshot is in the store.
+        if let Some(path) = opts.server.persist.snapshot.as_deref() {
+            super::persist::load_at_start(&store, path)?;
+        }
         let (forced_tx, forced_rx) = oneshot::channel::<()>();
         let shutdown = async move {
             if stops.recv().await.is_none() {

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::busy_poll::BusyPoll;
 use super::clients::{ClientInfo, Clients};
 use super::latency::{Latency, LocalLatency};
+use super::persist::Persistence;
 use super::ServerConfig;
 use crate::command::Session;
 use crate::protocol::Resp;
@@ -45,6 +46,8 @@ pub(crate) struct ServerState {
     pub(crate) ops_per_sec: AtomicU64,
     /// Connections report served requests here; the busy poller spins while they do.
     pub(crate) busy_poll: BusyPoll,
+    /// Snapshot state (SAVE, BGSAVE, LASTSAVE, INFO persistence); shared with a BGSAVE thread.
+    pub(crate) persistence: Arc<Persistence>,
 }
 
 /// Where the server listens, for INFO and CONFIG GET.

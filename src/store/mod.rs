@@ -10,6 +10,7 @@ mod config;
 mod entry;
 mod evict;
 pub mod glob;
+mod load;
 mod multi;
 mod namespaces;
 mod reaper;
@@ -24,6 +25,10 @@ pub use self::config::{parse_memory_size, Config, EvictionPolicy};
 pub(crate) use self::entry::parse_i64;
 pub use self::entry::{
     alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
+};
+pub use self::load::{
+    check_batch, check_namespace_name, LoadBatch, LoadEntry, LoadError, LoadReport, LoadValue,
+    OnConflict,
 };
 pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::scan::EntryView;
