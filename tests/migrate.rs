@@ -552,3 +552,54 @@ fn a_killed_migration_finishes_when_run_again() {
         assert_eq!(ttl > 0, i % 10 == 0, "key {i}: {ttl}");
     }
 }
+
+/// A JSONL export and a snapshot are sources too: the same data reaches the target.
+#[test]
+fn an_export_or_a_snapshot_file_migrates_like_the_daemon() {
+    let (src, want) = source();
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("all.jsonl");
+    let export = Command::new(BIN)
+        .args(["export", "-s"])
+        .arg(&src.sock)
+        .arg("-o")
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{export:?}");
+    let snap = dir.path().join("all.snapshot");
+    tinykv::persist::save(&src.store, &snap).unwrap();
+    for (file, name) in [(&jsonl, "j.db"), (&snap, "s.db")] {
+        let db = dir.path().join(name);
+        let out = Command::new(BIN)
+            .args(["migrate", "--from"])
+            .arg(file)
+            .arg("--to")
+            .arg(format!("sqlite:{}", db.display()))
+            .output()
+            .unwrap();
+        ok(&out);
+        let con = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = con
+            .prepare("SELECT namespace, key, value, expires_at FROM tinykv_entries")
+            .unwrap();
+        let got: Expected = stmt
+            .query_map([], |r| {
+                let at: Option<i64> = r.get(3)?;
+                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, at.map(|a| a as u64))))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, want, "{}", file.display());
+    }
+    // Only one namespace, by pattern.
+    let out = Command::new(BIN)
+        .args(["migrate", "--from"])
+        .arg(&jsonl)
+        .args(["--namespace", "sessions", "--pattern", "s1*", "--to"])
+        .arg(format!("sqlite:{}", dir.path().join("f.db").display()))
+        .output()
+        .unwrap();
+    assert!(ok(&out).contains("wrote 11 of 11 keys"), "{out:?}");
+}

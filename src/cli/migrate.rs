@@ -3,7 +3,7 @@
 
 use super::{parse, read_password_file, Failure};
 use crate::migrate::redis_target::RedisTarget;
-use crate::migrate::source::DaemonSource;
+use crate::migrate::source::{DaemonSource, FileSource};
 use crate::migrate::sql::{Postgres, Sqlite};
 use crate::migrate::{self, OnConflict, Options, Target, Verify};
 use clap::{Parser, ValueEnum};
@@ -17,7 +17,8 @@ use std::process::ExitCode;
 #[command(name = "tinykv migrate", disable_help_flag = true)]
 #[command(
     after_help = "SOURCE: a running daemon: unix:///PATH, a socket PATH, or \
-redis://[:PASSWORD@]HOST:PORT (-s PATH says the same as --from PATH).\n\
+redis://[:PASSWORD@]HOST:PORT (-s PATH says the same as --from PATH); or a file that \
+`tinykv export` (JSONL) or a save (snapshot) wrote.\n\
 TARGET: redis://HOST:PORT or rediss:// (one Redis or Valkey), redis-cluster://HOST:PORT[,HOST:PORT...] \
 (a Redis Cluster, by its seed nodes), sqlite:PATH, postgres://USER@HOST:PORT/DB.\n\n\
 TTLs travel as absolute times (PXAT on Redis, expires_at in a table); keys that expire before \
@@ -29,7 +30,7 @@ struct Args {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
-    /// The daemon to read from (see SOURCE below).
+    /// The daemon or file to read from (see SOURCE below).
     #[arg(long, value_name = "SOURCE", conflicts_with = "socket")]
     from: Option<String>,
     /// The daemon's Unix socket (the same as --from PATH).
@@ -106,8 +107,16 @@ fn password(file: &Option<PathBuf>) -> Result<Option<String>, Failure> {
         .map_err(Failure::Usage)
 }
 
-/// The source as a URL the `redis` crate reads.
-fn source_url(args: &Args) -> Result<String, Failure> {
+/// Where the entries come from.
+enum From {
+    /// A running daemon, as a URL the `redis` crate reads.
+    Daemon(String),
+    /// A JSONL export or a snapshot file.
+    File(PathBuf),
+}
+
+/// The source `--from`/`-s` names: a URL or a socket is a daemon, a regular file is a file.
+fn source(args: &Args) -> Result<From, Failure> {
     let from = match (&args.from, &args.socket) {
         (Some(f), _) => f.clone(),
         (None, Some(s)) => s.display().to_string(),
@@ -118,15 +127,17 @@ fn source_url(args: &Args) -> Result<String, Failure> {
         }
     };
     if from.contains("://") {
-        return Ok(from);
+        return Ok(From::Daemon(from));
     }
     let path = std::path::Path::new(&from);
     use std::os::unix::fs::FileTypeExt;
     match std::fs::metadata(path) {
-        Ok(m) if m.file_type().is_socket() => Ok(format!("unix://{}", path.display())),
+        Ok(m) if m.file_type().is_socket() => {
+            Ok(From::Daemon(format!("unix://{}", path.display())))
+        }
+        Ok(m) if m.is_file() => Ok(From::File(path.to_path_buf())),
         Ok(_) => Err(Failure::Usage(format!(
-            "--from {from}: not a socket; reading a JSONL file or snapshot is not supported yet \
-             (load it into a daemon with `tinykv import`, then migrate from the daemon)"
+            "--from {from}: neither a socket nor a file"
         ))),
         Err(e) => Err(Failure::Usage(format!("--from {from}: {e}"))),
     }
@@ -183,18 +194,37 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
     if args.batch_size == 0 {
         return Err(Failure::Usage("--batch-size must be at least 1".into()));
     }
-    let from = source_url(&args)?;
+    let from = source(&args)?;
     let from_pass = password(&args.from_pass_file)?.or_else(super::env_password);
     // The target first: a bad one fails before anything is read.
     let mut target = open_target(&args)?;
-    let mut source = DaemonSource::connect(
-        &from,
-        from_pass.as_deref(),
-        &args.namespaces,
-        args.pattern.clone(),
-        args.batch_size,
-    )
-    .map_err(Failure::Runtime)?;
+    let (total, reader): (u64, migrate::Batches) = match from {
+        From::Daemon(url) => {
+            let mut s = DaemonSource::connect(
+                &url,
+                from_pass.as_deref(),
+                &args.namespaces,
+                args.pattern.clone(),
+                args.batch_size,
+            )
+            .map_err(Failure::Runtime)?;
+            let total = s.total();
+            (
+                total,
+                Box::new(migrate::read_ahead(move || s.next_batch(), 4)),
+            )
+        }
+        From::File(path) => {
+            let mut s = FileSource::open(
+                &path,
+                &args.namespaces,
+                args.pattern.as_deref(),
+                args.batch_size,
+            )
+            .map_err(Failure::Runtime)?;
+            (s.total(), Box::new(move || s.next_batch()))
+        }
+    };
     let opts = Options {
         namespaces: args.namespaces.clone(),
         pattern: args.pattern.clone(),
@@ -209,7 +239,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         ttl_tolerance_ms: 1,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(source.total());
+        let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} keys {per_sec} eta {eta}",
@@ -218,7 +248,6 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         );
         bar
     });
-    let reader = migrate::read_ahead(move || source.next_batch(), 4);
     let report = migrate::run(reader, target.as_mut(), &opts, |done| {
         if let Some(b) = &bar {
             b.set_position(done);

@@ -64,6 +64,9 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// Where a run's entries come from: the next batch, `None` at the end.
+pub type Batches = Box<dyn FnMut() -> Result<Option<Vec<Entry>>, String>>;
+
 /// A place entries go. Implementations check themselves in their constructor (reachable,
 /// authenticated, table writable) so that a bad target fails before the source is read.
 pub trait Target {

@@ -162,3 +162,83 @@ fn names(v: Value) -> Vec<(String, u64)> {
         .filter_map(|(k, v)| Some((text(k)?, count(v))))
         .collect()
 }
+
+/// Entries of a file `tinykv export` (JSONL) or a save (a snapshot) wrote, read whole and
+/// checked first (a malformed file fails before anything is written), then given out in
+/// batches.
+pub struct FileSource {
+    /// The entries still to give, in file order, reversed so that `pop` takes the next.
+    entries: Vec<Entry>,
+    /// Entries per batch.
+    batch: usize,
+}
+
+impl FileSource {
+    /// Reads `path` (JSONL or snapshot, told apart by the snapshot's magic), keeping only the
+    /// namespaces in `only` (all when empty) and keys matching `pattern`.
+    pub fn open(
+        path: &std::path::Path,
+        only: &[String],
+        pattern: Option<&str>,
+        batch: usize,
+    ) -> Result<FileSource, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("source {}: cannot read: {e}", path.display()))?;
+        let input = crate::persist::parse(&bytes, None)
+            .map_err(|e| format!("source {}: {e}", path.display()))?;
+        let names: Vec<String> = input
+            .batch
+            .namespaces
+            .iter()
+            .map(|n| match n.as_str() {
+                "0" => DEFAULT_NAMESPACE.to_string(),
+                _ => n.clone(),
+            })
+            .collect();
+        let mut entries: Vec<Entry> = input
+            .batch
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let ns = names.get(e.ns as usize)?;
+                if !only.is_empty() && !only.contains(ns) {
+                    return None;
+                }
+                if pattern.is_some_and(|p| !crate::store::glob::matches(p.as_bytes(), &e.key)) {
+                    return None;
+                }
+                let value = match e.value.view() {
+                    crate::store::ValueRef::Bytes(b) => b.to_vec(),
+                    crate::store::ValueRef::Int(n) => n.to_string().into_bytes(),
+                };
+                Some(Entry {
+                    ns: ns.clone(),
+                    key: e.key.to_vec(),
+                    value,
+                    expires_at_ms: e.expires_at_ms,
+                })
+            })
+            .collect();
+        entries.reverse();
+        Ok(FileSource {
+            entries,
+            batch: batch.max(1),
+        })
+    }
+
+    /// Entries left to give.
+    pub fn total(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// The next batch, `None` at the end.
+    pub fn next_batch(&mut self) -> Result<Option<Vec<Entry>>, String> {
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        let at = self.entries.len().saturating_sub(self.batch);
+        let mut out = self.entries.split_off(at);
+        out.reverse();
+        Ok(Some(out))
+    }
+}
