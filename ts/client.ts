@@ -1,0 +1,422 @@
+/**
+ * `TinyKVClient`: the `AsyncTinyKV` of a remote store, the TinyKV daemon (namespaces by
+ * `SELECT name`, one pool per namespace in use), a Redis or Valkey server, or a Redis Cluster
+ * (namespaces as key prefixes, see namespaces.ts). It runs on ioredis (auto-pipelining, RESP2 and
+ * RESP3, TLS, AUTH, cluster slots); pool.ts holds the connection policies.
+ *
+ * Invariants: every argument is checked before a byte is sent; every command settles (a reply,
+ * a server error, a connection error or a timeout, all typed, see errors.ts); handles made by
+ * `namespace()` share their root's connections, and `close()` on any closes them all.
+ */
+import { Cluster } from 'ioredis'
+import type { ConnectionOptions } from 'node:tls'
+import type { SetOptions, TinyKVStats } from '../lib/index.js'
+import { mapError, TinyKVConnectionError, TinyKVReplyError } from './errors.js'
+import { DEFAULT_NAMESPACES, DEFAULT_SEPARATOR, escapeGlob, namespacePrefix } from './namespaces.js'
+import { Pool } from './pool.js'
+import type { Conn, ConnSettings } from './pool.js'
+import { SingleFlight } from './singleflight.js'
+import { parseCluster, parseUrl, tlsOption } from './target.js'
+import type { ClusterNode, Target } from './target.js'
+import type { AsyncTinyKV, Backend, GetOrSetOptions, Value } from './types.js'
+import { checkEntries, checkKey, checkKeys, checkNamespace, checkStep, checkTtl, checkValue, setArgs } from './validate.js'
+import { daemonStats, redisStats } from './stats.js'
+
+/** Connections per server when `pool` is not given: the benchmark's pick (see README, "Pooling"). */
+export const DEFAULT_POOL = 1
+
+/** Options of `TinyKVClient.connect` (and of `open()` with a `url` or `cluster`). */
+export interface ClientOptions {
+  /** `unix:///path.sock`, `redis://[user:pass@]host:port[/db]` or `rediss://...` (TLS). */
+  url?: string
+  /** The seed nodes of a Redis Cluster (`'redis://host:port'`, `'host:port'` or `{ host, port }`). */
+  cluster?: Array<string | ClusterNode>
+  /** ACL user (overrides the URL's). */
+  username?: string
+  /** Password for AUTH (overrides the URL's). */
+  password?: string
+  /** TLS: `true` for defaults, or Node's TLS options (`ca`, `servername`, ...). `rediss://` implies it. */
+  tls?: boolean | ConnectionOptions
+  /** RESP protocol version: 2 (default) or 3 (`HELLO 3`). */
+  resp?: 2 | 3
+  /** Ms a command may wait for its reply (queued while disconnected included). Default 5000. */
+  commandTimeout?: number
+  /** Ms a connection attempt may take. Default 5000. */
+  connectTimeout?: number
+  /** Connections per server (each pipelined). Default `DEFAULT_POOL`. Ignored for a cluster. */
+  pool?: number
+  /** Commands that may wait per connection while it is down (default 1000), or `false` to fail fast. */
+  offlineQueue?: number | false
+  /** Reconnect backoff: `minDelay` (default 50) doubling up to `maxDelay` (default 2000) ms. */
+  reconnect?: { minDelay?: number; maxDelay?: number }
+  /** What the server is; default: asked once at connect (`INFO server`). */
+  backend?: 'tinykv' | 'redis'
+  /** The namespace of the returned handle. Default: the default namespace. */
+  namespace?: string
+  /** On Redis, the separator between namespace and key (default `':'`). */
+  namespaceSeparator?: string
+  /** TTL in ms given to writes that set none (as `TinyKVOptions.defaultTtl`). */
+  defaultTtl?: number
+}
+
+/** What every handle of one client shares: connections, settings, pending loads. */
+class Core {
+  /** Daemon: one pool per namespace in use (created on first use); Redis: one pool under `''`. */
+  readonly pools = new Map<string, Pool>()
+  /** Pending `getOrSet` loads of every handle. */
+  readonly flights = new SingleFlight()
+  /** Set by `close()`: later commands fail at once. */
+  closed = false
+
+  constructor(
+    /** The resolved connection settings. */
+    readonly settings: ConnSettings,
+    /** The root database from the URL (`/3`), if any. */
+    readonly db: string | undefined,
+    /** The server kind, known after `connect()`. */
+    public backend: Backend,
+    /** Separator of namespace prefixes on Redis. */
+    readonly separator: string,
+    /** Default TTL in ms for writes that set none. */
+    readonly defaultTtl: number | undefined,
+  ) {}
+
+  /** The pool that serves namespace `ns`. */
+  pool(ns: string): Pool {
+    const id = this.backend === 'tinykv' && !DEFAULT_NAMESPACES.includes(ns) ? ns : ''
+    let pool = this.pools.get(id)
+    if (!pool) {
+      if (this.closed) throw new TinyKVConnectionError(`this client was closed by close(); open a new one`)
+      pool = new Pool(this.settings, id === '' ? this.db : id)
+      this.pools.set(id, pool)
+    }
+    return pool
+  }
+}
+
+function num(v: unknown, what: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n)) throw new TinyKVReplyError(`unexpected reply to ${what}: ${String(v)}`, what)
+  return n
+}
+
+/** An `AsyncTinyKV` over a TinyKV daemon, a Redis server or a Redis Cluster. */
+export class TinyKVClient implements AsyncTinyKV {
+  /** The state shared with every other handle of this client. */
+  private readonly core: Core
+  /** This handle's namespace. */
+  readonly namespaceName: string
+  /** The key prefix of this namespace on Redis (`''` on the daemon and for the default namespace). */
+  private readonly prefix: string
+  /** This namespace's connections. */
+  private readonly pool: Pool
+
+  private constructor(core: Core, ns: string) {
+    this.core = core
+    this.namespaceName = ns
+    this.prefix = core.backend === 'tinykv' ? '' : namespacePrefix(ns, core.separator)
+    this.pool = core.pool(ns)
+  }
+
+  /**
+   * Connects to the server `options` name and resolves to the handle of `options.namespace`.
+   * Rejects with a `TypeError` for unusable options and a `TinyKVConnectionError` when the first
+   * connection fails (later failures reconnect by themselves).
+   */
+  static async connect(options: ClientOptions): Promise<TinyKVClient> {
+    const o = options ?? {}
+    if (typeof o !== 'object') throw new TypeError(`TinyKVClient.connect: options must be an object`)
+    let target: Target
+    let extras: { username?: string; password?: string; db?: string } = {}
+    if (o.cluster !== undefined) {
+      if (o.url !== undefined) throw new TypeError('open: give url or cluster, not both')
+      target = parseCluster(o.cluster, o.tls)
+    } else if (o.url !== undefined) {
+      ;({ target, extras } = parseUrl(o.url, o.tls))
+    } else {
+      throw new TypeError('TinyKVClient.connect: options.url or options.cluster is required')
+    }
+    if (o.tls !== undefined) tlsOption(o.tls)
+    const positive = (name: string, v: unknown, dflt: number): number => {
+      if (v === undefined) return dflt
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`open: ${name} must be a positive number, got ${String(v)}`)
+      return v
+    }
+    if (o.resp !== undefined && o.resp !== 2 && o.resp !== 3) throw new RangeError(`open: resp must be 2 or 3, got ${String(o.resp)}`)
+    if (o.offlineQueue !== undefined && o.offlineQueue !== false && !(Number.isInteger(o.offlineQueue) && o.offlineQueue >= 0)) {
+      throw new RangeError(`open: offlineQueue must be a count of commands (0 or more) or false, got ${String(o.offlineQueue)}`)
+    }
+    if (o.backend !== undefined && o.backend !== 'tinykv' && o.backend !== 'redis') throw new RangeError(`open: backend must be 'tinykv' or 'redis', got ${String(o.backend)}`)
+    const pool = positive('pool', o.pool, DEFAULT_POOL)
+    if (!Number.isInteger(pool)) throw new RangeError(`open: pool must be a whole number of connections, got ${pool}`)
+    const settings: ConnSettings = {
+      target,
+      username: o.username ?? extras.username,
+      password: o.password ?? extras.password,
+      resp: o.resp ?? 2,
+      commandTimeout: positive('commandTimeout', o.commandTimeout, 5000),
+      connectTimeout: positive('connectTimeout', o.connectTimeout, 5000),
+      offlineQueue: o.offlineQueue ?? 1000,
+      minDelay: positive('reconnect.minDelay', o.reconnect?.minDelay, 50),
+      maxDelay: positive('reconnect.maxDelay', o.reconnect?.maxDelay, 2000),
+      pool,
+    }
+    const separator = o.namespaceSeparator ?? DEFAULT_SEPARATOR
+    if (typeof separator !== 'string') throw new TypeError('open: namespaceSeparator must be a string')
+    const defaultTtl = o.defaultTtl === undefined ? undefined : checkTtl('open', o.defaultTtl, 'defaultTtl')
+    const ns = o.namespace === undefined ? 'default' : checkNamespace('open', o.namespace)
+    const kind: Backend = target.kind === 'cluster' ? 'redis-cluster' : (o.backend ?? 'redis')
+    const core = new Core(settings, extras.db, kind, separator, defaultTtl)
+    const root = core.pool('')
+    await root.connect()
+    if (target.kind !== 'cluster' && o.backend === undefined) {
+      try {
+        const info = String(await root.pick().info('server'))
+        core.backend = /^tinykv_version:/m.test(info) ? 'tinykv' : 'redis'
+      } catch (err) {
+        root.disconnect()
+        throw mapError(err, 'INFO', { label: target.label, commandTimeout: settings.commandTimeout })
+      }
+    }
+    return new TinyKVClient(core, ns)
+  }
+
+  /** Which kind of server answers: `'tinykv'`, `'redis'` or `'redis-cluster'`. */
+  get backend(): Backend {
+    return this.core.backend
+  }
+
+  /** A connection for the next command (a closed client fails here). */
+  private c(): Conn {
+    if (this.core.closed) throw new TinyKVConnectionError('this client was closed by close(); open a new one')
+    return this.pool.pick()
+  }
+
+  /** The error to reject with. */
+  private fail(err: unknown, command: string): Error {
+    return mapError(err, command, { label: this.core.settings.target.label, commandTimeout: this.core.settings.commandTimeout })
+  }
+
+  /** `key` checked and prefixed for the wire. */
+  private k(method: string, key: unknown): string {
+    return this.prefix + checkKey(method, key)
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const k = this.k('get', key)
+    try {
+      return (await this.c().get(k)) ?? undefined
+    } catch (err) {
+      throw this.fail(err, 'GET')
+    }
+  }
+
+  async getBuffer(key: string): Promise<Buffer | undefined> {
+    const k = this.k('getBuffer', key)
+    try {
+      return (await this.c().getBuffer(k)) ?? undefined
+    } catch (err) {
+      throw this.fail(err, 'GET')
+    }
+  }
+
+  async getJSON<T = unknown>(key: string): Promise<T | undefined> {
+    const text = await this.get(key)
+    return text === undefined ? undefined : (JSON.parse(text) as T)
+  }
+
+  async set(key: string, value: Value, options?: SetOptions): Promise<boolean> {
+    const k = this.k('set', key)
+    const v = checkValue('set', value)
+    const args = setArgs('set', options, this.core.defaultTtl)
+    try {
+      const c = this.c()
+      const reply = args.length === 0 ? await c.set(k, v) : await c.call('SET', k, v, ...args)
+      return reply !== null
+    } catch (err) {
+      throw this.fail(err, 'SET')
+    }
+  }
+
+  async setJSON<T = unknown>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+    const text = JSON.stringify(value)
+    if (text === undefined) throw new TypeError(`TinyKV.setJSON: value has no JSON form (got ${typeof value})`)
+    return this.set(key, text, options)
+  }
+
+  /** One integer command on one key. */
+  private async int(method: string, command: string, key: unknown, ...args: string[]): Promise<string> {
+    const k = this.k(method, key)
+    try {
+      return String(await this.c().call(command, k, ...args))
+    } catch (err) {
+      throw this.fail(err, command)
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.int('has', 'EXISTS', key)) === '1'
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.int('delete', 'DEL', key)) === '1'
+  }
+
+  async ttl(key: string): Promise<number> {
+    return num(await this.int('ttl', 'PTTL', key), 'PTTL')
+  }
+
+  async expire(key: string, ttl: number): Promise<boolean> {
+    checkKey('expire', key)
+    return (await this.int('expire', 'PEXPIRE', key, String(checkTtl('expire', ttl)))) === '1'
+  }
+
+  async persist(key: string): Promise<boolean> {
+    return (await this.int('persist', 'PERSIST', key)) === '1'
+  }
+
+  async incr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
+    checkKey('incr', key)
+    const step = checkStep('incr', by[0])
+    const r = await this.int('incr', 'INCRBY', key, step.arg)
+    return (step.big ? BigInt(r) : num(r, 'INCRBY')) as T extends bigint ? bigint : number
+  }
+
+  async decr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
+    checkKey('decr', key)
+    const step = checkStep('decr', by[0])
+    const r = await this.int('decr', 'DECRBY', key, step.arg)
+    return (step.big ? BigInt(r) : num(r, 'DECRBY')) as T extends bigint ? bigint : number
+  }
+
+  async mget(keys: string[]): Promise<Array<string | undefined>> {
+    const ks = checkKeys('mget', keys).map((k) => this.prefix + k)
+    if (ks.length === 0) return []
+    try {
+      const c = this.c()
+      // A cluster spreads keys over slots: one GET each, auto-pipelined per node.
+      const values = c instanceof Cluster ? await Promise.all(ks.map((k) => c.get(k))) : await c.mget(ks)
+      return values.map((v) => v ?? undefined)
+    } catch (err) {
+      throw this.fail(err, 'MGET')
+    }
+  }
+
+  async mset(entries: Array<[string, Value]> | Record<string, Value>, options?: SetOptions): Promise<void> {
+    const pairs = checkEntries('mset', entries)
+    const args = setArgs('mset', options, this.core.defaultTtl)
+    if (pairs.length === 0) return
+    const c = (() => {
+      try {
+        return this.c()
+      } catch (err) {
+        throw this.fail(err, 'MSET')
+      }
+    })()
+    if (args.length === 0 && !(c instanceof Cluster)) {
+      try {
+        await c.mset(pairs.flatMap(([k, v]) => [this.prefix + k, v]))
+        return
+      } catch (err) {
+        throw this.fail(err, 'MSET')
+      }
+    }
+    // Options (or a cluster's slots) need one SET per key; Redis runs them in one MULTI, the
+    // daemon and a cluster as a pipeline, and a failure says which keys were written.
+    const single = this.core.backend === 'redis'
+    const batch = single ? c.multi() : c.pipeline()
+    for (const [k, v] of pairs) batch.call('SET', this.prefix + k, v, ...args)
+    let results: Array<[Error | null, unknown]>
+    try {
+      results = ((await batch.exec()) ?? []) as Array<[Error | null, unknown]>
+    } catch (err) {
+      throw this.fail(err, 'MSET')
+    }
+    const failed = results.map(([e], i) => [e, i] as const).filter(([e]) => e)
+    if (failed.length > 0 || results.length !== pairs.length) {
+      const [first] = failed
+      const error = first ? this.fail(first[0], 'SET') : new TinyKVConnectionError('no reply to the batch')
+      const done = results.length - failed.length
+      error.message = `TinyKV.mset: wrote ${done} of ${pairs.length} entries; ${failed.length} failed (first: '${pairs[first ? first[1] : 0]?.[0]}': ${error.message})`
+      throw error
+    }
+  }
+
+  /** SCAN over `match` on every node of this namespace; each key once, prefix removed. */
+  private async scan(method: string, match: string, each?: (node: Conn, keys: string[]) => Promise<unknown>): Promise<string[]> {
+    try {
+      const found = new Set<string>()
+      for (const node of this.pool.nodes()) {
+        let cursor = '0'
+        do {
+          const [next, keys] = (await node.scan(cursor, 'MATCH', match, 'COUNT', 1000)) as [string, string[]]
+          cursor = next
+          if (each && keys.length > 0) await each(node, keys)
+          for (const k of keys) found.add(k.slice(this.prefix.length))
+        } while (cursor !== '0')
+      }
+      return [...found]
+    } catch (err) {
+      throw this.fail(err, method)
+    }
+  }
+
+  async keys(pattern?: string): Promise<string[]> {
+    const p = pattern === undefined ? '*' : checkKey('keys', pattern, 'pattern')
+    if (this.core.closed) throw new TinyKVConnectionError('this client was closed by close(); open a new one')
+    return this.scan('SCAN', escapeGlob(this.prefix) + p)
+  }
+
+  async size(): Promise<number> {
+    if (this.prefix !== '') return (await this.scan('SCAN', escapeGlob(this.prefix) + '*')).length
+    try {
+      let total = 0
+      for (const node of (this.c(), this.pool.nodes())) total += Number(await node.dbsize())
+      return total
+    } catch (err) {
+      throw this.fail(err, 'DBSIZE')
+    }
+  }
+
+  async clear(): Promise<void> {
+    if (this.prefix !== '') {
+      await this.scan('UNLINK', escapeGlob(this.prefix) + '*', (node, keys) => Promise.all(keys.map((k) => node.unlink(k))))
+      return
+    }
+    try {
+      for (const node of (this.c(), this.pool.nodes())) await node.flushdb()
+    } catch (err) {
+      throw this.fail(err, 'FLUSHDB')
+    }
+  }
+
+  getOrSet(key: string, loader: () => string | Promise<string>, options?: GetOrSetOptions): Promise<string> {
+    return this.core.flights.getOrSet(this, this.namespaceName, key, loader, options)
+  }
+
+  namespace(name: string): AsyncTinyKV {
+    return new TinyKVClient(this.core, checkNamespace('namespace', name))
+  }
+
+  async stats(): Promise<TinyKVStats> {
+    try {
+      const c = this.c()
+      if (this.core.backend === 'tinykv') return daemonStats(await c.call('STATS'), await c.call('CONFIG', 'GET', 'maxmemory-policy'))
+      const infos: string[] = []
+      for (const node of this.pool.nodes()) infos.push(String(await node.info('everything')))
+      return redisStats(infos)
+    } catch (err) {
+      throw this.fail(err, 'STATS')
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.core.closed) return
+    this.core.closed = true
+    await Promise.all([...this.core.pools.values()].map((p) => p.close()))
+  }
+}
+
+export { TinyKVError, TinyKVConnectionError, TinyKVTimeoutError, TinyKVReplyError } from './errors.js'
+export type { AsyncTinyKV, Backend, GetOrSetOptions, Value } from './types.js'
+export type { ClusterNode } from './target.js'
