@@ -275,18 +275,33 @@ export class TinyKVClient implements AsyncTinyKV {
     return (await this.int('persist', 'PERSIST', key)) === '1'
   }
 
-  async incr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
-    checkKey('incr', key)
-    const step = checkStep('incr', by[0])
-    const r = await this.int('incr', 'INCRBY', key, step.arg)
-    return (step.big ? BigInt(r) : num(r, 'INCRBY')) as T extends bigint ? bigint : number
+  /**
+   * INCRBY (or DECRBY), with an exact result for a bigint step: strings from the connection's
+   * parser, or on a cluster (whose parser yields numbers) the value read back inside one script.
+   */
+  private async step<T extends number | bigint>(method: 'incr' | 'decr', key: string, by: unknown): Promise<T extends bigint ? bigint : number> {
+    checkKey(method, key)
+    const step = checkStep(method, by)
+    const command = method === 'incr' ? 'INCRBY' : 'DECRBY'
+    if (step.big && this.core.backend === 'redis-cluster') {
+      const k = this.k(method, key)
+      try {
+        const script = `redis.call('${command}', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])`
+        return BigInt(String(await this.c().eval(script, 1, k, step.arg))) as T extends bigint ? bigint : number
+      } catch (err) {
+        throw this.fail(err, command)
+      }
+    }
+    const r = await this.int(method, command, key, step.arg)
+    return (step.big ? BigInt(r) : num(r, command)) as T extends bigint ? bigint : number
   }
 
-  async decr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
-    checkKey('decr', key)
-    const step = checkStep('decr', by[0])
-    const r = await this.int('decr', 'DECRBY', key, step.arg)
-    return (step.big ? BigInt(r) : num(r, 'DECRBY')) as T extends bigint ? bigint : number
+  incr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
+    return this.step<T>('incr', key, by[0])
+  }
+
+  decr<T extends number | bigint = number>(key: string, ...by: T extends bigint ? [by: T] : [by?: T]): Promise<T extends bigint ? bigint : number> {
+    return this.step<T>('decr', key, by[0])
   }
 
   async mget(keys: string[]): Promise<Array<string | undefined>> {
@@ -321,14 +336,19 @@ export class TinyKVClient implements AsyncTinyKV {
         throw this.fail(err, 'MSET')
       }
     }
-    // Options (or a cluster's slots) need one SET per key; Redis runs them in one MULTI, the
-    // daemon and a cluster as a pipeline, and a failure says which keys were written.
-    const single = this.core.backend === 'redis'
-    const batch = single ? c.multi() : c.pipeline()
-    for (const [k, v] of pairs) batch.call('SET', this.prefix + k, v, ...args)
-    let results: Array<[Error | null, unknown]>
+    // Options (or a cluster's slots) need one SET per key: Redis runs them in one MULTI; the
+    // daemon (no MULTI) in one pipeline and a cluster auto-pipelined per node, where a failure
+    // says how many were written and which key failed first.
+    let results: Array<[unknown, unknown]>
     try {
-      results = ((await batch.exec()) ?? []) as Array<[Error | null, unknown]>
+      if (c instanceof Cluster) {
+        const settled = await Promise.allSettled(pairs.map(([k, v]) => c.call('SET', this.prefix + k, v, ...args)))
+        results = settled.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
+      } else {
+        const batch = this.core.backend === 'redis' ? c.multi() : c.pipeline()
+        for (const [k, v] of pairs) batch.call('SET', this.prefix + k, v, ...args)
+        results = ((await batch.exec()) ?? []) as Array<[unknown, unknown]>
+      }
     } catch (err) {
       throw this.fail(err, 'MSET')
     }
@@ -337,7 +357,7 @@ export class TinyKVClient implements AsyncTinyKV {
       const [first] = failed
       const error = first ? this.fail(first[0], 'SET') : new TinyKVConnectionError('no reply to the batch')
       const done = results.length - failed.length
-      error.message = `TinyKV.mset: wrote ${done} of ${pairs.length} entries; ${failed.length} failed (first: '${pairs[first ? first[1] : 0]?.[0]}': ${error.message})`
+      error.message = `TinyKV.mset: wrote ${done} of ${pairs.length} entries; ${pairs.length - done} failed (first: '${pairs[first ? first[1] : 0]?.[0]}': ${error.message})`
       throw error
     }
   }

@@ -59,6 +59,9 @@ export interface Endpoint {
   readonly commandTimeout: number
 }
 
+/** What the client library says when there is no usable connection. */
+const CONNECTION = /connection|stream isn't writeable|ECONNREFUSED|ECONNRESET|ENOENT|EPIPE|ETIMEDOUT|EHOSTUNREACH|refresh slots|startup nodes|parser|protocol error/i
+
 /**
  * Maps what the Redis client library rejected with onto the SDK's three classes. Errors that are
  * already the SDK's own pass through unchanged.
@@ -75,6 +78,7 @@ export function mapError(err: unknown, command: string, at: Endpoint): Error {
       { cause: err },
     )
   }
+  if (!CONNECTION.test(message) && e?.name !== 'MaxRetriesPerRequestError' && e?.name !== 'ClusterAllFailedError') return err instanceof Error ? err : new Error(message)
   if (e?.name === 'ParserError') {
     return new TinyKVConnectionError(`${command} to ${at.label}: the server sent a malformed reply (${message}); is it a Redis protocol server?`, { cause: err })
   }

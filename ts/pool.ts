@@ -48,6 +48,8 @@ export class Pool {
   readonly conns: Conn[]
   /** Round-robin position. */
   private next = 0
+  /** The last error a connection reported (an AUTH refusal, a refused connect), for messages. */
+  private lastError: Error | undefined
   /** The settings the pool was made with (for messages). */
   private readonly settings: ConnSettings
 
@@ -77,7 +79,9 @@ export class Pool {
         enableAutoPipelining: true,
         enableOfflineQueue: settings.offlineQueue !== false,
         clusterRetryStrategy: retryStrategy,
-        redisOptions: { ...common, tls: t.tls },
+        // ioredis reads CLUSTER SLOTS through these options, and its slot table needs numbers;
+        // the client reads exact int64 results another way there (see TinyKVClient.incr).
+        redisOptions: { ...common, stringNumbers: false, tls: t.tls },
       }
       this.conns = [new Cluster(t.nodes, options)]
     } else {
@@ -96,7 +100,7 @@ export class Pool {
         this.conns.push(conn)
       }
     }
-    for (const conn of this.conns) conn.on('error', () => {})
+    for (const conn of this.conns) conn.on('error', (err: Error) => (this.lastError = err))
   }
 
   /** Connects every connection; rejects with the first failure (and stops retrying). */
@@ -105,8 +109,9 @@ export class Pool {
       await Promise.all(this.conns.map((c) => c.connect()))
     } catch (err) {
       this.disconnect()
-      const why = err instanceof Error ? err.message : String(err)
-      throw new TinyKVConnectionError(`cannot connect to ${this.settings.target.label}: ${why}. Is the server running, and is the address right?`, { cause: err })
+      const cause = this.lastError ?? err
+      const why = cause instanceof Error ? cause.message : String(cause)
+      throw new TinyKVConnectionError(`cannot connect to ${this.settings.target.label}: ${why}. Is the server running, and are the address and the password right?`, { cause })
     }
   }
 
