@@ -11,7 +11,7 @@
 import { Cluster } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls'
 import type { SetOptions, TinyKVStats } from '../lib/index.js'
-import { mapError, TinyKVConnectionError, TinyKVReplyError } from './errors.js'
+import { mapError, TinyKVConnectionError, TinyKVReplyError, TinyKVTimeoutError } from './errors.js'
 import { DEFAULT_NAMESPACES, DEFAULT_SEPARATOR, escapeGlob, namespacePrefix } from './namespaces.js'
 import { Pool } from './pool.js'
 import type { Conn, ConnSettings } from './pool.js'
@@ -194,7 +194,17 @@ export class TinyKVClient implements AsyncTinyKV {
 
   /** The error to reject with. */
   private fail(err: unknown, command: string): Error {
-    return mapError(err, command, { label: this.core.settings.target.label, commandTimeout: this.core.settings.commandTimeout })
+    const { label, commandTimeout } = this.core.settings
+    const mapped = mapError(err, command, { label, commandTimeout })
+    // A command that waited out its timeout with no connection up never reached a server.
+    if (mapped instanceof TinyKVTimeoutError && !this.pool.anyReady()) {
+      return new TinyKVConnectionError(
+        `${command} to ${label}: no connection within ${commandTimeout} ms (commandTimeout); the server is down or restarting, ` +
+          'and the client keeps reconnecting: retry later.',
+        { cause: err },
+      )
+    }
+    return mapped
   }
 
   /** `key` checked and prefixed for the wire. */

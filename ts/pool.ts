@@ -122,12 +122,18 @@ export class Pool {
     if (conn.status === 'ready') return conn
     for (const other of this.conns) if (other.status === 'ready') return other
     const limit = this.settings.offlineQueue
-    const queued = (conn as unknown as { offlineQueue: { length: number } }).offlineQueue.length
+    // Waiting: commands in the offline queue, and those still in this tick's auto-pipeline.
+    const queued = (conn as unknown as { offlineQueue: { length: number } }).offlineQueue.length + conn.autoPipelineQueueSize
     if (limit === false || queued >= limit) {
       const policy = limit === false ? 'offlineQueue is false (fail fast)' : `${queued} commands already wait for it (offlineQueue: ${limit})`
       throw new TinyKVConnectionError(`not connected to ${this.settings.target.label} (${conn.status}); ${policy}. The client reconnects by itself: retry later.`)
     }
     return conn
+  }
+
+  /** Whether any connection of the pool is up. */
+  anyReady(): boolean {
+    return this.conns.some((c) => c.status === 'ready')
   }
 
   /** The nodes SCAN, DBSIZE and FLUSHDB must visit: the one server, or every cluster master. */
