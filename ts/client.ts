@@ -1,20 +1,22 @@
 /**
  * `TinyKVClient`: the `AsyncTinyKV` of a remote store, the TinyKV daemon (namespaces by
  * `SELECT name`, one pool per namespace in use), a Redis or Valkey server, or a Redis Cluster
- * (namespaces as key prefixes, see namespaces.ts). It runs on ioredis (auto-pipelining, RESP2 and
- * RESP3, TLS, AUTH, cluster slots); pool.ts holds the connection policies.
+ * (namespaces as key prefixes, see namespaces.ts). One server is reached through this package's
+ * own pipelined connections (connection.ts, which holds the connection policies; the benchmark
+ * in benchmark/client.mjs is why); a cluster through ioredis (slots and redirections).
  *
  * Invariants: every argument is checked before a byte is sent; every command settles (a reply,
  * a server error, a connection error or a timeout, all typed, see errors.ts); handles made by
  * `namespace()` share their root's connections, and `close()` on any closes them all.
  */
-import { Cluster } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls'
 import type { SetOptions, TinyKVStats } from '../lib/index.js'
 import { mapError, TinyKVConnectionError, TinyKVReplyError, TinyKVTimeoutError } from './errors.js'
 import { DEFAULT_NAMESPACES, DEFAULT_SEPARATOR, escapeGlob, namespacePrefix } from './namespaces.js'
 import { Pool } from './pool.js'
 import type { Conn, ConnSettings } from './pool.js'
+import { ServerError } from './resp.js'
+import type { Arg, Reply } from './resp.js'
 import { SingleFlight } from './singleflight.js'
 import { parseCluster, parseUrl, tlsOption } from './target.js'
 import type { ClusterNode, Target } from './target.js'
@@ -89,6 +91,8 @@ class Core {
       if (this.closed) throw new TinyKVConnectionError(`this client was closed by close(); open a new one`)
       pool = new Pool(this.settings, id === '' ? this.db : id)
       this.pools.set(id, pool)
+      // The root pool is connected by connect(); a namespace's starts on first use.
+      if (this.pools.size > 1) pool.start()
     }
     return pool
   }
@@ -171,10 +175,10 @@ export class TinyKVClient implements AsyncTinyKV {
     await root.connect()
     if (target.kind !== 'cluster' && o.backend === undefined) {
       try {
-        const info = String(await root.pick().info('server'))
+        const info = String(await root.pick().send(['INFO', 'server']))
         core.backend = /^tinykv_version:/m.test(info) ? 'tinykv' : 'redis'
       } catch (err) {
-        root.disconnect()
+        await root.close()
         throw mapError(err, 'INFO', { label: target.label, commandTimeout: settings.commandTimeout })
       }
     }
@@ -194,9 +198,10 @@ export class TinyKVClient implements AsyncTinyKV {
 
   /** The error to reject with. */
   private fail(err: unknown, command: string): Error {
-    const { label, commandTimeout } = this.core.settings
+    const { commandTimeout } = this.core.settings
+    const label = this.core.settings.target.label
     const mapped = mapError(err, command, { label, commandTimeout })
-    // A command that waited out its timeout with no connection up never reached a server.
+    // A cluster command that waited out its timeout with no connection up never reached a server.
     if (mapped instanceof TinyKVTimeoutError && !this.pool.anyReady()) {
       return new TinyKVConnectionError(
         `${command} to ${label}: no connection within ${commandTimeout} ms (commandTimeout); the server is down or restarting, ` +
@@ -207,27 +212,28 @@ export class TinyKVClient implements AsyncTinyKV {
     return mapped
   }
 
+  /** Sends one command on this namespace's connections; errors typed. */
+  private async send(args: Arg[], buffer = false): Promise<Reply> {
+    try {
+      return await this.c().send(args, buffer)
+    } catch (err) {
+      throw this.fail(err, String(args[0]))
+    }
+  }
+
   /** `key` checked and prefixed for the wire. */
   private k(method: string, key: unknown): string {
     return this.prefix + checkKey(method, key)
   }
 
   async get(key: string): Promise<string | undefined> {
-    const k = this.k('get', key)
-    try {
-      return (await this.c().get(k)) ?? undefined
-    } catch (err) {
-      throw this.fail(err, 'GET')
-    }
+    const r = await this.send(['GET', this.k('get', key)])
+    return r === null ? undefined : (r as string)
   }
 
   async getBuffer(key: string): Promise<Buffer | undefined> {
-    const k = this.k('getBuffer', key)
-    try {
-      return (await this.c().getBuffer(k)) ?? undefined
-    } catch (err) {
-      throw this.fail(err, 'GET')
-    }
+    const r = await this.send(['GET', this.k('getBuffer', key)], true)
+    return r === null ? undefined : (r as Buffer)
   }
 
   async getJSON<T = unknown>(key: string): Promise<T | undefined> {
@@ -239,13 +245,7 @@ export class TinyKVClient implements AsyncTinyKV {
     const k = this.k('set', key)
     const v = checkValue('set', value)
     const args = setArgs('set', options, this.core.defaultTtl)
-    try {
-      const c = this.c()
-      const reply = args.length === 0 ? await c.set(k, v) : await c.call('SET', k, v, ...args)
-      return reply !== null
-    } catch (err) {
-      throw this.fail(err, 'SET')
-    }
+    return (await this.send(args.length === 0 ? ['SET', k, v] : ['SET', k, v, ...args])) !== null
   }
 
   async setJSON<T = unknown>(key: string, value: T, options?: SetOptions): Promise<boolean> {
@@ -254,14 +254,9 @@ export class TinyKVClient implements AsyncTinyKV {
     return this.set(key, text, options)
   }
 
-  /** One integer command on one key. */
+  /** One integer command on one key, its reply as a decimal string (exact at any size). */
   private async int(method: string, command: string, key: unknown, ...args: string[]): Promise<string> {
-    const k = this.k(method, key)
-    try {
-      return String(await this.c().call(command, k, ...args))
-    } catch (err) {
-      throw this.fail(err, command)
-    }
+    return String(await this.send([command, this.k(method, key), ...args]))
   }
 
   async has(key: string): Promise<boolean> {
@@ -286,23 +281,21 @@ export class TinyKVClient implements AsyncTinyKV {
   }
 
   /**
-   * INCRBY (or DECRBY), with an exact result for a bigint step: strings from the connection's
-   * parser, or on a cluster (whose parser yields numbers) the value read back inside one script.
+   * INCRBY (or DECRBY), with an exact result for a bigint step: this client's parser keeps big
+   * integers exact; on a cluster (ioredis, whose integers are doubles) the value is read back
+   * inside one script.
    */
   private async step<T extends number | bigint>(method: 'incr' | 'decr', key: string, by: unknown): Promise<T extends bigint ? bigint : number> {
     checkKey(method, key)
     const step = checkStep(method, by)
     const command = method === 'incr' ? 'INCRBY' : 'DECRBY'
+    let r: string
     if (step.big && this.core.backend === 'redis-cluster') {
-      const k = this.k(method, key)
-      try {
-        const script = `redis.call('${command}', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])`
-        return BigInt(String(await this.c().eval(script, 1, k, step.arg))) as T extends bigint ? bigint : number
-      } catch (err) {
-        throw this.fail(err, command)
-      }
+      const script = `redis.call('${command}', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])`
+      r = String(await this.send(['EVAL', script, '1', this.k(method, key), step.arg]))
+    } else {
+      r = await this.int(method, command, key, step.arg)
     }
-    const r = await this.int(method, command, key, step.arg)
     return (step.big ? BigInt(r) : num(r, command)) as T extends bigint ? bigint : number
   }
 
@@ -317,47 +310,38 @@ export class TinyKVClient implements AsyncTinyKV {
   async mget(keys: string[]): Promise<Array<string | undefined>> {
     const ks = checkKeys('mget', keys).map((k) => this.prefix + k)
     if (ks.length === 0) return []
-    try {
-      const c = this.c()
-      // A cluster spreads keys over slots: one GET each, auto-pipelined per node.
-      const values = c instanceof Cluster ? await Promise.all(ks.map((k) => c.get(k))) : await c.mget(ks)
-      return values.map((v) => v ?? undefined)
-    } catch (err) {
-      throw this.fail(err, 'MGET')
-    }
+    // A cluster spreads keys over slots: one GET each, auto-pipelined per node.
+    const values = this.core.backend === 'redis-cluster' ? await Promise.all(ks.map((k) => this.send(['GET', k]))) : ((await this.send(['MGET', ...ks])) as Reply[])
+    return values.map((v) => (v === null ? undefined : (v as string)))
   }
 
   async mset(entries: Array<[string, Value]> | Record<string, Value>, options?: SetOptions): Promise<void> {
     const pairs = checkEntries('mset', entries)
     const args = setArgs('mset', options, this.core.defaultTtl)
     if (pairs.length === 0) return
-    const c = (() => {
-      try {
-        return this.c()
-      } catch (err) {
-        throw this.fail(err, 'MSET')
-      }
-    })()
-    if (args.length === 0 && !(c instanceof Cluster)) {
-      try {
-        await c.mset(pairs.flatMap(([k, v]) => [this.prefix + k, v]))
-        return
-      } catch (err) {
-        throw this.fail(err, 'MSET')
-      }
+    const cluster = this.core.backend === 'redis-cluster'
+    if (args.length === 0 && !cluster) {
+      await this.send(['MSET', ...pairs.flatMap(([k, v]) => [this.prefix + k, v])])
+      return
     }
-    // Options (or a cluster's slots) need one SET per key: Redis runs them in one MULTI; the
-    // daemon (no MULTI) in one pipeline and a cluster auto-pipelined per node, where a failure
-    // says how many were written and which key failed first.
+    // Options (or a cluster's slots) need one SET per key: on Redis in one MULTI on one
+    // connection; on the daemon (no MULTI) pipelined on one connection, and on a cluster
+    // auto-pipelined per node, where a failure says how many were written and which key failed.
     let results: Array<[unknown, unknown]>
     try {
-      if (c instanceof Cluster) {
-        const settled = await Promise.allSettled(pairs.map(([k, v]) => c.call('SET', this.prefix + k, v, ...args)))
-        results = settled.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
+      const c = this.c()
+      const sets = (): Array<Promise<Reply>> => pairs.map(([k, v]) => c.send(['SET', this.prefix + k, v, ...args]))
+      if (this.core.backend === 'redis') {
+        const multi = c.send(['MULTI'])
+        const queued = sets()
+        const exec = c.send(['EXEC'])
+        await multi
+        await Promise.all(queued)
+        const replies = (await exec) as Reply[] | null
+        results = (replies ?? []).map((r) => (r instanceof ServerError ? [new TinyKVReplyError(r.message, 'SET'), null] : [null, r]))
       } else {
-        const batch = this.core.backend === 'redis' ? c.multi() : c.pipeline()
-        for (const [k, v] of pairs) batch.call('SET', this.prefix + k, v, ...args)
-        results = ((await batch.exec()) ?? []) as Array<[unknown, unknown]>
+        const settled = await Promise.allSettled(sets())
+        results = settled.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
       }
     } catch (err) {
       throw this.fail(err, 'MSET')
@@ -376,11 +360,11 @@ export class TinyKVClient implements AsyncTinyKV {
   private async scan(method: string, match: string, each?: (node: Conn, keys: string[]) => Promise<unknown>): Promise<string[]> {
     try {
       const found = new Set<string>()
-      for (const node of this.pool.nodes()) {
+      for (const node of (this.c(), this.pool.nodes())) {
         let cursor = '0'
         do {
-          const [next, keys] = (await node.scan(cursor, 'MATCH', match, 'COUNT', 1000)) as [string, string[]]
-          cursor = next
+          const [next, keys] = (await node.send(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'])) as [string, string[]]
+          cursor = String(next)
           if (each && keys.length > 0) await each(node, keys)
           for (const k of keys) found.add(k.slice(this.prefix.length))
         } while (cursor !== '0')
@@ -393,7 +377,6 @@ export class TinyKVClient implements AsyncTinyKV {
 
   async keys(pattern?: string): Promise<string[]> {
     const p = pattern === undefined ? '*' : checkKey('keys', pattern, 'pattern')
-    if (this.core.closed) throw new TinyKVConnectionError('this client was closed by close(); open a new one')
     return this.scan('SCAN', escapeGlob(this.prefix) + p)
   }
 
@@ -401,7 +384,7 @@ export class TinyKVClient implements AsyncTinyKV {
     if (this.prefix !== '') return (await this.scan('SCAN', escapeGlob(this.prefix) + '*')).length
     try {
       let total = 0
-      for (const node of (this.c(), this.pool.nodes())) total += Number(await node.dbsize())
+      for (const node of (this.c(), this.pool.nodes())) total += Number(await node.send(['DBSIZE']))
       return total
     } catch (err) {
       throw this.fail(err, 'DBSIZE')
@@ -410,11 +393,11 @@ export class TinyKVClient implements AsyncTinyKV {
 
   async clear(): Promise<void> {
     if (this.prefix !== '') {
-      await this.scan('UNLINK', escapeGlob(this.prefix) + '*', (node, keys) => Promise.all(keys.map((k) => node.unlink(k))))
+      await this.scan('UNLINK', escapeGlob(this.prefix) + '*', (node, keys) => Promise.all(keys.map((k) => node.send(['UNLINK', k]))))
       return
     }
     try {
-      for (const node of (this.c(), this.pool.nodes())) await node.flushdb()
+      for (const node of (this.c(), this.pool.nodes())) await node.send(['FLUSHDB'])
     } catch (err) {
       throw this.fail(err, 'FLUSHDB')
     }
@@ -429,14 +412,13 @@ export class TinyKVClient implements AsyncTinyKV {
   }
 
   async stats(): Promise<TinyKVStats> {
+    if (this.core.backend === 'tinykv') return daemonStats(await this.send(['STATS']), await this.send(['CONFIG', 'GET', 'maxmemory-policy']))
     try {
-      const c = this.c()
-      if (this.core.backend === 'tinykv') return daemonStats(await c.call('STATS'), await c.call('CONFIG', 'GET', 'maxmemory-policy'))
       const infos: string[] = []
-      for (const node of this.pool.nodes()) infos.push(String(await node.info('everything')))
+      for (const node of (this.c(), this.pool.nodes())) infos.push(String(await node.send(['INFO', 'everything'])))
       return redisStats(infos)
     } catch (err) {
-      throw this.fail(err, 'STATS')
+      throw this.fail(err, 'INFO')
     }
   }
 
