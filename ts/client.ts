@@ -11,7 +11,7 @@
  */
 import type { ConnectionOptions } from 'node:tls'
 import type { SetOptions, TinyKVStats } from '../lib/index.js'
-import { mapError, TinyKVConnectionError, TinyKVReplyError, TinyKVTimeoutError } from './errors.js'
+import { mapError, TinyKVConnectionError, TinyKVReplyError } from './errors.js'
 import { DEFAULT_NAMESPACES, DEFAULT_SEPARATOR, escapeGlob, namespacePrefix } from './namespaces.js'
 import { Pool } from './pool.js'
 import type { Conn, ConnSettings } from './pool.js'
@@ -196,29 +196,15 @@ export class TinyKVClient implements AsyncTinyKV {
     return this.pool.pick()
   }
 
-  /** The error to reject with. */
+  /** The error to reject with: what a connection rejected with is typed already. */
   private fail(err: unknown, command: string): Error {
-    const { commandTimeout } = this.core.settings
-    const label = this.core.settings.target.label
-    const mapped = mapError(err, command, { label, commandTimeout })
-    // A cluster command that waited out its timeout with no connection up never reached a server.
-    if (mapped instanceof TinyKVTimeoutError && !this.pool.anyReady()) {
-      return new TinyKVConnectionError(
-        `${command} to ${label}: no connection within ${commandTimeout} ms (commandTimeout); the server is down or restarting, ` +
-          'and the client keeps reconnecting: retry later.',
-        { cause: err },
-      )
-    }
-    return mapped
+    return mapError(err, command, { label: this.core.settings.target.label, commandTimeout: this.core.settings.commandTimeout })
   }
 
-  /** Sends one command on this namespace's connections; errors typed. */
-  private async send(args: Arg[], buffer = false): Promise<Reply> {
-    try {
-      return await this.c().send(args, buffer)
-    } catch (err) {
-      throw this.fail(err, String(args[0]))
-    }
+  /** Sends one command on this namespace's connections (errors come typed from the `Conn`). */
+  private send(args: Arg[], buffer = false): Promise<Reply> {
+    if (this.core.closed) return Promise.reject(new TinyKVConnectionError('this client was closed by close(); open a new one'))
+    return this.pool.pick().send(args, buffer)
   }
 
   /** `key` checked and prefixed for the wire. */

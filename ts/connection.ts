@@ -99,7 +99,7 @@ export class Connection {
   /** Sends `args`; resolves with the reply, rejects with a typed error. */
   send(args: readonly Arg[], buffer = false): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const name = String(args[0]).toUpperCase()
+      const name = args[0] as string
       if (this.state === 'closed') {
         reject(new TinyKVConnectionError('this client was closed by close(); open a new one'))
         return

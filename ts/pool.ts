@@ -7,7 +7,7 @@
 import { Cluster } from 'ioredis'
 import type { Redis, ClusterOptions } from 'ioredis'
 import { Connection } from './connection.js'
-import { TinyKVConnectionError } from './errors.js'
+import { mapError, TinyKVConnectionError, TinyKVTimeoutError } from './errors.js'
 import type { Arg, Reply } from './resp.js'
 import type { Target } from './target.js'
 
@@ -41,20 +41,35 @@ export interface Conn {
   send(args: readonly Arg[], buffer?: boolean): Promise<Reply>
 }
 
-/** An ioredis client (a cluster or one of its nodes) as a `Conn`. */
+/** An ioredis client (a cluster or one of its nodes) as a `Conn`, its errors typed. */
 class IoConn implements Conn {
   constructor(
     /** The ioredis object commands go through. */
     private readonly io: Cluster | Redis,
+    /** The cluster, to tell a timeout from no connection at all. */
+    private readonly cluster: Cluster,
+    /** The settings, for messages. */
+    private readonly settings: ConnSettings,
   ) {}
 
   send(args: readonly Arg[], buffer = false): Promise<Reply> {
     const [name, ...rest] = args as [string, ...Arg[]]
-    if (!buffer) return this.io.call(name, ...rest) as Promise<Reply>
     // GET is the one command read as bytes; ioredis's generic callBuffer loses the command name
     // under cluster auto-pipelining.
-    if (name === 'GET') return this.io.getBuffer(rest[0] as string) as Promise<Reply>
-    return this.io.callBuffer(name, ...rest) as Promise<Reply>
+    const sent = !buffer ? this.io.call(name, ...rest) : name === 'GET' ? this.io.getBuffer(rest[0] as string) : this.io.callBuffer(name, ...rest)
+    return (sent as Promise<Reply>).catch((err: unknown) => {
+      const { commandTimeout, target } = this.settings
+      const mapped = mapError(err, name, { label: target.label, commandTimeout })
+      // A command that waited out its timeout with no connection up never reached a server.
+      if (mapped instanceof TinyKVTimeoutError && this.cluster.status !== 'ready') {
+        throw new TinyKVConnectionError(
+          `${name} to ${target.label}: no connection within ${commandTimeout} ms (commandTimeout); the cluster is down or ` +
+            'restarting, and the client keeps reconnecting: retry later.',
+          { cause: err },
+        )
+      }
+      throw mapped
+    })
   }
 }
 
@@ -95,7 +110,7 @@ export class Pool {
       }
       this.cluster = new Cluster(t.nodes, options)
       this.cluster.on('error', () => {})
-      this.clusterConn = new IoConn(this.cluster)
+      this.clusterConn = new IoConn(this.cluster, this.cluster, settings)
     } else {
       for (let i = 0; i < Math.max(1, settings.pool); i++) this.conns.push(new Connection(settings, db))
     }
@@ -132,14 +147,10 @@ export class Pool {
     return this.conns.find((c) => c.state === 'ready') ?? conn
   }
 
-  /** Whether any connection of the pool is up. */
-  anyReady(): boolean {
-    return this.cluster ? this.cluster.status === 'ready' : this.conns.some((c) => c.state === 'ready')
-  }
-
   /** The nodes SCAN, DBSIZE and FLUSHDB must visit: the one server, or every cluster master. */
   nodes(): Conn[] {
-    return this.cluster ? this.cluster.nodes('master').map((n) => new IoConn(n)) : [this.pick()]
+    const cluster = this.cluster
+    return cluster ? cluster.nodes('master').map((n) => new IoConn(n, cluster, this.settings)) : [this.pick()]
   }
 
   /** Closes gracefully: replies already due arrive first; queued commands fail. */
