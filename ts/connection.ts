@@ -11,7 +11,7 @@
  * - Reconnects back off exponentially from `minDelay` to `maxDelay` ms and never give up; each
  *   reconnect repeats the handshake (HELLO 3 or AUTH, then SELECT) before any queued command.
  */
-import { connect as netConnect } from 'node:net'
+import { connect as netConnect, isIP } from 'node:net'
 import type { Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { TinyKVConnectionError, TinyKVReplyError, TinyKVTimeoutError } from './errors.js'
@@ -205,7 +205,7 @@ export class Connection {
       t.kind === 'unix'
         ? netConnect({ path: t.path })
         : t.tls
-          ? tlsConnect({ host: t.host, port: t.port, servername: t.host, ...t.tls })
+          ? tlsConnect({ host: t.host, port: t.port, ...(isIP(t.host) ? {} : { servername: t.host }), ...t.tls })
           : netConnect({ host: t.host, port: t.port })
     this.socket = socket
     socket.setNoDelay?.(true)

@@ -3,7 +3,7 @@
 // waited for on the servers' own signals (a "listening" line, PING, cluster_state:ok), never
 // by sleeping a fixed time.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -148,4 +148,39 @@ export async function startCluster() {
     throw err
   }
   return { ports, procs, stop }
+}
+
+/**
+ * redis-server with TLS only, on a free loopback port, with a throwaway CA and a server
+ * certificate for `localhost` made by openssl in a temp dir. Resolves to { port, ca, stop }.
+ */
+export async function startRedisTls() {
+  const dir = mkdtempSync(join(tmpdir(), 'tinykv-tls-'))
+  const ssl = (...args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`)
+  }
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=tinykv test CA')
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+  const port = await freePort()
+  const proc = redisServer(dir, 0, [
+    '--tls-port', String(port),
+    '--tls-cert-file', join(dir, 'server.crt'),
+    '--tls-key-file', join(dir, 'server.key'),
+    '--tls-ca-cert-file', join(dir, 'ca.crt'),
+    '--tls-auth-clients', 'no',
+  ])
+  const ping = () =>
+    (spawnSync('redis-cli', ['--tls', '--cacert', join(dir, 'ca.crt'), '-h', '127.0.0.1', '-p', String(port), 'PING'], { encoding: 'utf8' }).stdout ?? '').trim()
+  await waitFor(`redis-server TLS on ${port}`, () => ping() === 'PONG')
+  return {
+    port,
+    ca: readFileSync(join(dir, 'ca.crt')),
+    stop: async () => {
+      await stopProc(proc)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }
