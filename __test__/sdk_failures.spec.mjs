@@ -46,7 +46,9 @@ test('while disconnected: a bounded queue waits for the reconnect, past the boun
   const fast = await open({ url: `unix://${daemon.sock}`, offlineQueue: false })
   try {
     await daemon.kill()
-    // Wait until the client has seen the close (a command then fails or queues, never hangs).
+    // Wait until both clients have seen the close (until then a command is written to a dead
+    // socket and fails as in flight).
+    while (kv.connected || fast.connected) await new Promise((r) => setImmediate(r))
     await assert.rejects(fast.get('x'), (err) => err instanceof TinyKVConnectionError && /offlineQueue is false/.test(err.message))
     const waits = Array.from({ length: 8 }, (_, i) => kv.set(`q${i}`, String(i)))
     const early = await Promise.race([Promise.allSettled(waits.slice(5)), new Promise((r) => setImmediate(() => r('pending')))])

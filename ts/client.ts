@@ -190,6 +190,11 @@ export class TinyKVClient implements AsyncTinyKV {
     return this.core.backend
   }
 
+  /** Whether this namespace has a live connection now (false while reconnecting, or closed). */
+  get connected(): boolean {
+    return !this.core.closed && this.pool.anyReady()
+  }
+
   /** A connection for the next command (a closed client fails here). */
   private c(): Conn {
     if (this.core.closed) throw new TinyKVConnectionError('this client was closed by close(); open a new one')

@@ -121,9 +121,18 @@ export class Connection {
     })
   }
 
-  /** Queues `p`'s bytes for this tick's write. */
+  /**
+   * Sends `p`'s bytes: at once on an idle connection (nothing in flight, so no batch to join:
+   * one awaited command at a time pays no extra tick), else with the rest of this tick's
+   * commands in one write on the next tick.
+   */
   private write(p: Pending, bytes: string | Buffer): void {
+    const idle = this.head === this.inflight.length && this.out.length === 0
     this.inflight.push(p)
+    if (idle && this.socket && this.state === 'ready') {
+      this.socket.write(bytes)
+      return
+    }
     if (this.out.length === 0) process.nextTick(() => this.flush())
     this.out.push(bytes)
   }

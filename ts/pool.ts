@@ -147,6 +147,11 @@ export class Pool {
     return this.conns.find((c) => c.state === 'ready') ?? conn
   }
 
+  /** Whether a connection of the pool is up (for a cluster: whether the cluster client is ready). */
+  anyReady(): boolean {
+    return this.cluster ? this.cluster.status === 'ready' : this.conns.some((c) => c.state === 'ready')
+  }
+
   /** The nodes SCAN, DBSIZE and FLUSHDB must visit: the one server, or every cluster master. */
   nodes(): Conn[] {
     const cluster = this.cluster
