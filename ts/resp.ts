@@ -107,12 +107,27 @@ export class Parser {
     return s
   }
 
-  /** A length or count line as a number. */
+  /** A length or count line as a number, read digit by digit (no string per reply). */
   private int(): number {
-    const s = this.line()
-    const n = Number(s)
-    if (!Number.isInteger(n)) throw new Error(`bad length '${s}'`)
-    return n
+    const buf = this.buf
+    let i = this.pos
+    let negative = false
+    if (buf[i] === 45) {
+      negative = true
+      i++
+    }
+    let n = 0
+    for (;;) {
+      if (i >= buf.length) throw INCOMPLETE
+      const c = buf[i] as number
+      if (c === 13) break
+      if (c < 48 || c > 57) throw new Error(`bad length byte ${c}`)
+      n = n * 10 + (c - 48)
+      i++
+    }
+    if (i + 1 >= buf.length) throw INCOMPLETE
+    this.pos = i + 2
+    return negative ? -n : n
   }
 
   /** `n` bytes and the CRLF after them. */
