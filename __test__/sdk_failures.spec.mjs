@@ -68,7 +68,7 @@ test('while disconnected: a bounded queue waits for the reconnect, past the boun
   }
 })
 
-test('a stopped daemon: the command rejects with TinyKVTimeoutError after commandTimeout', { timeout: 60_000 }, async () => {
+test('a stopped daemon: a command rejects with TinyKVTimeoutError after commandTimeout, open() after connectTimeout', { timeout: 60_000 }, async () => {
   const daemon = await startDaemon()
   const kv = await open({ url: `unix://${daemon.sock}`, commandTimeout: 300 })
   try {
@@ -78,6 +78,11 @@ test('a stopped daemon: the command rejects with TinyKVTimeoutError after comman
       assert.ok(err instanceof TinyKVTimeoutError, err.message)
       assert.equal(err.code, 'ETIMEDOUT')
       assert.match(err.message, /no reply within 300 ms \(commandTimeout\)/)
+      return true
+    })
+    await assert.rejects(open({ url: `unix://${daemon.sock}`, connectTimeout: 300 }), (err) => {
+      assert.ok(err instanceof TinyKVConnectionError, err.message)
+      assert.match(err.message, /no connection within 300 ms \(connectTimeout\)/, 'the kernel accepts, the handshake gets no answer')
       return true
     })
     daemon.proc.kill('SIGCONT')

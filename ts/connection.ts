@@ -210,6 +210,7 @@ export class Connection {
     const t = this.settings.target
     if (t.kind === 'cluster') throw new Error('a cluster is not served by Connection')
     this.state = this.attempts === 0 && this.firstConnect ? 'connecting' : 'reconnecting'
+    this.lastError = undefined
     const socket =
       t.kind === 'unix'
         ? netConnect({ path: t.path })
@@ -223,10 +224,9 @@ export class Connection {
       this.lastError = new Error(`no connection within ${this.settings.connectTimeout} ms (connectTimeout)`)
       socket.destroy()
     }, this.settings.connectTimeout)
-    socket.on(t.kind === 'tcp' && t.tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(this.timer)
-      this.handshake()
-    })
+    // The connect timeout runs until the handshake is answered: a server that accepts but
+    // never replies (stopped, overloaded) fails the attempt too.
+    socket.on(t.kind === 'tcp' && t.tls ? 'secureConnect' : 'connect', () => this.handshake())
     socket.on('data', (chunk: Buffer) => this.parser.feed(chunk))
     socket.on('error', (err) => (this.lastError = err))
     socket.on('close', () => this.onClose(socket))
@@ -257,7 +257,8 @@ export class Connection {
         reject: (e) => {
           if (failed) return
           failed = true
-          this.lastError = new Error(`${String(args[0])} refused: ${e.message}`)
+          // A connect timeout (or socket error) that broke the handshake is the real cause.
+          this.lastError ??= new Error(`${String(args[0])} refused: ${e.message}`)
           this.socket?.destroy()
         },
       }
@@ -266,6 +267,7 @@ export class Connection {
   }
 
   private onReady(): void {
+    clearTimeout(this.timer)
     this.state = 'ready'
     this.attempts = 0
     this.lastError = undefined
