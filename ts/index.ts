@@ -1,10 +1,11 @@
 /**
- * The package's main entry (`require('tinykv')`, `import ... from 'tinykv'`): the synchronous
- * `TinyKV` class (from lib/index.js, unchanged), `open()` and the `AsyncTinyKV` interface, the
- * client and its typed errors, and the namespace-to-Redis-key mapping.
+ * The package's main entry (`require('tinykv')`, `import ... from 'tinykv'`): everything
+ * lib/index.js exports (the synchronous `TinyKV` class and its types, unchanged), `open()` and
+ * the `AsyncTinyKV` interface, the client and its typed errors, and the namespace-to-Redis-key
+ * mapping.
  */
-export { TinyKV } from '../lib/index.js'
-export type { EntryInfo, NamespaceStats, SetOptions, TinyKVOptions, TinyKVStats } from '../lib/index.js'
+// Everything lib/index.js exports (the class and its types), whatever it grows to hold.
+export * from '../lib/index.js'
 export { open } from './open.js'
 export type { OpenOptions } from './open.js'
 export { LocalTinyKV } from './local.js'
