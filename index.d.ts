@@ -98,19 +98,48 @@ export declare class TinyKV {
   setJSON<T = unknown>(key: string, value: T, options?: SetOptions): boolean
   /**
    * A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
-   * separate keys. `close()` on any handle closes the store for all of them.
+   * separate keys. `close()` on any of them closes this handle and all its views (for a
+   * named store, only this thread's handle: see `close`).
    */
   namespace(name: string): TinyKV
   /** The name of the namespace this handle reads and writes. */
   get namespaceName(): string
   /**
-   * Frees the store now: stops the background reaper thread and drops every entry. Later
-   * calls on this handle or its namespace views throw. Optional: a store that is garbage
-   * collected frees itself. Calling `close()` twice is harmless.
+   * Closes this handle: later calls on it or its namespace views throw. A private store is
+   * freed now (its reaper thread stopped, every entry dropped). A named store
+   * (`new TinyKV({ name })`) is freed by the last close of any handle on it, in any thread;
+   * other handles keep working. Optional: a handle that is garbage collected closes itself.
+   * Calling `close()` twice is harmless.
    */
   close(): void
-  /** True once `close()` has been called on this store (through any of its handles). */
+  /** True once `close()` has been called on this handle (or one of its namespace views). */
   get closed(): boolean
+  /**
+   * The named stores open in this process (`new TinyKV({ name })`, from any thread), with
+   * their handle counts over every thread, sorted by name.
+   */
+  static openStores(): Array<OpenStore>
+  /**
+   * Read-through with single flight: the value at `key` (as a string) if it is there and
+   * fresh, returned as is (no Promise: `await` it either way); otherwise a Promise. On a
+   * miss exactly one caller in the process, over every thread sharing a named store, runs
+   * `loader(key)`, stores its value (a string, Buffer or number) with `options.ttl`, and
+   * every other caller waits for that value without polling. If the loader throws or
+   * rejects, its own caller gets its error, every waiter an Error with its message, nothing
+   * is stored, and the next call loads again; if the loader's thread exits or is
+   * terminated mid-load, the waiters are rejected. With `options.staleTtl` an entry is
+   * stored for `ttl + staleTtl` ms; past `ttl` it is stale: returned at once while one
+   * caller reloads it in the background (stale-while-revalidate). Pass the same options
+   * on every call for a key.
+   */
+  getOrSet(key: string, loader: (key: string) => string | Buffer | Uint8Array | number | Promise<string | Buffer | Uint8Array | number>, options?: GetOrSetOptions): string | Promise<string>
+  /**
+   * `getOrSet` for JSON: the loader's value is stored as `JSON.stringify(value)` and
+   * answers are `JSON.parse`d (the leader gets its loader's value itself).
+   */
+  getOrSetJSON<T = unknown>(key: string, loader: (key: string) => T | Promise<T>, options?: GetOrSetOptions): T | Promise<T>
+  /** `getOrSet` answering Buffers (copies), as `getBuffer` does. */
+  getOrSetBuffer(key: string, loader: (key: string) => string | Buffer | Uint8Array | number | Promise<string | Buffer | Uint8Array | number>, options?: GetOrSetOptions): Buffer | Promise<Buffer>
   /** A snapshot of the store's counters and sizes (all namespaces). */
   stats(): TinyKVStats
   /**
@@ -149,6 +178,17 @@ export interface EntryInfo {
   isInt: boolean
 }
 
+/** Options for `getOrSet`, `getOrSetJSON` and `getOrSetBuffer`. */
+export interface GetOrSetOptions {
+  /** Time to live of a loaded value in ms (default: the store's `defaultTtl`, else none). */
+  ttl?: number
+  /**
+   * Stale-while-revalidate window in ms after `ttl`: a stale value is answered at once
+   * while one caller reloads it. Needs a `ttl` (or `defaultTtl`).
+   */
+  staleTtl?: number
+}
+
 /** Entries and bytes of one namespace. */
 export interface NamespaceStats {
   /** Namespace name. */
@@ -160,6 +200,16 @@ export interface NamespaceStats {
    * split between namespaces; they count in `tableMemory`).
    */
   bytes: number
+}
+
+/** One named store as `TinyKV.openStores()` lists it. */
+export interface OpenStore {
+  /** The name given to `new TinyKV({ name })`. */
+  name: string
+  /** Open handles on it, over every thread (namespace views count with their handle). */
+  handles: number
+  /** Live entries, over every namespace. */
+  keys: number
 }
 
 /**
@@ -214,6 +264,12 @@ export interface TinyKVOptions {
   defaultTtl?: number
   /** The namespace this handle reads and writes. Default: `"default"`. */
   namespace?: string
+  /**
+   * Opens the store shared under this name by every thread of the process (the first
+   * opener creates it with its options; later openers attach, and throw a RangeError naming
+   * any cap, TTL or policy option that differs). Default: a private store.
+   */
+  name?: string
   /**
    * Which entry goes first when `maxEntries` or `maxMemory` is reached: `'lru'` (least
    * recently used, sampled as Redis does; the default), `'lfu'` (least frequently used, a

@@ -116,7 +116,7 @@ function documentedFields(name) {
 
 test('the options index.d.ts documents are exactly the ones the constructor reads', () => {
   const names = documentedFields('TinyKVOptions')
-  assert.deepEqual(names.sort(), ['defaultTtl', 'evictionPolicy', 'maxEntries', 'maxMemory', 'namespace'])
+  assert.deepEqual(names.sort(), ['defaultTtl', 'evictionPolicy', 'maxEntries', 'maxMemory', 'name', 'namespace'])
   for (const name of names) {
     // A wrong type is reported under the option's own name, so the parser reads it.
     throwsWith(() => new TinyKV({ [name]: Symbol('x') }), TypeError, new RegExp(`options\\.${name} must be`))

@@ -10,6 +10,7 @@ pub mod client;
 pub mod command;
 pub mod error;
 pub mod metrics;
+pub mod migrate;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -1,7 +1,7 @@
 // Compiled by types.spec.mjs with `tsc --noEmit --strict` and no `types` setting of its own:
 // what a user's TypeScript sees. Each @ts-expect-error line must be an error, or tsc fails.
 import { TinyKV } from 'tinykv'
-import type { SetOptions, TinyKVOptions, TinyKVStats } from 'tinykv'
+import type { GetOrSetOptions, OpenStore, SetOptions, TinyKVOptions, TinyKVStats } from 'tinykv'
 // @ts-expect-error internal: the npx shim's entry point is not part of the public API
 import { runCli } from 'tinykv'
 
@@ -21,5 +21,12 @@ const wrong2: bigint = kv.incr('k', 1)
 const opts: TinyKVOptions = { maxEntries: 1 }
 const so: SetOptions = { ttl: 1 }
 const st: TinyKVStats = kv.stats()
+const shared = new TinyKV({ name: 'app', maxEntries: 10 })
+const stores: OpenStore[] = TinyKV.openStores()
+const go: GetOrSetOptions = { ttl: 1000, staleTtl: 500 }
+const loaded: Promise<string> = (async () => await shared.getOrSet('k', async () => 'v', go))()
+const user: Promise<{ id: number }> = (async () => await kv.getOrSetJSON('u', async () => ({ id: 1 })))()
+// @ts-expect-error a hit answers without a Promise, so `.then` needs an `await` or Promise.resolve
+kv.getOrSet('k', () => 'v').then(() => {})
 
-export { n, m, big, d, buf, wrong, wrong2, opts, so, st, runCli }
+export { n, m, big, d, buf, wrong, wrong2, opts, so, st, runCli, stores, loaded, user }

@@ -10,6 +10,7 @@
 //! file), 1 for a runtime error (no daemon, a failed connection or AUTH, an error reply).
 
 pub mod help;
+pub mod migrate;
 pub mod output;
 mod remote;
 pub mod repl;
@@ -149,6 +150,9 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>, signals: Signals) -> 
     let args: Vec<OsString> = args.into_iter().collect();
     if args.get(1).is_some_and(|a| a == "serve") {
         return serve::main(args, signals);
+    }
+    if args.get(1).is_some_and(|a| a == "migrate") {
+        return migrate::main(args);
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,

@@ -5,11 +5,12 @@
 #![allow(clippy::new_ret_no_self)]
 use super::args;
 use super::batch;
-use super::error::{pending, throw_as};
+use super::error::pending;
 use super::hot::{self, call};
 use super::ops::{self, StoreSlot, View};
 use super::options::parse_options;
 use super::raw::{self, Js, Kind, StrBuf};
+use super::shared_stores;
 use crate::store::{NsGuard, Store};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -74,11 +75,12 @@ impl TinyKV {
     pub fn new(env: &Env, this: This, options: Unknown) -> Result<Self> {
         let e = raw::Env::of(env);
         let (config, ns_name) = parse_options(e, Js::of(&options))?;
-        let store =
-            Store::new(config).map_err(|err| throw_as(e, format_args!("new TinyKV"), &err))?;
+        let hub = shared_stores::open(e, Js::of(&options), config)?;
+        let store = hub.hub().store.clone();
         let hold = namespace_hold(e, &store, &ns_name, "new TinyKV: options.namespace")?;
         let shared = Rc::new(StoreSlot {
-            store: RefCell::new(Some(Arc::new(store))),
+            store: RefCell::new(Some(store)),
+            hub: RefCell::new(Some(hub)),
         });
         let view = Rc::new(View::new(shared, ns_name, hold));
         hot::install(e, Js::of(&this.object.to_unknown()), &view)?;
@@ -270,7 +272,8 @@ impl TinyKV {
     }
 
     /// A handle on namespace `name` of the same store: same entries, caps, stats and lifetime,
-    /// separate keys. `close()` on any handle closes the store for all of them.
+    /// separate keys. `close()` on any of them closes this handle and all its views (for a
+    /// named store, only this thread's handle: see `close`).
     #[napi(catch_unwind, ts_args_type = "name: string", ts_return_type = "TinyKV")]
     pub fn namespace<'e>(&self, env: &'e Env, name: Unknown) -> Result<Unknown<'e>> {
         let e = raw::Env::of(env);
@@ -302,18 +305,124 @@ impl TinyKV {
         self.view.name.clone()
     }
 
-    /// Frees the store now: stops the background reaper thread and drops every entry. Later
-    /// calls on this handle or its namespace views throw. Optional: a store that is garbage
-    /// collected frees itself. Calling `close()` twice is harmless.
+    /// Closes this handle: later calls on it or its namespace views throw. A private store is
+    /// freed now (its reaper thread stopped, every entry dropped). A named store
+    /// (`new TinyKV({ name })`) is freed by the last close of any handle on it, in any thread;
+    /// other handles keep working. Optional: a handle that is garbage collected closes itself.
+    /// Calling `close()` twice is harmless.
     #[napi(catch_unwind)]
     pub fn close(&self) {
         let store = self.view.shared.store.borrow_mut().take();
-        drop(store); // the last Arc: joins the reaper
+        let hub = self.view.shared.hub.borrow_mut().take();
+        drop(store);
+        drop(hub); // the last hold on a store frees it: joins the reaper
     }
 
-    /// True once `close()` has been called on this store (through any of its handles).
+    /// True once `close()` has been called on this handle (or one of its namespace views).
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.view.shared.store.borrow().is_none()
+    }
+
+    /// The named stores open in this process (`new TinyKV({ name })`, from any thread), with
+    /// their handle counts over every thread, sorted by name.
+    #[napi(js_name = "openStores")]
+    pub fn open_stores() -> Vec<shared_stores::OpenStore> {
+        shared_stores::list()
+    }
+
+    /// Read-through with single flight: the value at `key` (as a string) if it is there and
+    /// fresh, returned as is (no Promise: `await` it either way); otherwise a Promise. On a
+    /// miss exactly one caller in the process, over every thread sharing a named store, runs
+    /// `loader(key)`, stores its value (a string, Buffer or number) with `options.ttl`, and
+    /// every other caller waits for that value without polling. If the loader throws or
+    /// rejects, its own caller gets its error, every waiter an Error with its message, nothing
+    /// is stored, and the next call loads again; if the loader's thread exits or is
+    /// terminated mid-load, the waiters are rejected. With `options.staleTtl` an entry is
+    /// stored for `ttl + staleTtl` ms; past `ttl` it is stale: returned at once while one
+    /// caller reloads it in the background (stale-while-revalidate). Pass the same options
+    /// on every call for a key.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, loader: (key: string) => string | Buffer | Uint8Array | number | Promise<string | Buffer | Uint8Array | number>, options?: GetOrSetOptions",
+        ts_return_type = "string | Promise<string>"
+    )]
+    pub fn get_or_set<'e>(
+        &self,
+        env: &'e Env,
+        this: This,
+        key: Unknown,
+        loader: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        self.own_method(env, this, c"getOrSet", [key, loader, options])
+    }
+
+    /// `getOrSet` for JSON: the loader's value is stored as `JSON.stringify(value)` and
+    /// answers are `JSON.parse`d (the leader gets its loader's value itself).
+    #[napi(
+        js_name = "getOrSetJSON",
+        catch_unwind,
+        ts_generic_types = "T = unknown",
+        ts_args_type = "key: string, loader: (key: string) => T | Promise<T>, options?: GetOrSetOptions",
+        ts_return_type = "T | Promise<T>"
+    )]
+    pub fn get_or_set_json<'e>(
+        &self,
+        env: &'e Env,
+        this: This,
+        key: Unknown,
+        loader: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        self.own_method(env, this, c"getOrSetJSON", [key, loader, options])
+    }
+
+    /// `getOrSet` answering Buffers (copies), as `getBuffer` does.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "key: string, loader: (key: string) => string | Buffer | Uint8Array | number | Promise<string | Buffer | Uint8Array | number>, options?: GetOrSetOptions",
+        ts_return_type = "Buffer | Promise<Buffer>"
+    )]
+    pub fn get_or_set_buffer<'e>(
+        &self,
+        env: &'e Env,
+        this: This,
+        key: Unknown,
+        loader: Unknown,
+        options: Unknown,
+    ) -> Result<Unknown<'e>> {
+        self.own_method(env, this, c"getOrSetBuffer", [key, loader, options])
+    }
+}
+
+/// Options for `getOrSet`, `getOrSetJSON` and `getOrSetBuffer`.
+#[napi(object, js_name = "GetOrSetOptions")]
+#[allow(dead_code)] // read by hand in `get_or_set::claim`
+pub struct JsGetOrSetOptions {
+    /// Time to live of a loaded value in ms (default: the store's `defaultTtl`, else none).
+    pub ttl: Option<f64>,
+    /// Stale-while-revalidate window in ms after `ttl`: a stale value is answered at once
+    /// while one caller reloads it. Needs a `ttl` (or `defaultTtl`).
+    pub stale_ttl: Option<f64>,
+}
+
+impl TinyKV {
+    /// The prototype path of the getOrSet methods (each handle has its own, `hot.rs`):
+    /// (re)installs them on `this` and calls the own method `name`.
+    fn own_method<'e>(
+        &self,
+        env: &'e Env,
+        this: This,
+        name: &std::ffi::CStr,
+        args: [Unknown; 3],
+    ) -> Result<Unknown<'e>> {
+        let e = raw::Env::of(env);
+        let obj = Js::of(&this.object.to_unknown());
+        hot::install_get_or_set(e, obj, &self.view, None)?;
+        let f = e.prop(obj, name).ok_or_else(pending)?;
+        let argv = args.map(|a| Js::of(&a));
+        let v = e.call(obj, f, &argv)?;
+        Ok(hot::unknown(env, v))
     }
 }

@@ -5,13 +5,17 @@
 //! pointer, read the key into a stack buffer and return `undefined` on a miss (a few tens of ns
 //! of binding cost). Each function holds one `Rc<View>`, released by its finalizer, so a
 //! detached method (`const { get } = kv`) keeps working and a collected store frees itself.
-//! `set` and `mget` are wrapped in small JS functions (`js/set.js`, `js/mget.js`).
+//! `set` and `mget` are wrapped in small JS functions (`js/set.js`, `js/mget.js`); the getOrSet
+//! methods are JS functions of a few natives each handle gets (`js/get_or_set.js`).
 //!
 //! This file and `raw.rs` are where raw N-API is called; each `unsafe` block says why it holds.
 use super::batch;
+use super::get_or_set;
 use super::ops::{self, Op, View};
-use super::raw::{Env, Js};
+use super::raw::{at_teardown, Env, Js, Kept};
 use napi::sys;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::rc::Rc;
@@ -45,6 +49,11 @@ trampolines! {
     t_incr => ops::incr, 2;
     t_decr => ops::decr, 2;
     t_mget => batch::mget_packed, 3;
+    t_get_buffer => ops::get_buffer, 1;
+    t_claim => get_or_set::claim, 4;
+    t_fresh => get_or_set::fresh, 3;
+    t_finish => get_or_set::finish, 2;
+    t_fail => get_or_set::fail, 2;
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -66,11 +75,43 @@ const MGET_JS: &str = include_str!("js/mget.js");
 /// The JS side of `set`, a function of the native `set` and `set_flat`.
 const SET_JS: &str = include_str!("js/set.js");
 
-/// Runs `script` (a JS function of the natives) and calls it with `natives`: the wrapped
+/// The JS side of `getOrSet`, `getOrSetJSON` and `getOrSetBuffer` (and the guard that refuses
+/// to clone a handle), a function of the object and its natives.
+const GET_OR_SET_JS: &str = include_str!("js/get_or_set.js");
+
+thread_local! {
+    /// Each script's factory function, run once per env (compiling a script costs about as
+    /// much as the rest of a constructor), by env and script address.
+    static FACTORIES: RefCell<HashMap<(usize, usize), Kept>> = RefCell::new(HashMap::new());
+}
+
+/// The factory function `script` evaluates to in `env`, run on first use.
+fn factory(env: Env, script: &'static str) -> Option<Js> {
+    let key = (env.raw() as usize, script.as_ptr() as usize);
+    let cached = FACTORIES.with(|m| m.borrow().get(&key).and_then(|k| env.kept(k).ok()));
+    if cached.is_some() {
+        return cached;
+    }
+    let f = env.run_script(script).ok()?;
+    let kept = env.keep(f).ok()?;
+    let first = FACTORIES.with(|m| !m.borrow().keys().any(|k| k.0 == key.0));
+    // The references die with the env: forget them before it goes (Node frees them).
+    if first && at_teardown(env, Box::new(move || forget_env(key.0))).is_err() {
+        return Some(f);
+    }
+    FACTORIES.with(|m| m.borrow_mut().insert(key, kept));
+    Some(f)
+}
+
+fn forget_env(env: usize) {
+    FACTORIES.with(|m| m.borrow_mut().retain(|k, _| k.0 != env));
+}
+
+/// Calls `script`'s factory (a JS function of the natives) with `natives`: the wrapped
 /// method, or `None` if the script could not run.
-fn wrap(env: Env, script: &str, natives: &[Js]) -> Option<Js> {
-    let factory = env.run_script(script).ok()?;
-    env.call(env.undefined(), factory, natives).ok()
+fn wrap(env: Env, script: &'static str, natives: &[Js]) -> Option<Js> {
+    env.call(env.undefined(), factory(env, script)?, natives)
+        .ok()
 }
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -114,8 +155,12 @@ fn native(env: Env, name: &CStr, cb: Callback, view: &Rc<View>) -> napi::Result<
 /// Defines the hot methods on `obj` (non-enumerable, like prototype methods), each bound to `view`.
 pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     let mut props = Vec::with_capacity(HOT.len());
+    let mut get = None;
     for (name, cb) in HOT {
         let mut f = native(env, name, cb, view)?;
+        if name == c"get" {
+            get = Some(f);
+        }
         // Each native function works alone too, so a wrapper that could not be made is skipped.
         let wrapped = if name == c"mget" {
             wrap(env, MGET_JS, &[f])
@@ -145,7 +190,42 @@ pub(crate) fn install(env: Env, obj: Js, view: &Rc<View>) -> napi::Result<()> {
     if st != sys::Status::napi_ok {
         return Err(napi::Error::from_reason("could not define TinyKV methods"));
     }
-    Ok(())
+    install_get_or_set(env, obj, view, get)
+}
+
+/// Defines `getOrSet`, `getOrSetJSON`, `getOrSetBuffer` and the clone guard on `obj`, over
+/// `get` (the handle's native get) or a new one.
+pub(crate) fn install_get_or_set(
+    env: Env,
+    obj: Js,
+    view: &Rc<View>,
+    get: Option<Js>,
+) -> napi::Result<()> {
+    let get = match get {
+        Some(g) => g,
+        None => native(env, c"get", t_get, view)?,
+    };
+    let natives = [
+        get,
+        native(env, c"getBuffer", t_get_buffer, view)?,
+        native(env, c"fresh", t_fresh, view)?,
+        native(env, c"claim", t_claim, view)?,
+        native(env, c"finish", t_finish, view)?,
+        native(env, c"fail", t_fail, view)?,
+    ];
+    let mut argv = vec![obj];
+    argv.extend(natives);
+    match wrap(env, GET_OR_SET_JS, &argv) {
+        Some(_) => Ok(()),
+        None => Err(super::error::pending()),
+    }
+}
+
+/// A handle made in the current napi-rs callback, as napi-rs's `Unknown`.
+pub(crate) fn unknown(env: &napi::Env, v: Js) -> napi::Unknown<'_> {
+    // SAFETY: `Js` handles are live in the callback that made them (raw/mod.rs), which is
+    // the callback `env` belongs to.
+    unsafe { napi::Unknown::from_raw_unchecked(env.raw(), v.raw()) }
 }
 
 /// Calls `op` from a napi-rs method (the prototype path) and maps a thrown exception.

@@ -8,23 +8,31 @@
 //! - `hot.rs`: the hot methods (get, set, has, delete, incr, decr, mget) as plain C callbacks,
 //!   installed on each instance, bypassing napi-rs's per-call machinery; their JS wrappers
 //!   are `js/set.js` and `js/mget.js`.
-//! - `raw.rs`: the one wrapper around raw N-API (`Env`, `Js`, and why its calls are sound),
-//!   stack-buffer string reading, value creation, throwing, panic guard. Only it and `hot.rs`
+//! - `raw/`: the one wrapper around raw N-API (`Env`, `Js`, and why its calls are sound),
+//!   stack-buffer string reading, value creation, throwing, panic guard, and `wake.rs`
+//!   (threadsafe functions, promises, env cleanup hooks). Only it and `hot.rs`
 //!   call `napi::sys`; everything else is safe Rust.
+//! - `shared_stores.rs`: named stores shared by every thread of the process (a registry of
+//!   `Hub`s with handle counts); `get_or_set/`: single-flight `getOrSet` across threads and
+//!   stale-while-revalidate, its JS side in `js/get_or_set.js`.
 //! - `error.rs`: the one mapping from the crate's `Error` to JS errors.
 //! - `cli.rs`: `runCli`, which runs the same CLI as the cargo binary (the `npx tinykv` shim), and
 //!   `runCliAsync`/`requestShutdown`, with which the shim runs `serve` while Node owns the signals.
 //!
-//! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a store is touched
-//! only on the JS thread, through a `View`; a closed store throws instead of crashing.
+//! Invariants: no Rust panic unwinds into V8 (every entry point is guarded); a JS handle (a
+//! `View`) is used only on its own JS thread, while the store behind it (`Arc<Store>`, `Send +
+//! Sync`) may be shared by every thread through a named `Hub`; all per-thread state is per env
+//! and released by env cleanup hooks; a closed handle throws instead of crashing.
 #![deny(unsafe_op_in_unsafe_fn)]
 mod args;
 mod batch;
 mod class;
 mod cli;
 mod error;
+mod get_or_set;
 mod hot;
 mod ops;
 mod options;
 mod raw;
+mod shared_stores;
 mod stats;

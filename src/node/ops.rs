@@ -6,6 +6,7 @@
 use super::args;
 use super::error::throw_store;
 use super::raw::{CopyOut, Env, Js, JsResult, KeyArg, Kind, StrBuf, Thrown, Type, Unread};
+use super::shared_stores::HubHold;
 use crate::store::{Ns, NsGuard, SetOptions, Store, StoredKey, Ttl, ValueRef};
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -20,6 +21,9 @@ pub(crate) struct StoreSlot {
     /// `None` once closed. Only the JS thread touches it, and no borrow is held across a call
     /// into JS, so a `RefCell` never sees a conflicting borrow.
     pub(crate) store: RefCell<Option<Arc<Store>>>,
+    /// This handle's count on the store's hub (shared-store registry, getOrSet flights);
+    /// `None` once closed, which releases the count (`shared_stores.rs`).
+    pub(crate) hub: RefCell<Option<HubHold>>,
 }
 
 /// One JS-visible handle: a store and the namespace it reads and writes.
@@ -256,7 +260,7 @@ pub(crate) fn clear(env: Env, view: &View, _a: &[Js]) -> JsResult {
 }
 
 /// `JSON[name]` and the `JSON` object.
-fn json_fn(env: Env, name: &CStr) -> JsResult<(Js, Js)> {
+pub(crate) fn json_fn(env: Env, name: &CStr) -> JsResult<(Js, Js)> {
     let json = env.prop(env.global()?, c"JSON").ok_or(Thrown)?;
     Ok((json, env.prop(json, name).ok_or(Thrown)?))
 }

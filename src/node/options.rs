@@ -23,6 +23,10 @@ pub struct TinyKvOptions {
     pub default_ttl: Option<f64>,
     /// The namespace this handle reads and writes. Default: `"default"`.
     pub namespace: Option<String>,
+    /// Opens the store shared under this name by every thread of the process (the first
+    /// opener creates it with its options; later openers attach, and throw a RangeError naming
+    /// any cap, TTL or policy option that differs). Default: a private store.
+    pub name: Option<String>,
     /// Which entry goes first when `maxEntries` or `maxMemory` is reached: `'lru'` (least
     /// recently used, sampled as Redis does; the default), `'lfu'` (least frequently used, a
     /// logarithmic counter that decays with idle time), `'volatile-ttl'` (soonest expiry first;
@@ -33,12 +37,13 @@ pub struct TinyKvOptions {
 }
 
 /// The options `parse_options` accepts: the fields of `TinyKVOptions` above, in JS spelling.
-pub(crate) const OPTION_NAMES: [&str; 5] = [
+pub(crate) const OPTION_NAMES: [&str; 6] = [
     "maxEntries",
     "maxMemory",
     "defaultTtl",
     "namespace",
     "evictionPolicy",
+    "name",
 ];
 
 /// Builds a store config and the namespace name from the constructor's option bag; errors
@@ -66,7 +71,7 @@ pub(crate) fn parse_options(env: Env, v: Js) -> JsResult<(Config, String)> {
         if !OPTION_NAMES.contains(&name) {
             return Err(fail(
                 Kind::Type,
-                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace or evictionPolicy)"),
+                format!("unknown option '{name}' (expected maxEntries, maxMemory, defaultTtl, namespace, evictionPolicy or name)"),
             ));
         }
     }

@@ -1,6 +1,8 @@
 //! The one wrapper around raw N-API: [`Env`] and [`Js`] handles with safe methods for making
 //! values and throwing (here), reading values, arrays, properties and calls (`objects.rs`),
-//! and [`StrBuf`], which reads strings into stack buffers (`strings.rs`). Everything else in
+//! [`StrBuf`], which reads strings into stack buffers (`strings.rs`), [`Kept`] references that
+//! outlive a callback (`kept.rs`), and [`Wake`], which crosses threads into a JS event loop
+//! (`wake.rs`); those two add their own soundness notes. Everything else in
 //! `src/node/` calls these instead of `napi::sys`.
 //!
 //! # Why the calls here are sound
@@ -23,10 +25,14 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::ptr::null_mut;
 
+mod kept;
 mod objects;
 mod strings;
+mod wake;
 
+pub(crate) use kept::Kept;
 pub(crate) use strings::{is_ascii, CopyOut, KeyArg, StrBuf, Unread, STACK_KEY};
+pub(crate) use wake::{at_teardown, Deferred, Message, Wake};
 
 /// The JS environment of the callback running now on this thread (see the module docs).
 #[derive(Clone, Copy)]

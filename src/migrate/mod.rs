@@ -1,0 +1,394 @@
+//! `tinykv migrate`: moving every entry of a TinyKV daemon (or a file) into Redis, a Redis
+//! Cluster, PostgreSQL or SQLite, with TTLs as absolute times. One module per side: [`source`]
+//! reads entries in batches, [`redis_target`] and [`sql`] write them, [`report`] counts what
+//! happened. Invariants: the target is checked (reachable, authenticated, writable) before the
+//! source is read; an entry whose TTL has run out before it is written is skipped and counted,
+//! never written without its TTL; a failed write of one key is reported and the rest go on;
+//! running the same migration again converges on the same target (writes are idempotent), so
+//! a killed run is finished by running it again.
+
+pub mod redis_target;
+pub mod report;
+pub mod source;
+pub mod sql;
+
+use report::{NsReport, Report};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The name TinyKV gives its default namespace (database 0).
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// One entry on its way from the source to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its namespace's name ([`DEFAULT_NAMESPACE`] for the default one).
+    pub ns: String,
+    /// Its key within the namespace.
+    pub key: Vec<u8>,
+    /// Its value's bytes (an integer as its decimal text, as GET answers it).
+    pub value: Vec<u8>,
+    /// Absolute expiry, Unix epoch ms; `None` for no TTL.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// What to do with a key the target already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Replace it (and its TTL) with the source's.
+    Overwrite,
+    /// Keep the target's; count it as skipped.
+    Skip,
+    /// Keep the target's and stop after the batch that met it, exit non-zero.
+    Fail,
+}
+
+/// How many keys `--verify` reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// None.
+    Off,
+    /// This many, drawn at random from the written ones.
+    Sample(usize),
+    /// Every written key.
+    All,
+}
+
+/// What a write of one entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written.
+    Written,
+    /// The target held the key and the policy kept it.
+    Conflict,
+    /// The write failed; the message says why.
+    Failed(String),
+}
+
+/// A place entries go. Implementations check themselves in their constructor (reachable,
+/// authenticated, table writable) so that a bad target fails before the source is read.
+pub trait Target {
+    /// For messages: which target this is, with no password.
+    fn describe(&self) -> String;
+    /// Which of `batch` the target already holds (the dry run's conflict count).
+    fn existing(&mut self, batch: &[Entry]) -> Result<Vec<bool>, String>;
+    /// Writes `batch` under `policy`; one outcome per entry, in order. An `Err` means the
+    /// whole batch failed (a lost connection), not one key.
+    fn write(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Vec<Outcome>, String>;
+    /// Reads back value and absolute expiry of each of `entries` (`None`: missing).
+    fn read_back(&mut self, entries: &[Entry]) -> Result<Vec<Option<Stored>>, String>;
+}
+
+/// A value and absolute expiry (Unix ms) as a target holds them.
+pub type Stored = (Vec<u8>, Option<u64>);
+
+/// Options of one run, from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only these namespaces (all when empty).
+    pub namespaces: Vec<String>,
+    /// Only keys matching this glob (Redis's rules).
+    pub pattern: Option<String>,
+    /// What to do with keys the target holds.
+    pub on_conflict: OnConflict,
+    /// Read everything, write nothing.
+    pub dry_run: bool,
+    /// Keys to read back and compare after writing.
+    pub verify: Verify,
+    /// Entries per read and per write round trip.
+    pub batch_size: usize,
+    /// How far a read-back expiry may differ from the source's, in ms (a target that keeps
+    /// seconds, such as a timestamp column, rounds).
+    pub ttl_tolerance_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            namespaces: Vec::new(),
+            pattern: None,
+            on_conflict: OnConflict::Overwrite,
+            dry_run: false,
+            verify: Verify::Off,
+            batch_size: 1000,
+            ttl_tolerance_ms: 1,
+        }
+    }
+}
+
+/// The current time, Unix epoch ms.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The key a namespaced entry gets on Redis, which has no namespaces that survive a cluster:
+/// the default namespace's keys as they are, any other's as `{ns}{separator}{key}`. The SDK
+/// maps namespaces the same way (docs/migrating.md).
+pub fn redis_key(ns: &str, key: &[u8], separator: &str) -> Vec<u8> {
+    if ns == DEFAULT_NAMESPACE {
+        return key.to_vec();
+    }
+    let mut out = Vec::with_capacity(ns.len() + separator.len() + key.len());
+    out.extend_from_slice(ns.as_bytes());
+    out.extend_from_slice(separator.as_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+/// Runs a migration: every batch `next_batch` gives, into `target`, counted into a report.
+/// `progress` is told the entries done so far after each batch.
+pub fn run(
+    mut next_batch: impl FnMut() -> Result<Option<Vec<Entry>>, String>,
+    target: &mut dyn Target,
+    opts: &Options,
+    mut progress: impl FnMut(u64),
+) -> Result<Report, String> {
+    let started = Instant::now();
+    let mut report = Report::new(target.describe(), opts.dry_run);
+    let mut sample = Sampler::new(opts.verify);
+    let mut done = 0u64;
+    while let Some(batch) = next_batch()? {
+        done += batch.len() as u64;
+        let now = now_ms();
+        let (live, expired): (Vec<Entry>, Vec<Entry>) = batch
+            .into_iter()
+            .partition(|e| e.expires_at_ms.is_none_or(|at| at > now));
+        for e in &expired {
+            report.ns(&e.ns).read_expired(e);
+        }
+        if live.is_empty() {
+            progress(done);
+            continue;
+        }
+        let outcomes = if opts.dry_run {
+            let held = target.existing(&live)?;
+            held.into_iter()
+                .map(|h| match (h, opts.on_conflict) {
+                    (true, OnConflict::Skip | OnConflict::Fail) => Outcome::Conflict,
+                    _ => Outcome::Written,
+                })
+                .collect()
+        } else {
+            target.write(&live, opts.on_conflict)?
+        };
+        let mut conflict = false;
+        for (e, o) in live.into_iter().zip(outcomes) {
+            let ns: &mut NsReport = report.ns(&e.ns);
+            ns.record(&e, &o);
+            conflict |= o == Outcome::Conflict;
+            // Verify compares every live key the target should hold, kept ones included.
+            if matches!(o, Outcome::Written | Outcome::Conflict) {
+                sample.offer(e);
+            }
+        }
+        progress(done);
+        if conflict && opts.on_conflict == OnConflict::Fail {
+            report.stopped = Some("a key already in the target (--on-conflict fail)".into());
+            break;
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    if opts.verify != Verify::Off {
+        report.verify = Some(verify(target, sample.into_entries(), opts)?);
+    }
+    Ok(report)
+}
+
+/// Runs `next_batch` on a thread of its own, up to `ahead` batches ahead of the caller, so the
+/// source's round trips overlap the target's; gives the batches in order. The thread ends at
+/// the source's end or first error, or when the returned reader is dropped.
+pub fn read_ahead(
+    mut next_batch: impl FnMut() -> Result<Option<Vec<Entry>>, String> + Send + 'static,
+    ahead: usize,
+) -> impl FnMut() -> Result<Option<Vec<Entry>>, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(ahead);
+    std::thread::spawn(move || loop {
+        let batch = next_batch();
+        let last = !matches!(batch, Ok(Some(_)));
+        if tx.send(batch).is_err() || last {
+            return;
+        }
+    });
+    move || {
+        rx.recv()
+            .unwrap_or_else(|_| Err("the source reader stopped unexpectedly".into()))
+    }
+}
+
+/// Reads back `entries` and compares value and expiry with the source's.
+fn verify(
+    target: &mut dyn Target,
+    entries: Vec<Entry>,
+    opts: &Options,
+) -> Result<report::VerifyReport, String> {
+    let mut out = report::VerifyReport::default();
+    for chunk in entries.chunks(opts.batch_size.max(1)) {
+        let now = now_ms();
+        let got = target.read_back(chunk)?;
+        for (e, stored) in chunk.iter().zip(got) {
+            // An entry that expired since it was written is gone for a good reason.
+            if e.expires_at_ms.is_some_and(|at| at <= now) {
+                continue;
+            }
+            out.checked += 1;
+            let why = match stored {
+                None => Some("missing".to_string()),
+                Some((v, _)) if v != e.value => Some("value differs".to_string()),
+                Some((_, at)) if !ttl_close(at, e.expires_at_ms, opts.ttl_tolerance_ms) => Some(
+                    format!("expiry {:?} where the source has {:?}", at, e.expires_at_ms),
+                ),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                out.mismatched += 1;
+                if out.examples.len() < 10 {
+                    out.examples.push(format!(
+                        "{}/{}: {why}",
+                        e.ns,
+                        String::from_utf8_lossy(&e.key)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Two absolute expiries agree within `tolerance` ms (both none, or both some and close).
+fn ttl_close(a: Option<u64>, b: Option<u64>, tolerance: u64) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.abs_diff(y) <= tolerance,
+        _ => false,
+    }
+}
+
+/// The keys kept for `--verify`: all of them, or a uniform sample (reservoir) of N.
+struct Sampler {
+    /// What is kept.
+    kept: Vec<Entry>,
+    /// Entries offered so far.
+    seen: u64,
+    /// The bound, `None` for all.
+    limit: Option<usize>,
+    /// Draws for the reservoir.
+    rng: rand::rngs::SmallRng,
+}
+
+impl Sampler {
+    fn new(verify: Verify) -> Sampler {
+        use rand::SeedableRng;
+        Sampler {
+            kept: Vec::new(),
+            seen: 0,
+            limit: match verify {
+                Verify::Off => Some(0),
+                Verify::Sample(n) => Some(n),
+                Verify::All => None,
+            },
+            rng: rand::rngs::SmallRng::from_entropy(),
+        }
+    }
+
+    fn offer(&mut self, e: Entry) {
+        use rand::Rng;
+        self.seen += 1;
+        match self.limit {
+            None => self.kept.push(e),
+            Some(0) => {}
+            Some(n) if self.kept.len() < n => self.kept.push(e),
+            Some(n) => {
+                let j = self.rng.gen_range(0..self.seen);
+                if (j as usize) < n {
+                    self.kept[j as usize] = e;
+                }
+            }
+        }
+    }
+
+    fn into_entries(self) -> Vec<Entry> {
+        self.kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_become_prefixes_on_redis_and_the_default_one_none() {
+        assert_eq!(redis_key("default", b"k", ":"), b"k");
+        assert_eq!(redis_key("sessions", b"u:1", ":"), b"sessions:u:1");
+        assert_eq!(redis_key("s", b"\xff", "/"), b"s/\xff");
+    }
+
+    #[test]
+    fn a_sample_keeps_at_most_n_of_the_offered_entries() {
+        let e = |i: u8| Entry {
+            ns: "n".into(),
+            key: vec![i],
+            value: vec![],
+            expires_at_ms: None,
+        };
+        for (verify, offered, kept) in [
+            (Verify::Sample(10), 100u8, 10),
+            (Verify::Sample(10), 3, 3),
+            (Verify::All, 50, 50),
+            (Verify::Off, 50, 0),
+        ] {
+            let mut s = Sampler::new(verify);
+            (0..offered).for_each(|i| s.offer(e(i)));
+            let got = s.into_entries();
+            assert_eq!(got.len(), kept);
+            let distinct: std::collections::HashSet<_> = got.iter().map(|e| &e.key).collect();
+            assert_eq!(distinct.len(), kept);
+        }
+    }
+
+    /// Entries whose TTL ran out before their batch was written are counted and never
+    /// written (into a real SQLite file); the others are, with their expiry.
+    #[test]
+    fn entries_past_their_ttl_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut target = sql::Sqlite::open(path.to_str().unwrap(), "t").unwrap();
+        let now = now_ms();
+        let e = |key: &str, at: Option<u64>| Entry {
+            ns: "n".into(),
+            key: key.as_bytes().to_vec(),
+            value: b"v".to_vec(),
+            expires_at_ms: at,
+        };
+        let mut batches = vec![vec![
+            e("past", Some(now - 1)),
+            e("live", Some(now + 3_600_000)),
+            e("forever", None),
+        ]]
+        .into_iter();
+        let opts = Options {
+            verify: Verify::All,
+            ..Options::default()
+        };
+        let report = run(|| Ok(batches.next()), &mut target, &opts, |_| {}).unwrap();
+        let n = &report.namespaces["n"];
+        assert_eq!((n.read, n.written, n.skipped_expired), (3, 2, 1));
+        assert_eq!(n.with_ttl, 1);
+        assert_eq!(report.verify.as_ref().map(|v| v.mismatched), Some(0));
+        let got = target
+            .read_back(&[e("past", None), e("live", None), e("forever", None)])
+            .unwrap();
+        assert_eq!(got[0], None);
+        assert_eq!(got[1], Some((b"v".to_vec(), Some(now + 3_600_000))));
+        assert_eq!(got[2], Some((b"v".to_vec(), None)));
+    }
+
+    #[test]
+    fn expiries_compare_within_the_tolerance() {
+        assert!(ttl_close(None, None, 0));
+        assert!(ttl_close(Some(1000), Some(1001), 1));
+        assert!(!ttl_close(Some(1000), Some(1002), 1));
+        assert!(!ttl_close(Some(1000), None, 1000));
+    }
+}
