@@ -17,7 +17,7 @@ import type { Conn, ConnSettings } from './pool.js'
 import { ServerError } from './resp.js'
 import type { Arg, Reply } from './resp.js'
 import { SingleFlight } from './singleflight.js'
-import type { AsyncTinyKV, Backend, GetOrSetOptions, Value } from './types.js'
+import type { AsyncTinyKV, Backend, AsyncGetOrSetOptions, Value } from './types.js'
 import { checkEntries, checkKey, checkKeys, checkNamespace, checkStep, checkTtl, checkValue, setArgs } from './validate.js'
 import { resolveOptions } from './options.js'
 import type { ClientOptions } from './options.js'
@@ -316,7 +316,7 @@ export class TinyKVClient implements AsyncTinyKV {
     }
   }
 
-  getOrSet(key: string, loader: () => string | Promise<string>, options?: GetOrSetOptions): Promise<string> {
+  getOrSet(key: string, loader: () => string | Promise<string>, options?: AsyncGetOrSetOptions): Promise<string> {
     return this.core.flights.getOrSet(this, this.namespaceName, key, loader, options)
   }
 
@@ -343,7 +343,7 @@ export class TinyKVClient implements AsyncTinyKV {
 }
 
 export { TinyKVError, TinyKVConnectionError, TinyKVTimeoutError, TinyKVReplyError } from './errors.js'
-export type { AsyncTinyKV, Backend, GetOrSetOptions, Value } from './types.js'
+export type { AsyncTinyKV, Backend, AsyncGetOrSetOptions, Value } from './types.js'
 export type { ClusterNode } from './target.js'
 export { DEFAULT_POOL } from './options.js'
 export type { ClientOptions } from './options.js'

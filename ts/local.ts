@@ -1,14 +1,13 @@
 /**
  * The in-process `AsyncTinyKV`: the native `TinyKV` class behind Promises. Every method calls the
  * class synchronously and settles at once; a throw becomes a rejection, so arguments are checked
- * by the class itself (same errors as the sync API). Namespace handles share the store and its
- * single-flight map.
+ * by the class itself (same errors as the sync API). Namespace handles share the store;
+ * `getOrSet` is the class's own (single-flight across every thread sharing the store).
  */
 import { TinyKV } from '../lib/index.js'
 import type { SetOptions, TinyKVOptions, TinyKVStats } from '../lib/index.js'
-import { SingleFlight } from './singleflight.js'
 import { checkNamespace } from './validate.js'
-import type { AsyncTinyKV, GetOrSetOptions, Value } from './types.js'
+import type { AsyncTinyKV, AsyncGetOrSetOptions, Value } from './types.js'
 
 /** An `AsyncTinyKV` over an in-process `TinyKV` store. */
 export class LocalTinyKV implements AsyncTinyKV {
@@ -16,18 +15,10 @@ export class LocalTinyKV implements AsyncTinyKV {
   readonly backend = 'in-process' as const
   /** The native store handle (this namespace's view of it). */
   private readonly kv: TinyKV
-  /** The store's pending `getOrSet` loads, shared with every namespace handle. */
-  private readonly flights: SingleFlight
 
   /** A store made with `options`, or (internal) a view over an existing handle. */
-  constructor(options?: TinyKVOptions | { view: TinyKV; flights: SingleFlight }) {
-    if (options && 'view' in options) {
-      this.kv = options.view
-      this.flights = options.flights
-    } else {
-      this.kv = new TinyKV(options)
-      this.flights = new SingleFlight()
-    }
+  constructor(options?: TinyKVOptions | { view: TinyKV }) {
+    this.kv = options && 'view' in options ? options.view : new TinyKV(options)
   }
 
   /** The sync class under this handle, for code that wants the direct calls. */
@@ -107,13 +98,14 @@ export class LocalTinyKV implements AsyncTinyKV {
     this.kv.clear()
   }
 
-  getOrSet(key: string, loader: () => string | Promise<string>, options?: GetOrSetOptions): Promise<string> {
-    return this.flights.getOrSet(this, this.kv.namespaceName, key, loader, options)
+  /** The class's native `getOrSet` (single-flight across the threads sharing the store). */
+  async getOrSet(key: string, loader: () => string | Promise<string>, options?: AsyncGetOrSetOptions): Promise<string> {
+    return this.kv.getOrSet(key, loader, options)
   }
 
   namespace(name: string): AsyncTinyKV {
     checkNamespace('namespace', name)
-    return new LocalTinyKV({ view: this.kv.namespace(name), flights: this.flights })
+    return new LocalTinyKV({ view: this.kv.namespace(name) })
   }
 
   async stats(): Promise<TinyKVStats> {

@@ -4,7 +4,7 @@
  * drops it whether that succeeded or failed, so a failed load is retried by the next caller.
  */
 import { checkLoader, checkTtl } from './validate.js'
-import type { GetOrSetOptions } from './types.js'
+import type { AsyncGetOrSetOptions } from './types.js'
 
 /** The few operations `getOrSet` needs from a store handle. */
 export interface GetSet {
@@ -18,7 +18,7 @@ export class SingleFlight {
   private readonly pending = new Map<string, Promise<string>>()
 
   /** `getOrSet` on `kv` (namespace `ns`): a hit, else the one shared load of the key. */
-  async getOrSet(kv: GetSet, ns: string, key: string, loader: unknown, options?: GetOrSetOptions): Promise<string> {
+  async getOrSet(kv: GetSet, ns: string, key: string, loader: unknown, options?: AsyncGetOrSetOptions): Promise<string> {
     const load = checkLoader('getOrSet', loader)
     const setOptions = options?.ttl === undefined ? undefined : { ttl: checkTtl('getOrSet', options.ttl, 'options.ttl') }
     const id = ns + '\0' + key

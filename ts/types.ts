@@ -15,8 +15,8 @@ export type { SetOptions, TinyKVStats }
 /** What `set`, `mset` and the loader of `getOrSet` may store. */
 export type Value = string | Buffer | Uint8Array | number
 
-/** Options of `getOrSet`. */
-export interface GetOrSetOptions {
+/** Options of `AsyncTinyKV.getOrSet` (the class's `GetOrSetOptions` also has `staleTtl`, in-process only). */
+export interface AsyncGetOrSetOptions {
   /** TTL in ms of the value the loader produced (a positive number). Default: the store's default. */
   ttl?: number
 }
@@ -69,7 +69,7 @@ export interface AsyncTinyKV {
    * calls for one key in this process share one loader call (single-flight); a loader that
    * throws stores nothing and rejects every waiter.
    */
-  getOrSet(key: string, loader: () => string | Promise<string>, options?: GetOrSetOptions): Promise<string>
+  getOrSet(key: string, loader: () => string | Promise<string>, options?: AsyncGetOrSetOptions): Promise<string>
   /** A handle on namespace `name` of the same store (same connections or store, separate keys). */
   namespace(name: string): AsyncTinyKV
   /** Counters and sizes of the store (see `TinyKVStats`; remote stores fill what the server reports). */
