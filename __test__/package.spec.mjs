@@ -1,5 +1,6 @@
-// The package as a user installs it: its public entry exports the TinyKV class and nothing
-// internal, from CommonJS and ESM alike; and every locked package accepts this Node, so
+// The package as a user installs it: its public entry exports the TinyKV class and the SDK
+// (open, the client, its errors, the namespace mapping) and nothing internal, from CommonJS and
+// ESM alike; and every locked package accepts this Node, so
 // `npm install` prints no engine warnings.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,11 +13,28 @@ import semver from 'semver'
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 
-test('the public entry exports TinyKV and nothing internal, from CommonJS and ESM', async () => {
+const PUBLIC = [
+  'DEFAULT_POOL',
+  'DEFAULT_SEPARATOR',
+  'LocalTinyKV',
+  'TinyKV',
+  'TinyKVClient',
+  'TinyKVConnectionError',
+  'TinyKVError',
+  'TinyKVReplyError',
+  'TinyKVTimeoutError',
+  'fromRedisKey',
+  'namespacePrefix',
+  'open',
+  'toRedisKey',
+]
+
+test('the public entry exports TinyKV and the SDK and nothing internal, from CommonJS and ESM', async () => {
   const cjs = require('tinykv')
-  assert.deepEqual(Object.keys(cjs), ['TinyKV'])
+  assert.deepEqual(Object.keys(cjs).sort(), PUBLIC)
+  assert.equal(cjs.TinyKV, require('../lib/index.js').TinyKV, 'the class is lib/index.js\'s')
   const esm = await import('tinykv')
-  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default'), ['TinyKV'])
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default' && k !== '__esModule').sort(), PUBLIC)
   assert.equal(esm.TinyKV, cjs.TinyKV)
   const kv = new esm.TinyKV()
   kv.set('k', 'v')
