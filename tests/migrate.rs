@@ -118,6 +118,23 @@ fn redis_key(ns: &str, key: &[u8]) -> Vec<u8> {
     tinykv::migrate::redis_key(ns, key, ":")
 }
 
+/// Every row of a SQLite target's table, read with rusqlite.
+fn sqlite_rows(db: &std::path::Path) -> Expected {
+    let con = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = con
+        .prepare("SELECT namespace, key, value, expires_at FROM tinykv_entries")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            let at: Option<i64> = r.get(3)?;
+            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, at.map(|a| a as u64))))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows
+}
+
 fn report(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -223,19 +240,7 @@ fn every_kind_reaches_sqlite() {
     let to = format!("sqlite:{}", db.display());
     let out = ok(&migrate(&src, &["--to", &to, "--verify", "all"]));
     assert!(out.contains("0 mismatched"), "{out}");
-    let con = rusqlite::Connection::open(&db).unwrap();
-    let mut stmt = con
-        .prepare("SELECT namespace, key, value, expires_at FROM tinykv_entries")
-        .unwrap();
-    let got: Expected = stmt
-        .query_map([], |r| {
-            let at: Option<i64> = r.get(3)?;
-            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, at.map(|a| a as u64))))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(sqlite_rows(&db), want);
     let cli = Command::new("sqlite3")
         .arg(&db)
         .arg("SELECT CAST(value AS TEXT) FROM tinykv_entries WHERE namespace='sessions' AND key=CAST('s5' AS BLOB)")
@@ -579,19 +584,7 @@ fn an_export_or_a_snapshot_file_migrates_like_the_daemon() {
             .output()
             .unwrap();
         ok(&out);
-        let con = rusqlite::Connection::open(&db).unwrap();
-        let mut stmt = con
-            .prepare("SELECT namespace, key, value, expires_at FROM tinykv_entries")
-            .unwrap();
-        let got: Expected = stmt
-            .query_map([], |r| {
-                let at: Option<i64> = r.get(3)?;
-                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, at.map(|a| a as u64))))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(got, want, "{}", file.display());
+        assert_eq!(sqlite_rows(&db), want, "{}", file.display());
     }
     // Only one namespace, by pattern.
     let out = Command::new(BIN)
