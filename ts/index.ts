@@ -15,3 +15,4 @@ export type { AsyncTinyKV, Backend, AsyncGetOrSetOptions, Value } from './types.
 export type { ClusterNode } from './target.js'
 export { TinyKVError, TinyKVConnectionError, TinyKVTimeoutError, TinyKVReplyError } from './errors.js'
 export { DEFAULT_SEPARATOR, namespacePrefix, toRedisKey, fromRedisKey } from './namespaces.js'
+export { dualWrite, DualWriteTinyKV } from './dualwrite.js'

@@ -61,6 +61,10 @@ struct Args {
     /// Write the JSON report here (docs/migrating.md describes it).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// How far apart a read-back expiry may be from the source's, in ms, before --verify
+    /// calls it a mismatch (a dual-writing app sets relative TTLs a few ms apart).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    ttl_tolerance: u64,
     /// Entries per round trip.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     batch_size: usize,
@@ -236,7 +240,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         dry_run: args.dry_run,
         verify,
         batch_size: args.batch_size,
-        ttl_tolerance_ms: 1,
+        ttl_tolerance_ms: args.ttl_tolerance,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total);
