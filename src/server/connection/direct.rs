@@ -99,7 +99,7 @@ fn get(st: &ConnState<'_>, key: &[u8], out: &mut BytesMut, cap: usize) -> Outcom
     let found = st
         .shared
         .store
-        .get_with(st.session.ns, key, |v| put_value(budget, v, out));
+        .get_with((st.session.ns, key), |v| put_value(budget, v, out));
     let res = match found {
         Some(res) => res,
         None => put_nil(budget, st.resp, out),
