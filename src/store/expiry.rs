@@ -11,13 +11,23 @@ impl Store {
     /// Is `key` present? Does not count as an access. `key` is `(ns, bytes)` or a
     /// [`StoredKey`](super::StoredKey).
     pub fn exists(&self, key: impl Key) -> bool {
-        !matches!(self.ttl(key), Ttl::Missing)
+        key.with_layout(|k| self.exists_at(k))
+    }
+
+    /// [`Store::exists`] of a stored key: one function for both key forms, as `ttl_at` is.
+    fn exists_at(&self, k: &[u8]) -> bool {
+        !matches!(self.ttl_at(k), Ttl::Missing)
     }
 
     /// Remaining TTL of `key` (`(ns, bytes)` or a [`StoredKey`](super::StoredKey)).
     pub fn ttl(&self, key: impl Key) -> Ttl {
+        key.with_layout(|k| self.ttl_at(k))
+    }
+
+    /// [`Store::ttl`] of a stored key.
+    fn ttl_at(&self, k: &[u8]) -> Ttl {
         let s = &*self.shared;
-        let Some(at) = key.with_layout(|k| s.table.with_ref(k, Entry::expires_at)) else {
+        let Some(at) = s.table.with_ref(k, Entry::expires_at) else {
             return Ttl::Missing;
         };
         if at == 0 {
@@ -113,22 +123,25 @@ impl Store {
     /// Remove `key`'s TTL; true if it had one. `key` is `(ns, bytes)` or a
     /// [`StoredKey`](super::StoredKey).
     pub fn persist(&self, key: impl Key) -> bool {
+        key.with_layout(|k| self.persist_at(k))
+    }
+
+    /// [`Store::persist`] of a stored key.
+    fn persist_at(&self, k: &[u8]) -> bool {
         let s = &*self.shared;
-        let found = key.with_layout(|k| {
-            s.table.with_mut(k, |e| {
-                if e.expires_at() == 0 || e.is_expired(s.now()) {
-                    return false;
-                }
-                // Dropping the expiry word shrinks the entry, which always fits.
-                s.resize(
-                    key_ns(e.key()),
-                    e.size(),
-                    entry_size(e.key().len(), e.value(), 0),
-                );
-                s.on_ttl_change(e.expires_at(), 0);
-                e.set_expires_at(0);
-                true
-            })
+        let found = s.table.with_mut(k, |e| {
+            if e.expires_at() == 0 || e.is_expired(s.now()) {
+                return false;
+            }
+            // Dropping the expiry word shrinks the entry, which always fits.
+            s.resize(
+                key_ns(e.key()),
+                e.size(),
+                entry_size(e.key().len(), e.value(), 0),
+            );
+            s.on_ttl_change(e.expires_at(), 0);
+            e.set_expires_at(0);
+            true
         });
         found.unwrap_or(false)
     }
