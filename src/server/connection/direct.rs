@@ -132,6 +132,7 @@ fn mget(st: &ConnState<'_>, keys: &[Vec<u8>], out: &mut BytesMut, cap: usize) ->
 }
 
 /// Appends one value as a bulk string if the budget allows it.
+#[inline(always)]
 fn put_value(budget: Budget, v: ValueRef<'_>, out: &mut BytesMut) -> Result<(), Stop> {
     match v {
         ValueRef::Bytes(b) => {
