@@ -152,7 +152,7 @@ fn tinykv(t: &Named, policy: &str) -> Option<Count> {
     let count = replay(t, |id| {
         key.clear();
         let _ = write!(key, "key:{id}");
-        if store.get_with(Ns::DEFAULT, &key, |_| ()).is_some() {
+        if store.get_with((Ns::DEFAULT, &key), |_| ()).is_some() {
             return true;
         }
         let value = Value::Bytes(vec![0; 16]);

@@ -5,7 +5,8 @@
 //
 // Each round times, for A and then B (B first in odd rounds), a fill of a fresh store (the
 // previous round's store is closed first) and a pass of gets of the prebuilt keys in random
-// order, in process CPU time. Prints each build's median and best, and the median over rounds
+// order, and a pass of mget over the same order in batches of MGET_BATCH keys (per key), in
+// process CPU time. Prints each build's median and best, and the median over rounds
 // of B's time / A's time: below 1 means B is faster. Run it twice with A and B swapped to see
 // whether being loaded first matters. Environment: BENCH_N (default 1e6), BENCH_ROUNDS (8).
 import { createRequire } from 'node:module'
@@ -33,6 +34,11 @@ for (let i = 0; i < N; i++) {
   values[i] = value(i)
 }
 const order = shuffled(N)
+const MGET_BATCH = 100
+const batches = []
+for (let i = 0; i < N; i += MGET_BATCH) {
+  batches.push(Array.from(order.subarray(i, i + MGET_BATCH), (k) => keys[k]))
+}
 
 /** CPU ns per op of `fn`, which performs N operations. */
 function perOp(fn) {
@@ -43,7 +49,7 @@ function perOp(fn) {
 }
 
 const stores = [null, null]
-const times = { set: [[], []], get: [[], []] }
+const times = { set: [[], []], get: [[], []], mget: [[], []] }
 function round(b) {
   stores[b]?.close()
   stores[b] = null
@@ -56,6 +62,11 @@ function round(b) {
   times.get[b].push(perOp(() => {
     let c = 0
     for (let i = 0; i < N; i++) c += m.get(keys[order[i]]).length
+    return c
+  }))
+  times.mget[b].push(perOp(() => {
+    let c = 0
+    for (const batch of batches) c += m.mget(batch).length
     return c
   }))
   if (m.get(keys[7]) !== values[7]) throw new Error(`${[fileA, fileB][b]} returned a wrong value`)
@@ -72,7 +83,7 @@ const fmt = (x) => x.toFixed(0).padStart(6)
 console.log(`A = ${fileA}\nB = ${fileB}\n${N} entries, ${ROUNDS} alternating rounds, CPU ns/op`)
 console.log('| row | A median | A best | B median | B best | B/A (median of rounds) |')
 console.log('|---|--:|--:|--:|--:|--:|')
-for (const row of ['set', 'get']) {
+for (const row of ['set', 'get', 'mget']) {
   const [a, b] = times[row]
   const ratio = median(a.map((x, i) => b[i] / x))
   console.log(`| ${row} | ${fmt(median(a))} | ${fmt(Math.min(...a))} | ${fmt(median(b))} | ${fmt(Math.min(...b))} | ${ratio.toFixed(3)} |`)

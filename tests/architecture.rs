@@ -3,7 +3,9 @@
 //! - only `server` and `client` use tokio;
 //! - only `node` uses napi;
 //! - no transport (`client`, `server`) nor a lower layer names `cli` (the REPL);
-//! - no two files of a module folder import each other in a circle.
+//! - no two files of a module folder import each other in a circle;
+//! - the hash table's crates and raw bucket access (dashmap, hashbrown, `RawTable`, shards,
+//!   buckets, control bytes) appear only in `src/store/table/`.
 //!
 //! It reads code lines only (comments may name anything), and looks for a crate used as a
 //! path (`tokio::`), imported (`use tokio`) or as an attribute (`#[tokio::main]`).
@@ -263,13 +265,15 @@ fn find_cycle(
 #[test]
 fn no_two_files_of_a_module_folder_import_each_other_in_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for module in ["server", "command", "store", "cli", "protocol"] {
-        let mut graph = import_graph(&src.join(module), module);
-        // The one circle left (issue 17, part 1: the store's split, not done yet): the eviction
-        // pool calls back into `Shared` to remove entries. Delete this line when it is gone.
-        if module == "store" {
-            graph.entry("evict".into()).or_default().remove("shared");
-        }
+    for module in [
+        "server",
+        "command",
+        "store",
+        "store/table",
+        "cli",
+        "protocol",
+    ] {
+        let graph = import_graph(&src.join(module), &module.replace('/', "::"));
         assert!(
             find_cycle(&graph).is_none(),
             "src/{module}/ has an import circle: {}",
@@ -322,4 +326,76 @@ fn no_transport_depends_on_the_repl() {
             .collect();
         assert!(found.is_empty(), "{} uses cli: {found:?}", file.display());
     }
+}
+
+/// Code that reaches into the hash table's buckets: its crates, and the raw-table calls.
+const RAW_TABLE_ACCESS: [&str; 9] = [
+    "RawTable",
+    ".shards()",
+    "SharedValue",
+    "is_bucket_full",
+    ".bucket(",
+    "iter_hash",
+    "data_end()",
+    "bucket_index",
+    "clear_no_drop",
+];
+
+/// The lines of `file` (code only, numbered, each once) that touch the table's buckets or
+/// name its crates.
+fn raw_table_access(file: &Path) -> Vec<(usize, String)> {
+    let mut found: Vec<(usize, String)> = ["dashmap", "hashbrown"]
+        .iter()
+        .flat_map(|c| uses(file, c))
+        .collect();
+    let text = std::fs::read_to_string(file).unwrap();
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        if RAW_TABLE_ACCESS.iter().any(|t| code.contains(t)) {
+            found.push((i + 1, code.to_string()));
+        }
+    }
+    found.sort();
+    found.dedup_by_key(|(n, _)| *n);
+    found
+}
+
+#[test]
+fn only_the_table_module_touches_buckets() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let table = src.join("store").join("table");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        if !file.starts_with(&table) {
+            let lines = raw_table_access(&file).into_iter();
+            found.extend(lines.map(|(n, l)| format!("{}:{n}: {}", file.display(), l.trim())));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "raw table access outside src/store/table/:\n{}",
+        found.join("\n")
+    );
+    // The table module itself is where it all is.
+    let inside: usize = rust_files(&table)
+        .iter()
+        .map(|f| raw_table_access(f).len())
+        .sum();
+    assert!(
+        inside > 10,
+        "the checker found only {inside} uses in the table"
+    );
+}
+
+#[test]
+fn the_table_checker_sees_bucket_access_it_is_meant_to_catch() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x.rs");
+    std::fs::write(
+        &f,
+        "// RawTable in a comment is fine\nuse hashbrown::raw::RawTable;\nlet s = map.shards();\nlet e = unsafe { t.bucket(i) };\nuse dashmap::SharedValue;\n",
+    )
+    .unwrap();
+    let lines: Vec<usize> = raw_table_access(&f).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5]);
 }

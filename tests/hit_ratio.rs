@@ -55,7 +55,7 @@ fn sampled_lru_tracks_exact_lru_on_zipf() {
         use std::fmt::Write;
         key.clear();
         let _ = write!(key, "key:{k}");
-        if store.get_with(Ns::DEFAULT, &key, |_| ()).is_some() {
+        if store.get_with((Ns::DEFAULT, &key), |_| ()).is_some() {
             true
         } else {
             store

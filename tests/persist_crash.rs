@@ -68,15 +68,14 @@ fn sigkill_during_100_saves_never_leaves_a_half_written_snapshot() {
         };
         store
             .set_ref(
-                ns,
-                &format!("k:{i}"),
+                (ns, &format!("k:{i}")),
                 ValueRef::Bytes(value(i).as_bytes()),
                 &opts,
             )
             .unwrap();
     }
     store
-        .set_ref(ns, "gen", ValueRef::Int(0), &Default::default())
+        .set_ref((ns, "gen"), ValueRef::Int(0), &Default::default())
         .unwrap();
     tinykv::persist::save(&store, &snap).unwrap();
     drop(store);

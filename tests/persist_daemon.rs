@@ -342,7 +342,7 @@ fn the_snapshot_is_in_before_readyz_or_any_client_is_answered() {
     for i in 0..N {
         let v = tinykv::store::ValueRef::Bytes(b"0123456789abcdef");
         store
-            .set_ref(ns, &format!("k:{i}"), v, &Default::default())
+            .set_ref((ns, &format!("k:{i}")), v, &Default::default())
             .unwrap();
     }
     tinykv::persist::save(&store, &snap).unwrap();

@@ -165,7 +165,7 @@ fn noeviction_refuses_and_undoes_everything() {
     assert!(msg.starts_with("line 51: "), "{msg}");
     assert_eq!(store.total_len(), 51);
     assert_eq!(store.get(ns, "shared"), Some(Value::from("mine")));
-    assert!(matches!(store.ttl(ns, "shared"), Ttl::Remaining(ms) if ms > 50_000));
+    assert!(matches!(store.ttl((ns, "shared")), Ttl::Remaining(ms) if ms > 50_000));
     assert!(store.get(ns, "new0").is_none());
 }
 
@@ -244,7 +244,7 @@ fn snapshot_round_trip_on_a_manual_clock_skips_what_expired() {
     assert_eq!((s.report.loaded, s.report.expired), (2, 1));
     let bs = b.namespace("sessions").unwrap();
     assert_eq!(b.get(bs, "long"), Some(Value::Int(7)));
-    assert_eq!(b.ttl(bs, "long"), Ttl::Remaining(49_000));
+    assert_eq!(b.ttl((bs, "long")), Ttl::Remaining(49_000));
     assert_eq!(
         b.get(b.namespace("default").unwrap(), &[0xffu8, 0][..]),
         Some(Value::Bytes(vec![0, 1]))

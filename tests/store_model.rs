@@ -222,11 +222,11 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                 let k = format!("k{k}");
                 m.drop_if_expired(&k);
                 let expected = m.map.remove(&k).is_some();
-                prop_assert_eq!(s.delete(ns, &k), expected);
+                prop_assert_eq!(s.delete((ns, &k)), expected);
             }
             Op::Exists(k) => {
                 let k = format!("k{k}");
-                prop_assert_eq!(s.exists(ns, &k), m.live(&k));
+                prop_assert_eq!(s.exists((ns, &k)), m.live(&k));
             }
             Op::Ttl(k) => {
                 let k = format!("k{k}");
@@ -236,7 +236,7 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                     Some(e) => Ttl::Remaining(e.expires_at - m.now),
                     None => Ttl::Missing,
                 };
-                prop_assert_eq!(s.ttl(ns, &k), expected);
+                prop_assert_eq!(s.ttl((ns, &k)), expected);
             }
             Op::Expire(k, t) => {
                 let k = format!("k{k}");
@@ -251,7 +251,7 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                     m.drop_if_expired(&k);
                     false
                 };
-                prop_assert_eq!(s.expire(ns, &k, u64::from(t)), expected);
+                prop_assert_eq!(s.expire((ns, &k), u64::from(t)), expected);
             }
             Op::Persist(k) => {
                 let k = format!("k{k}");
@@ -259,7 +259,7 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                 if expected {
                     m.map.get_mut(&k).unwrap().expires_at = 0;
                 }
-                prop_assert_eq!(s.persist(ns, &k), expected);
+                prop_assert_eq!(s.persist((ns, &k)), expected);
             }
             Op::Incr(k, d) => {
                 let k = format!("k{k}");
@@ -287,7 +287,7 @@ fn run(ops: Vec<Op>, cap: Option<usize>) -> Result<(), TestCaseError> {
                     m.insert(&k, Value::Int(d), 0);
                     Ok(d)
                 };
-                prop_assert_eq!(s.incr_by(ns, &k, d), expected);
+                prop_assert_eq!(s.incr_by((ns, &k), d), expected);
             }
             Op::Advance(ms) => {
                 m.now += u64::from(ms);

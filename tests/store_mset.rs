@@ -23,7 +23,7 @@ fn store(max_memory: u64, policy: EvictionPolicy) -> Store {
             ttl_ms: (i == 0).then_some(60_000),
             ..SetOptions::default()
         };
-        s.set_ref(Ns::DEFAULT, &format!("k{i}"), ValueRef::Bytes(OLD), &opts)
+        s.set_ref((Ns::DEFAULT, &format!("k{i}")), ValueRef::Bytes(OLD), &opts)
             .unwrap();
     }
     s
@@ -47,8 +47,8 @@ fn untouched(s: &Store) {
         let v = s.get(Ns::DEFAULT, &format!("k{i}"));
         assert_eq!(v, Some(Value::Bytes(OLD.to_vec())), "k{i}");
     }
-    assert!(matches!(s.ttl(Ns::DEFAULT, "k0"), Ttl::Remaining(60_000)));
-    assert_eq!(s.ttl(Ns::DEFAULT, "k1"), Ttl::Persistent);
+    assert!(matches!(s.ttl((Ns::DEFAULT, "k0")), Ttl::Remaining(60_000)));
+    assert_eq!(s.ttl((Ns::DEFAULT, "k1")), Ttl::Persistent);
     for i in 5..100 {
         assert_eq!(s.get(Ns::DEFAULT, &format!("k{i}")), None, "k{i}");
     }

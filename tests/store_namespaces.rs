@@ -59,9 +59,9 @@ fn a_namespace_with_keys_keeps_its_id_until_its_last_key_goes() {
     assert_eq!(again.ns(), a);
     assert_eq!(s.len(a), 2);
     drop(again);
-    assert!(s.delete(a, "k1"));
+    assert!(s.delete((a, "k1")));
     assert_eq!(s.namespace_name(a), "a");
-    assert!(s.delete(a, "k2"));
+    assert!(s.delete((a, "k2")));
     assert_eq!(s.namespace_name(a), "", "last key gone, no holder: freed");
     let c = s.acquire_namespace("c").unwrap();
     assert_eq!(c.ns(), a, "the freed id is reused");
@@ -69,7 +69,7 @@ fn a_namespace_with_keys_keeps_its_id_until_its_last_key_goes() {
     assert_eq!(s.get(c.ns(), "k1"), None);
     // While held, a namespace that empties keeps its id.
     set(&s, c.ns(), "k", "v");
-    assert!(s.delete(c.ns(), "k"));
+    assert!(s.delete((c.ns(), "k")));
     assert_eq!(s.namespace_name(c.ns()), "c");
 }
 
@@ -134,7 +134,7 @@ fn ids_are_never_reused_while_held_under_contention() {
                         }
                     }
                     if i % 2 == 0 {
-                        s.delete(g.ns(), &key);
+                        s.delete((g.ns(), &key));
                     }
                     drop(g);
                 }

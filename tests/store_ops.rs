@@ -36,8 +36,8 @@ fn set_get_delete_and_binary_values() {
     s.set(D, "bin", bin.clone(), &SetOptions::default())
         .unwrap();
     assert_eq!(s.get(D, "bin"), Some(bin));
-    assert!(s.delete(D, "k"));
-    assert!(!s.delete(D, "k"));
+    assert!(s.delete((D, "k")));
+    assert!(!s.delete((D, "k")));
     assert_eq!(s.get(D, "k"), None);
     assert_eq!(s.total_len(), 1);
 }
@@ -83,9 +83,9 @@ fn nx_xx_get_and_keepttl() {
         ..SetOptions::default()
     };
     s.set(D, "a", b("5"), &keep).unwrap();
-    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(600));
+    assert_eq!(s.ttl((D, "a")), Ttl::Remaining(600));
     s.set(D, "a", b("6"), &SetOptions::default()).unwrap();
-    assert_eq!(s.ttl(D, "a"), Ttl::Persistent);
+    assert_eq!(s.ttl((D, "a")), Ttl::Persistent);
     let zero = SetOptions {
         ttl_ms: Some(0),
         ..SetOptions::default()
@@ -125,19 +125,19 @@ fn overwrites_that_change_the_value_size() {
     assert_eq!((out.written, out.previous), (true, Some(b("short"))));
     assert_eq!(s.get(D, "k"), Some(b(&long)));
     assert_eq!(
-        s.ttl(D, "k"),
+        s.ttl((D, "k")),
         Ttl::Remaining(600),
         "KEEPTTL survives the move"
     );
     assert_eq!(used(&s), timed(&long));
     s.set(D, "k", b("tiny"), &SetOptions::default()).unwrap();
     assert_eq!(s.get(D, "k"), Some(b("tiny")));
-    assert_eq!(s.ttl(D, "k"), Ttl::Persistent);
+    assert_eq!(s.ttl((D, "k")), Ttl::Persistent);
     assert_eq!(used(&s), entry("tiny"));
     let mid = "y".repeat(50);
     s.set(D, "k", b(&mid), &ttl(200)).unwrap();
     assert_eq!(
-        (s.get(D, "k"), s.ttl(D, "k")),
+        (s.get(D, "k"), s.ttl((D, "k"))),
         (Some(b(&mid)), Ttl::Remaining(200))
     );
     let nx = SetOptions {
@@ -151,7 +151,7 @@ fn overwrites_that_change_the_value_size() {
     clock.advance(201);
     s.set(D, "k", b("after"), &SetOptions::default()).unwrap();
     assert_eq!(
-        (s.get(D, "k"), s.ttl(D, "k")),
+        (s.get(D, "k"), s.ttl((D, "k"))),
         (Some(b("after")), Ttl::Persistent)
     );
     let st = s.stats();
@@ -181,28 +181,28 @@ fn a_ttl_costs_the_entry_its_expiry_word() {
     let value = "v".repeat(24);
     s.set(D, "k", b(&value), &SetOptions::default()).unwrap();
     assert_eq!(used(&s), size(24, false));
-    assert!(s.expire(D, "k", 1000));
+    assert!(s.expire((D, "k"), 1000));
     assert_eq!(
-        (used(&s), s.ttl(D, "k")),
+        (used(&s), s.ttl((D, "k"))),
         (size(24, true), Ttl::Remaining(1000))
     );
-    assert!(s.expire(D, "k", 2000), "a new TTL is written in place");
+    assert!(s.expire((D, "k"), 2000), "a new TTL is written in place");
     assert_eq!(
-        (used(&s), s.ttl(D, "k")),
+        (used(&s), s.ttl((D, "k"))),
         (size(24, true), Ttl::Remaining(2000))
     );
-    s.incr_by(D, "n", 1).unwrap();
-    assert!(s.expire(D, "n", 500));
-    assert_eq!(s.incr_by(D, "n", 41).unwrap(), 42);
-    assert_eq!(s.ttl(D, "n"), Ttl::Remaining(500), "INCR keeps the TTL");
+    s.incr_by((D, "n"), 1).unwrap();
+    assert!(s.expire((D, "n"), 500));
+    assert_eq!(s.incr_by((D, "n"), 41).unwrap(), 42);
+    assert_eq!(s.ttl((D, "n")), Ttl::Remaining(500), "INCR keeps the TTL");
     assert_eq!(used(&s), size(24, true) + size(8, true));
-    assert!(s.persist(D, "k"));
+    assert!(s.persist((D, "k")));
     assert_eq!(
-        (s.get(D, "k"), s.ttl(D, "k")),
+        (s.get(D, "k"), s.ttl((D, "k"))),
         (Some(b(&value)), Ttl::Persistent)
     );
     assert_eq!(used(&s), size(24, false) + size(8, true));
-    assert!(!s.persist(D, "k"), "no TTL left to remove");
+    assert!(!s.persist((D, "k")), "no TTL left to remove");
     assert_eq!(s.stats().keys, 2);
 }
 
@@ -257,21 +257,21 @@ fn expire_at_the_byte_cap_evicts_for_its_word_or_runs_over() {
     // LRU makes room by evicting the least recently used other key.
     let s = capped(EvictionPolicy::Lru);
     s.get(D, "a");
-    assert!(s.expire(D, "a", 1000));
-    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(1000));
-    assert_eq!((s.exists(D, "b"), s.stats().evicted), (false, 1));
+    assert!(s.expire((D, "a"), 1000));
+    assert_eq!(s.ttl((D, "a")), Ttl::Remaining(1000));
+    assert_eq!((s.exists((D, "b")), s.stats().evicted), (false, 1));
     assert!(s.stats().bytes <= cap);
     // With nothing it may evict, EXPIRE still applies (Redis never refuses it) and the store
     // runs over its cap by the word until something is freed; writes are refused meanwhile.
     let s = capped(EvictionPolicy::NoEviction);
-    assert!(s.expire(D, "a", 1000));
-    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(1000));
+    assert!(s.expire((D, "a"), 1000));
+    assert_eq!(s.ttl((D, "a")), Ttl::Remaining(1000));
     assert_eq!(s.stats().bytes, cap + EXPIRY_WORD as u64);
     assert!(matches!(
         s.set(D, "c", b("3"), &SetOptions::default()),
         Err(Error::OutOfMemory)
     ));
-    assert!(s.persist(D, "a"));
+    assert!(s.persist((D, "a")));
     assert_eq!(s.stats().bytes, cap);
     assert_eq!((s.get(D, "a"), s.get(D, "b")), (Some(b(&va)), Some(b(&vb))));
 }
@@ -284,27 +284,27 @@ fn ttls_on_a_manual_clock() {
         ..SetOptions::default()
     };
     s.set(D, "t", b("v"), &ttl).unwrap();
-    assert_eq!(s.ttl(D, "t"), Ttl::Remaining(1000));
-    assert_eq!(s.ttl(D, "nope"), Ttl::Missing);
+    assert_eq!(s.ttl((D, "t")), Ttl::Remaining(1000));
+    assert_eq!(s.ttl((D, "nope")), Ttl::Missing);
     clock.advance(1000);
     assert_eq!(s.get(D, "t"), Some(b("v")), "alive at its expiry time");
-    assert_eq!(s.ttl(D, "t"), Ttl::Remaining(0));
+    assert_eq!(s.ttl((D, "t")), Ttl::Remaining(0));
     clock.advance(1);
     assert_eq!(s.get(D, "t"), None, "gone 1 ms after its expiry time");
-    assert!(!s.exists(D, "t"));
+    assert!(!s.exists((D, "t")));
     assert_eq!(s.stats().expired, 1);
     s.set(D, "p", b("v"), &SetOptions::default()).unwrap();
-    assert!(s.expire(D, "p", 50));
-    assert_eq!(s.ttl(D, "p"), Ttl::Remaining(50));
-    assert!(s.persist(D, "p"));
-    assert!(!s.persist(D, "p"));
+    assert!(s.expire((D, "p"), 50));
+    assert_eq!(s.ttl((D, "p")), Ttl::Remaining(50));
+    assert!(s.persist((D, "p")));
+    assert!(!s.persist((D, "p")));
     clock.advance(100);
     assert_eq!(s.get(D, "p"), Some(b("v")));
-    assert!(!s.expire(D, "missing", 10));
+    assert!(!s.expire((D, "missing"), 10));
     let at = s.now_ms() + 10;
-    assert!(s.expire_at(D, "p", at));
-    assert!(s.expire_at(D, "p", s.now_ms()), "a past time deletes");
-    assert!(!s.exists(D, "p"));
+    assert!(s.expire_at((D, "p"), at));
+    assert!(s.expire_at((D, "p"), s.now_ms()), "a past time deletes");
+    assert!(!s.exists((D, "p")));
 }
 
 /// Every path that tests expiry agrees with Redis (`now > at`): at == now the key is alive,
@@ -341,18 +341,18 @@ fn expiry_edges_match_redis_on_every_path() {
         };
         match k {
             "get" => s.get(D, k).is_some(),
-            "exists" => s.exists(D, k),
-            "ttl" => s.ttl(D, k) != Ttl::Missing,
+            "exists" => s.exists((D, k)),
+            "ttl" => s.ttl((D, k)) != Ttl::Missing,
             "mget" => s.mget(D, &[k])[0].is_some(),
             "keys" => s.keys(D, k) == vec![k.to_string()],
             "scan" => {
                 let (_, found) = s.scan(D, 0, Some(k), 1000);
                 found == vec![k.to_string()]
             }
-            "incr" => s.incr_by(D, k, 1).unwrap() == 2,
+            "incr" => s.incr_by((D, k), 1).unwrap() == 2,
             "append" => s.append(D, k, b"x").unwrap() == 2,
-            "persist" => s.persist(D, k),
-            "expire" => s.expire(D, k, 10_000),
+            "persist" => s.persist((D, k)),
+            "expire" => s.expire((D, k), 10_000),
             "set_nx" => s.set(D, k, b("2"), &nx).unwrap().previous.is_some(),
             "set_xx" => s.set(D, k, b("2"), &xx).unwrap().written,
             "info" => s.info(D, k).is_some(),
@@ -360,7 +360,7 @@ fn expiry_edges_match_redis_on_every_path() {
             "rename" => s.rename(D, k, "renamed").unwrap(),
             "reap" => {
                 s.reap_expired();
-                s.get_with(D, k, |_| ()).is_some()
+                s.get_with((D, k), |_| ()).is_some()
             }
             _ => unreachable!(),
         }
@@ -376,8 +376,8 @@ fn expiry_edges_match_redis_on_every_path() {
     }
     // EXPIREAT to the current instant deletes at once, as Redis's checkAlreadyExpired does.
     s.set(D, "e", b("v"), &SetOptions::default()).unwrap();
-    assert!(s.expire_at(D, "e", s.now_ms()));
-    assert!(!s.exists(D, "e"));
+    assert!(s.expire_at((D, "e"), s.now_ms()));
+    assert!(!s.exists((D, "e")));
 }
 
 /// A clock that can be stepped either way, as the wall clock can.
@@ -420,11 +420,11 @@ fn wall_clock_steps_move_expiries_with_them() {
     s.set(D, "plain", b("v"), &SetOptions::default()).unwrap();
     // Stepped back an hour: nothing expires, TTLs grow by the step, reads keep working.
     clock.0.store(10_000_000 - 3_600_000, SeqCst);
-    assert_eq!(s.ttl(D, "abs"), Ttl::Remaining(3_600_100));
+    assert_eq!(s.ttl((D, "abs")), Ttl::Remaining(3_600_100));
     assert_eq!(s.get(D, "rel"), Some(b("v")));
     assert_eq!(s.info(D, "plain").map(|i| i.idle_ms), Some(0));
     s.set(D, "later", b("v"), &SetOptions::default()).unwrap();
-    assert_eq!(s.incr_by(D, "n", 1), Ok(1));
+    assert_eq!(s.incr_by((D, "n"), 1), Ok(1));
     // Stepped forward past the expiry: both TTL keys are gone at once, as in Redis.
     clock.0.store(10_000_101, SeqCst);
     assert_eq!((s.get(D, "abs"), s.get(D, "rel")), (None, None));
@@ -439,13 +439,13 @@ fn default_ttl_applies_to_new_entries() {
         ..Config::default()
     });
     s.set(D, "a", b("1"), &SetOptions::default()).unwrap();
-    s.incr_by(D, "n", 1).unwrap();
-    assert_eq!(s.ttl(D, "a"), Ttl::Remaining(100));
-    assert_eq!(s.ttl(D, "n"), Ttl::Remaining(100));
+    s.incr_by((D, "n"), 1).unwrap();
+    assert_eq!(s.ttl((D, "a")), Ttl::Remaining(100));
+    assert_eq!(s.ttl((D, "n")), Ttl::Remaining(100));
     clock.advance(101);
     assert_eq!(s.get(D, "a"), None);
     assert_eq!(
-        s.incr_by(D, "n", 5).unwrap(),
+        s.incr_by((D, "n"), 5).unwrap(),
         5,
         "an expired counter restarts"
     );
@@ -454,16 +454,16 @@ fn default_ttl_applies_to_new_entries() {
 #[test]
 fn counters() {
     let (s, _) = store();
-    assert_eq!(s.incr_by(D, "c", 1).unwrap(), 1);
-    assert_eq!(s.incr_by(D, "c", -3).unwrap(), -2);
+    assert_eq!(s.incr_by((D, "c"), 1).unwrap(), 1);
+    assert_eq!(s.incr_by((D, "c"), -3).unwrap(), -2);
     s.set(D, "text", b("12"), &SetOptions::default()).unwrap();
-    assert_eq!(s.incr_by(D, "text", 1).unwrap(), 13);
+    assert_eq!(s.incr_by((D, "text"), 1).unwrap(), 13);
     assert_eq!(s.get(D, "text"), Some(Value::Int(13)));
     s.set(D, "bad", b("1x"), &SetOptions::default()).unwrap();
-    assert_eq!(s.incr_by(D, "bad", 1).unwrap_err(), Error::NotInteger);
+    assert_eq!(s.incr_by((D, "bad"), 1).unwrap_err(), Error::NotInteger);
     s.set(D, "max", Value::Int(i64::MAX), &SetOptions::default())
         .unwrap();
-    assert_eq!(s.incr_by(D, "max", 1).unwrap_err(), Error::Overflow);
+    assert_eq!(s.incr_by((D, "max"), 1).unwrap_err(), Error::Overflow);
     assert_eq!(s.get(D, "max"), Some(Value::Int(i64::MAX)));
 }
 
@@ -574,7 +574,7 @@ fn entry_cap_evicts_least_recently_used() {
     s.set(D, "d", b("d"), &SetOptions::default()).unwrap();
     assert_eq!(s.total_len(), 3);
     assert_eq!(s.get(D, "b"), None, "b was least recently used");
-    assert!(s.exists(D, "a") && s.exists(D, "c") && s.exists(D, "d"));
+    assert!(s.exists((D, "a")) && s.exists((D, "c")) && s.exists((D, "d")));
     assert_eq!(s.stats().evicted, 1);
 }
 
@@ -615,7 +615,7 @@ fn stats_count_every_event() {
     s.get(D, "a");
     s.get(D, "a");
     s.get(D, "nope");
-    s.delete(D, "a");
+    s.delete((D, "a"));
     clock.advance(11);
     assert_eq!(s.reap_expired(), 1);
     let st = s.stats();
@@ -730,7 +730,7 @@ fn lfu_keeps_frequent_entries_over_recent_ones() {
         None,
         "least frequently used goes first even though recent"
     );
-    assert!(s.exists(D, "hot") && s.exists(D, "warm") && s.exists(D, "new"));
+    assert!(s.exists((D, "hot")) && s.exists((D, "warm")) && s.exists((D, "new")));
 }
 
 #[test]
@@ -772,7 +772,7 @@ fn volatile_ttl_evicts_the_soonest_expiry_and_spares_persistent_keys() {
         Error::OutOfMemory,
         "no entry has a TTL"
     );
-    assert!(s.exists(D, "forever") && s.exists(D, "x") && s.exists(D, "y"));
+    assert!(s.exists((D, "forever")) && s.exists((D, "x")) && s.exists((D, "y")));
 }
 
 #[test]
@@ -805,7 +805,7 @@ fn volatile_ttl_finds_rare_ttl_keys() {
         assert!(
             (0..200)
                 .filter(|i| i % 10 != 0)
-                .all(|i| s.exists(D, &format!("k{i}"))),
+                .all(|i| s.exists((D, &format!("k{i}")))),
             "persistent keys kept"
         );
     }
@@ -884,7 +884,7 @@ fn tables_left_sparse_by_deletes_shrink_and_keep_every_key() {
     assert_eq!(s.stats().table_bytes, full.table_bytes);
     // Delete 99 keys in 100: every table drops under a tenth full.
     for i in (0..100_000).filter(|i| i % 100 != 0) {
-        assert!(s.delete(D, &format!("k{i}")));
+        assert!(s.delete((D, &format!("k{i}"))));
     }
     assert_eq!(
         s.stats().table_bytes,
@@ -924,13 +924,13 @@ fn tables_left_sparse_by_deletes_shrink_and_keep_every_key() {
     // Down to about one key per shard the tables shrink to a few buckets, and once emptied
     // those small tables are freed too.
     for i in 100..100_000 {
-        assert!(s.delete(D, &format!("k{i}")));
+        assert!(s.delete((D, &format!("k{i}"))));
     }
     assert_eq!(s.shrink_tables(), shards);
     assert!(s.stats().table_bytes <= (shards * table_bytes_of(8)) as u64);
     for i in 0..100 {
         assert_eq!(s.get(D, &format!("k{i}")), Some(Value::Int(i)));
-        assert!(s.delete(D, &format!("k{i}")));
+        assert!(s.delete((D, &format!("k{i}"))));
     }
     // (Shards whose last key went in the previous round were freed then.)
     assert!(s.shrink_tables() > 0);
@@ -950,7 +950,7 @@ fn the_reaper_shrinks_sparse_tables_on_its_own() {
     }
     let full = s.stats().table_bytes;
     for i in 0..50_000 {
-        s.delete(D, &format!("k{i}"));
+        s.delete((D, &format!("k{i}")));
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while s.stats().table_bytes > 0 && std::time::Instant::now() < deadline {
@@ -1001,11 +1001,11 @@ fn every_key_survives_table_growth() {
 #[test]
 fn prefetch_is_only_a_hint() {
     let (s, _) = store();
-    s.prefetch(D, "nothing-yet");
+    s.prefetch((D, "nothing-yet"));
     s.set(D, "a", b("1"), &SetOptions::default()).unwrap();
     let before = s.stats();
     for k in ["a", "missing", "", &"k".repeat(1000)] {
-        s.prefetch(D, k);
+        s.prefetch((D, k));
     }
     let after = s.stats();
     assert_eq!(
@@ -1035,12 +1035,12 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
     for (ns, want) in [(D, "in default"), (users, "in users")] {
         let mut buf = laid_out("k");
         let key = StoredKey::new(ns, &mut buf).unwrap();
-        assert_eq!(s.get_with_key(key, copy), Some(b(want)));
-        assert_eq!(s.get_with_key(key, copy), s.get_with(ns, "k", copy));
+        assert_eq!(s.get_with(key, copy), Some(b(want)));
+        assert_eq!(s.get_with(key, copy), s.get_with((ns, "k"), copy));
     }
     let mut other = laid_out("other");
     assert_eq!(
-        s.get_with_key(StoredKey::new(D, &mut other).unwrap(), copy),
+        s.get_with(StoredKey::new(D, &mut other).unwrap(), copy),
         None
     );
     // A buffer with no room for the prefix is refused rather than misread.
@@ -1053,16 +1053,16 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
     s.set(D, "t", b("soon gone"), &ttl).unwrap();
     let mut t = laid_out("t");
     let key = StoredKey::new(D, &mut t).unwrap();
-    assert_eq!(s.get_with_key(key, copy), Some(b("soon gone")));
+    assert_eq!(s.get_with(key, copy), Some(b("soon gone")));
     clock.advance(11);
-    assert_eq!(s.get_with_key(key, copy), None);
+    assert_eq!(s.get_with(key, copy), None);
     let st = s.stats();
     assert_eq!((st.hits, st.misses), (7, 2));
     // Writes through a laid-out key land in its namespace, counted there.
     let mut w = laid_out("written");
     let key = StoredKey::new(users, &mut w).unwrap();
-    s.prefetch_key(key);
-    let out = s.set_key(key, ValueRef::Bytes(b"via set_key"), &SetOptions::default());
+    s.prefetch(key);
+    let out = s.set_ref(key, ValueRef::Bytes(b"via set_key"), &SetOptions::default());
     assert!(out.unwrap().written);
     assert_eq!(s.get(users, "written"), Some(b("via set_key")));
     assert_eq!(s.get(D, "written"), None);
@@ -1079,14 +1079,14 @@ fn a_key_laid_out_by_the_caller_reads_like_get_with() {
         ..Config::default()
     });
     let mut five = laid_out("12345");
-    let ok = small.set_key(
+    let ok = small.set_ref(
         StoredKey::new(D, &mut five).unwrap(),
         ValueRef::Bytes(b"v"),
         &SetOptions::default(),
     );
     assert!(ok.is_ok());
     let mut six = laid_out("123456");
-    let err = small.set_key(
+    let err = small.set_ref(
         StoredKey::new(D, &mut six).unwrap(),
         ValueRef::Bytes(b"v"),
         &SetOptions::default(),
@@ -1110,52 +1110,49 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     let in_users = StoredKey::new(users, &mut buf).unwrap();
     let mut dbuf = laid_out("k");
     let in_default = StoredKey::new(D, &mut dbuf).unwrap();
-    assert!(s.exists_key(in_users));
-    assert!(
-        !s.exists_key(in_default),
-        "the same name in another namespace"
-    );
-    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(100));
-    assert_eq!(s.ttl_key(in_default), Ttl::Missing);
+    assert!(s.exists(in_users));
+    assert!(!s.exists(in_default), "the same name in another namespace");
+    assert_eq!(s.ttl(in_users), Ttl::Remaining(100));
+    assert_eq!(s.ttl(in_default), Ttl::Missing);
     clock.advance(40);
-    assert_eq!(s.ttl_key(in_users), s.ttl(users, "k"));
-    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(60));
+    assert_eq!(s.ttl(in_users), s.ttl((users, "k")));
+    assert_eq!(s.ttl(in_users), Ttl::Remaining(60));
     // expire and persist act on the namespace's key only.
     s.set(D, "k", b("d"), &SetOptions::default()).unwrap();
-    assert!(s.expire_key(in_users, 500));
-    assert_eq!(s.ttl_key(in_users), Ttl::Remaining(500));
-    assert_eq!(s.ttl(D, "k"), Ttl::Persistent);
-    assert!(s.persist_key(in_users));
-    assert!(!s.persist_key(in_users), "no TTL left to remove");
-    assert_eq!(s.ttl_key(in_users), Ttl::Persistent);
-    assert!(s.expire_at_key(in_default, 1_000_000 + 40 + 20));
-    assert_eq!(s.ttl(D, "k"), Ttl::Remaining(20));
+    assert!(s.expire(in_users, 500));
+    assert_eq!(s.ttl(in_users), Ttl::Remaining(500));
+    assert_eq!(s.ttl((D, "k")), Ttl::Persistent);
+    assert!(s.persist(in_users));
+    assert!(!s.persist(in_users), "no TTL left to remove");
+    assert_eq!(s.ttl(in_users), Ttl::Persistent);
+    assert!(s.expire_at(in_default, 1_000_000 + 40 + 20));
+    assert_eq!(s.ttl((D, "k")), Ttl::Remaining(20));
     // An expiry not in the future removes the key now (counted as a delete).
-    assert!(s.expire_at_key(in_default, 1));
+    assert!(s.expire_at(in_default, 1));
     assert_eq!(s.get(D, "k"), None);
     let mut nbuf = laid_out("nothing");
     let nothing = StoredKey::new(users, &mut nbuf).unwrap();
-    assert!(!s.expire_key(nothing, 10) && !s.persist_key(nothing));
+    assert!(!s.expire(nothing, 10) && !s.persist(nothing));
     s.set(users, "k", b("u"), &ttl).unwrap();
     clock.advance(40);
 
     // incr counts in the key's namespace and starts a missing key at 0.
     let mut cbuf = laid_out("count");
     let count = StoredKey::new(users, &mut cbuf).unwrap();
-    assert_eq!(s.incr_by_key(count, 5).unwrap(), 5);
-    assert_eq!(s.incr_by_key(count, -7).unwrap(), -2);
+    assert_eq!(s.incr_by(count, 5).unwrap(), 5);
+    assert_eq!(s.incr_by(count, -7).unwrap(), -2);
     assert_eq!(s.get(users, "count"), Some(Value::Int(-2)));
     assert_eq!(s.get(D, "count"), None);
     s.set(users, "text", b("abc"), &SetOptions::default())
         .unwrap();
     let mut tbuf = laid_out("text");
     let text = StoredKey::new(users, &mut tbuf).unwrap();
-    assert!(matches!(s.incr_by_key(text, 1), Err(Error::NotInteger)));
+    assert!(matches!(s.incr_by(text, 1), Err(Error::NotInteger)));
     s.set(users, "max", Value::Int(i64::MAX), &SetOptions::default())
         .unwrap();
     let mut mbuf = laid_out("max");
     let max = StoredKey::new(users, &mut mbuf).unwrap();
-    assert!(matches!(s.incr_by_key(max, 1), Err(Error::Overflow)));
+    assert!(matches!(s.incr_by(max, 1), Err(Error::Overflow)));
     let users_keys = |s: &Store| {
         s.stats()
             .namespaces
@@ -1167,8 +1164,8 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
 
     // delete removes only the namespace's key, once.
     s.set(D, "k", b("d"), &SetOptions::default()).unwrap();
-    assert!(s.delete_key(in_users));
-    assert!(!s.delete_key(in_users));
+    assert!(s.delete(in_users));
+    assert!(!s.delete(in_users));
     assert_eq!(s.get(D, "k"), Some(b("d")));
     assert_eq!(users_keys(&s), Some(3));
     // An expired key is gone for exists and delete alike, and counts as expired.
@@ -1176,8 +1173,8 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     let mut gbuf = laid_out("gone");
     let gone = StoredKey::new(D, &mut gbuf).unwrap();
     clock.advance(101);
-    assert!(!s.exists_key(gone));
-    assert!(!s.delete_key(gone));
+    assert!(!s.exists(gone));
+    assert!(!s.delete(gone));
     let st = s.stats();
     assert_eq!((st.deletes, st.expired), (2, 1));
 
@@ -1189,12 +1186,12 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
     let mut five = laid_out("12345");
     assert_eq!(
         small
-            .incr_by_key(StoredKey::new(D, &mut five).unwrap(), 1)
+            .incr_by(StoredKey::new(D, &mut five).unwrap(), 1)
             .unwrap(),
         1
     );
     let mut six = laid_out("123456");
-    let err = small.incr_by_key(StoredKey::new(D, &mut six).unwrap(), 1);
+    let err = small.incr_by(StoredKey::new(D, &mut six).unwrap(), 1);
     assert!(
         matches!(err, Err(Error::KeyTooLarge { len: 6, max: 5 })),
         "{err:?}"

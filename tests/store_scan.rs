@@ -74,7 +74,7 @@ fn keys_present_throughout_are_returned_when_tables_shrink_mid_walk() {
             if step == 20 {
                 for i in 0..20_000 {
                     if i % 40 != 0 {
-                        s.delete(D, &format!("k{i}"));
+                        s.delete((D, &format!("k{i}")));
                     }
                 }
                 assert!(s.shrink_tables() > 0, "the tables shrank");

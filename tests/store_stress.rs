@@ -35,10 +35,10 @@ fn mixed_workload(s: &Arc<Store>, ns: Ns, cap: Option<usize>) -> u64 {
                             s.get(Ns::DEFAULT, &key);
                         }
                         3 => {
-                            s.delete(Ns::DEFAULT, &key);
+                            s.delete((Ns::DEFAULT, &key));
                         }
                         _ => {
-                            s.incr_by(ns, &format!("c{}", i % 8), 1).unwrap();
+                            s.incr_by((ns, &format!("c{}", i % 8)), 1).unwrap();
                         }
                     }
                     if let Some(cap) = cap.filter(|_| i % 1_000 == 0) {

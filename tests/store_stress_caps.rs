@@ -88,12 +88,12 @@ fn run(policy: EvictionPolicy) -> (Arc<Store>, Outcome) {
                             }
                         }
                         7 | 8 => {
-                            s.incr_by(counters, &format!("c{}", i % COUNTERS), 1)
+                            s.incr_by((counters, &format!("c{}", i % COUNTERS)), 1)
                                 .unwrap();
                             incrs.fetch_add(1, Ordering::Relaxed);
                         }
                         _ => {
-                            s.delete(Ns::DEFAULT, &key);
+                            s.delete((Ns::DEFAULT, &key));
                         }
                     }
                 }

@@ -32,7 +32,7 @@ struct TinyKv(Store);
 impl Subject for TinyKv {
     fn get(&self, key: &str) -> bool {
         self.0
-            .get_with(Ns::DEFAULT, key, |v| {
+            .get_with((Ns::DEFAULT, key), |v| {
                 black_box(v);
             })
             .is_some()
@@ -46,7 +46,7 @@ impl Subject for TinyKv {
         );
     }
     fn remove(&self, key: &str) {
-        self.0.delete(Ns::DEFAULT, key);
+        self.0.delete((Ns::DEFAULT, key));
     }
     fn bounded(&self) -> bool {
         self.0.config().max_memory.is_some()

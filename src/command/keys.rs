@@ -9,7 +9,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.delete(ns, a.key(i)) as i64;
+                n += store.delete((ns, a.key(i))) as i64;
             }
             Ok(Reply::Int(n))
         }
@@ -17,13 +17,13 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.at_least(1)?;
             let mut n = 0;
             for i in 0..a.len() {
-                n += store.exists(ns, a.key(i)) as i64;
+                n += store.exists((ns, a.key(i))) as i64;
             }
             Ok(Reply::Int(n))
         }
         Cmd::Type => {
             a.exactly(1)?;
-            let t = if store.exists(ns, a.key(0)) {
+            let t = if store.exists((ns, a.key(0))) {
                 "string"
             } else {
                 "none"
@@ -40,10 +40,10 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             a.exactly(2)?;
             let (from, to) = (a.key(0), a.key(1));
             if a.cmd == Cmd::Renamenx {
-                if !store.exists(ns, from) {
+                if !store.exists((ns, from)) {
                     return Err(CmdError("ERR no such key".into()));
                 }
-                if store.exists(ns, to) {
+                if store.exists((ns, to)) {
                     return Ok(Reply::Int(0));
                 }
             }
@@ -59,7 +59,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         Cmd::Expire | Cmd::Pexpire | Cmd::Expireat | Cmd::Pexpireat => expire(store, ns, a),
         Cmd::Ttl | Cmd::Pttl => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
+            Ok(Reply::Int(match store.ttl((ns, a.key(0))) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 // Rounded to the nearest second, as Redis does.
@@ -69,7 +69,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         Cmd::Expiretime | Cmd::Pexpiretime => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl(ns, a.key(0)) {
+            Ok(Reply::Int(match store.ttl((ns, a.key(0))) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
                 Ttl::Remaining(ms) => {
@@ -85,7 +85,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         Cmd::Object => object(store, ns, a),
         Cmd::Persist => {
             a.exactly(1)?;
-            Ok(Reply::Int(store.persist(ns, a.key(0)) as i64))
+            Ok(Reply::Int(store.persist((ns, a.key(0))) as i64))
         }
         _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
     }
@@ -195,7 +195,7 @@ fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
     } else {
         now.checked_add(ms).ok_or_else(invalid)?
     };
-    let current = match store.ttl(ns, key) {
+    let current = match store.ttl((ns, key)) {
         Ttl::Missing => return Ok(Reply::Int(0)),
         Ttl::Persistent => None,
         Ttl::Remaining(r) => Some(now + r as i64),
@@ -208,9 +208,9 @@ fn expire<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     let done = if at <= now {
-        store.delete(ns, key)
+        store.delete((ns, key))
     } else {
-        store.expire_at(ns, key, at as u64)
+        store.expire_at((ns, key), at as u64)
     };
     Ok(Reply::Int(done as i64))
 }

@@ -7,7 +7,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
     match a.cmd {
         Cmd::Get => {
             a.exactly(1)?;
-            let found = store.get_with(ns, a.key(0), |v| Reply::Bulk(bytes_of(v)));
+            let found = store.get_with((ns, a.key(0)), |v| Reply::Bulk(bytes_of(v)));
             Ok(found.unwrap_or(Reply::Nil))
         }
         Cmd::Set => set(store, ns, a),
@@ -17,7 +17,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 nx: true,
                 ..SetOptions::default()
             };
-            let done = store.set_ref(ns, a.key(0), value(a, 1), &opts)?.written;
+            let done = store.set_ref((ns, a.key(0)), value(a, 1), &opts)?.written;
             Ok(Reply::Int(done as i64))
         }
         Cmd::Setex | Cmd::Psetex => {
@@ -28,7 +28,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 ttl_ms: Some(ms),
                 ..SetOptions::default()
             };
-            store.set_ref(ns, a.key(0), value(a, 2), &opts)?;
+            store.set_ref((ns, a.key(0)), value(a, 2), &opts)?;
             Ok(Reply::ok())
         }
         Cmd::Getset => {
@@ -38,7 +38,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 ..SetOptions::default()
             };
             Ok(bulk_or_nil(
-                store.set_ref(ns, a.key(0), value(a, 1), &opts)?.previous,
+                store.set_ref((ns, a.key(0)), value(a, 1), &opts)?.previous,
             ))
         }
         Cmd::Getdel => {
@@ -62,7 +62,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
                 entries.push((a.key(i), value(a, i + 1)));
             }
             if a.cmd == Cmd::Msetnx {
-                if entries.iter().any(|(k, _)| store.exists(ns, k)) {
+                if entries.iter().any(|(k, _)| store.exists((ns, k))) {
                     return Ok(Reply::Int(0));
                 }
                 store.mset(ns, &entries, &SetOptions::default())?;
@@ -77,7 +77,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         Cmd::Strlen => {
             a.exactly(1)?;
-            let len = store.get_with(ns, a.key(0), |v| match v {
+            let len = store.get_with((ns, a.key(0)), |v| match v {
                 ValueRef::Bytes(b) => b.len(),
                 ValueRef::Int(n) => n.to_string().len(),
             });
@@ -86,11 +86,11 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         Cmd::Incr | Cmd::Decr => {
             a.exactly(1)?;
             let delta = if a.cmd == Cmd::Incr { 1 } else { -1 };
-            Ok(Reply::Int(store.incr_by(ns, a.key(0), delta)?))
+            Ok(Reply::Int(store.incr_by((ns, a.key(0)), delta)?))
         }
         Cmd::Incrby => {
             a.exactly(2)?;
-            Ok(Reply::Int(store.incr_by(ns, a.key(0), a.int(1)?)?))
+            Ok(Reply::Int(store.incr_by((ns, a.key(0)), a.int(1)?)?))
         }
         Cmd::Decrby => {
             a.exactly(2)?;
@@ -98,7 +98,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             let delta = by
                 .checked_neg()
                 .ok_or_else(|| CmdError("ERR decrement would overflow".into()))?;
-            Ok(Reply::Int(store.incr_by(ns, a.key(0), delta)?))
+            Ok(Reply::Int(store.incr_by((ns, a.key(0)), delta)?))
         }
         _ => Err(super::unknown(a.name.as_bytes(), a.rest)),
     }
@@ -200,7 +200,7 @@ fn set<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         }
         i += 1;
     }
-    let out = store.set_ref(ns, a.key(0), value(a, 1), &opts)?;
+    let out = store.set_ref((ns, a.key(0)), value(a, 1), &opts)?;
     Ok(match (opts.get, out.written) {
         (true, _) => bulk_or_nil(out.previous),
         (false, true) => Reply::ok(),
@@ -228,11 +228,11 @@ fn getex<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
         return Ok(Reply::Nil);
     };
     if persist {
-        store.persist(ns, key);
+        store.persist((ns, key));
     } else if let Some(at) = opts.expire_at_ms {
-        store.expire_at(ns, key, at);
+        store.expire_at((ns, key), at);
     } else if let Some(ms) = opts.ttl_ms {
-        store.expire(ns, key, ms);
+        store.expire((ns, key), ms);
     }
     Ok(Reply::Bulk(v.to_bytes()))
 }

@@ -108,7 +108,7 @@ pub(crate) fn get(env: Env, view: &View, a: &[Js]) -> JsResult {
     // otherwise wait for those writes to drain (measured: about a tenth of a get).
     let mut buf = CopyOut::<COPY_OUT>::new();
     view.with(env, "get", |s| {
-        let got = s.get_with_key(key, |v| match v {
+        let got = s.get_with(key, |v| match v {
             ValueRef::Bytes(b) if buf.fill(b) => Got::Copied,
             ValueRef::Int(n) => Got::Int(n),
             ValueRef::Bytes(b) => Got::Built(env.string(b)),
@@ -126,7 +126,7 @@ pub(crate) fn get_buffer(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "getBuffer")?;
     view.with(env, "getBuffer", |s| {
-        s.get_with_key(key, |v| match v {
+        s.get_with(key, |v| match v {
             ValueRef::Bytes(b) => env.buffer(b),
             ValueRef::Int(n) => env.buffer(n.to_string().as_bytes()),
         })
@@ -143,7 +143,7 @@ fn write(
     opts: &SetOptions,
     method: &str,
 ) -> JsResult {
-    view.with(env, method, |s| match s.set_key(key, value, opts) {
+    view.with(env, method, |s| match s.set_ref(key, value, opts) {
         Ok(out) => Ok(env.boolean(out.written)),
         Err(e) => Err(throw_store(env, method, &e)),
     })
@@ -174,7 +174,7 @@ fn set_with(
     let key = args::key(env, &mut kb, a[0], view, "set")?;
     // The key's table lines load while the value is read from JS.
     if let Some(s) = view.shared.store.borrow().as_deref() {
-        s.prefetch_key(key);
+        s.prefetch(key);
     }
     // A string value is borrowed from a stack buffer: the store copies it into the entry.
     let max = view.max_value_len();
@@ -195,20 +195,20 @@ fn set_with(
 pub(crate) fn has(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "has")?;
-    view.with(env, "has", |s| Ok(env.boolean(s.exists_key(key))))
+    view.with(env, "has", |s| Ok(env.boolean(s.exists(key))))
 }
 
 pub(crate) fn delete(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "delete")?;
-    view.with(env, "delete", |s| Ok(env.boolean(s.delete_key(key))))
+    view.with(env, "delete", |s| Ok(env.boolean(s.delete(key))))
 }
 
 pub(crate) fn ttl(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "ttl")?;
     view.with(env, "ttl", |s| {
-        Ok(match s.ttl_key(key) {
+        Ok(match s.ttl(key) {
             Ttl::Missing => env.number(-2.0),
             Ttl::Persistent => env.number(-1.0),
             Ttl::Remaining(ms) => env.number(ms as f64),
@@ -220,13 +220,13 @@ pub(crate) fn expire(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "expire")?;
     let ms = args::ttl(env, a[1], format_args!("TinyKV.expire: ttl"))?;
-    view.with(env, "expire", |s| Ok(env.boolean(s.expire_key(key, ms))))
+    view.with(env, "expire", |s| Ok(env.boolean(s.expire(key, ms))))
 }
 
 pub(crate) fn persist(env: Env, view: &View, a: &[Js]) -> JsResult {
     let mut kb = KeyArg::new();
     let key = args::key(env, &mut kb, a[0], view, "persist")?;
-    view.with(env, "persist", |s| Ok(env.boolean(s.persist_key(key))))
+    view.with(env, "persist", |s| Ok(env.boolean(s.persist(key))))
 }
 
 fn incr_by(env: Env, view: &View, a: &[Js], sign: i64, method: &str) -> JsResult {
@@ -237,7 +237,7 @@ fn incr_by(env: Env, view: &View, a: &[Js], sign: i64, method: &str) -> JsResult
     let Some(delta) = by.checked_mul(sign) else {
         return Err(throw_store(env, method, &crate::Error::Overflow));
     };
-    view.with(env, method, |s| match s.incr_by_key(key, delta) {
+    view.with(env, method, |s| match s.incr_by(key, delta) {
         Ok(n) if big => Ok(env.bigint(n)),
         Ok(n) => Ok(env.int64(n)),
         Err(e) => Err(throw_store(env, method, &e)),

@@ -129,7 +129,7 @@ impl Config {
                 "max_key_len must be at least 1".into(),
             ));
         }
-        let most_key = super::entry::MAX_STORED_KEY - super::entry::NS_PREFIX;
+        let most_key = super::entry::MAX_STORED_KEY - super::key::NS_PREFIX;
         if self.max_key_len > most_key {
             return Err(Error::InvalidArgument(format!(
                 "max_key_len must be at most {most_key} bytes"

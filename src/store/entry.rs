@@ -1,208 +1,15 @@
-//! What one map slot holds, and how big we say it is. An entry is one allocation: a 16-byte
-//! header (access stamp, key length and LFU counter, value length), the stored key, then the
-//! value; an entry with a TTL has its 8-byte expiry in front of the header. The stored key is
-//! the namespace id (2 bytes, little endian) followed by the key's bytes (any bytes, as in
-//! Redis), so a lookup is one hash of one contiguous buffer.
+//! The entry layout: what one table slot points to. An entry is one allocation: a 16-byte
+//! header (access stamp, key length and LFU counter, value length), the stored key (see
+//! `key`), then the value; an entry with a TTL has its 8-byte expiry in front of the header.
+//! Invariant: an `Entry` owns its allocation like a `Box`; shared access changes only the
+//! header's atomics, everything else goes through `&mut Entry`.
 
+use super::lfu::{draw_from, lfu_decayed, lfu_incr, LFU_INIT};
 use super::slab;
 pub use super::slab::alloc_size;
+use super::value::ValueRef;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-/// A namespace id. Cheap to copy; names map to ids in the store's registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Ns(pub(crate) u32);
-
-impl Ns {
-    /// The namespace named `default`.
-    pub const DEFAULT: Ns = Ns(0);
-}
-
-/// Length of the namespace prefix in a stored key (ids are below `MAX_NAMESPACES`, 65,536).
-pub(crate) const NS_PREFIX: usize = 2;
-
-/// A key already in the stored layout (namespace prefix, then the key's bytes), built in a
-/// caller's buffer: a binding that reads the key from its host straight into
-/// `buf[StoredKey::PREFIX..]` hands it to [`crate::Store::get_with_key`] with no further copy.
-#[derive(Debug, Clone, Copy)]
-pub struct StoredKey<'a>(&'a [u8]);
-
-impl<'a> StoredKey<'a> {
-    /// Bytes a buffer keeps in front of the key for the namespace prefix.
-    pub const PREFIX: usize = NS_PREFIX;
-
-    /// Writes `ns`'s prefix over `buf[..PREFIX]`, whose rest is the key's bytes. `None` when
-    /// `buf` is shorter than the prefix.
-    #[inline(always)]
-    pub fn new(ns: Ns, buf: &'a mut [u8]) -> Option<StoredKey<'a>> {
-        buf.get_mut(..NS_PREFIX)?.copy_from_slice(&ns_prefix(ns));
-        Some(StoredKey(buf))
-    }
-
-    /// Wraps bytes already in the stored layout (from [`make_key`]).
-    #[inline(always)]
-    pub(crate) fn from_layout(bytes: &'a [u8]) -> StoredKey<'a> {
-        StoredKey(bytes)
-    }
-
-    /// The stored layout.
-    #[inline(always)]
-    pub(crate) fn bytes(self) -> &'a [u8] {
-        self.0
-    }
-}
-
-/// Longest stored key (namespace prefix included) built on the stack.
-const INLINE_KEY: usize = 124;
-
-/// A lookup key in the stored layout, on the stack for the common short key. Two plain
-/// copies into a fixed array: cheaper on the hot path than a growable small vector.
-#[derive(Debug)]
-pub(crate) enum KeyBuf {
-    /// Short keys: the bytes and their length.
-    Inline([u8; INLINE_KEY], usize),
-    /// Keys too long for the stack.
-    Heap(Vec<u8>),
-}
-
-impl std::ops::Deref for KeyBuf {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            KeyBuf::Inline(buf, len) => &buf[..*len],
-            KeyBuf::Heap(v) => v,
-        }
-    }
-}
-
-/// Encode `(ns, key)` into the stored key layout.
-#[inline]
-pub(crate) fn make_key(ns: Ns, key: &[u8]) -> KeyBuf {
-    let len = NS_PREFIX + key.len();
-    if len <= INLINE_KEY {
-        let mut buf = [0u8; INLINE_KEY];
-        buf[..NS_PREFIX].copy_from_slice(&ns_prefix(ns));
-        buf[NS_PREFIX..len].copy_from_slice(key);
-        KeyBuf::Inline(buf, len)
-    } else {
-        let mut v = Vec::with_capacity(len);
-        v.extend_from_slice(&ns_prefix(ns));
-        v.extend_from_slice(key);
-        KeyBuf::Heap(v)
-    }
-}
-
-impl KeyBuf {
-    /// A copy of a stored key; on the stack when short.
-    pub(crate) fn copy_of(stored: &[u8]) -> KeyBuf {
-        if stored.len() <= INLINE_KEY {
-            let mut buf = [0u8; INLINE_KEY];
-            buf[..stored.len()].copy_from_slice(stored);
-            KeyBuf::Inline(buf, stored.len())
-        } else {
-            KeyBuf::Heap(stored.to_vec())
-        }
-    }
-}
-
-/// The prefix of namespace `ns` in a stored key.
-#[inline]
-pub(crate) fn ns_prefix(ns: Ns) -> [u8; NS_PREFIX] {
-    // Ids come from the registry, which hands out fewer than 2^16.
-    (ns.0 as u16).to_le_bytes()
-}
-
-/// The namespace of a stored key.
-pub(crate) fn key_ns(stored: &[u8]) -> Ns {
-    let mut id = [0u8; NS_PREFIX];
-    id.copy_from_slice(&stored[..NS_PREFIX]);
-    Ns(u32::from(u16::from_le_bytes(id)))
-}
-
-/// The user-visible part of a stored key: any bytes (the daemon takes binary keys, as Redis
-/// does; the addon's keys are UTF-8).
-pub(crate) fn key_name(stored: &[u8]) -> &[u8] {
-    &stored[NS_PREFIX..]
-}
-
-/// An owned value as handed out by reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    /// Text or binary bytes.
-    Bytes(Vec<u8>),
-    /// A 64-bit integer, kept as such so INCR needs no parsing.
-    Int(i64),
-}
-
-impl Value {
-    /// The value as bytes; integers become decimal text.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        match self {
-            Value::Bytes(b) => b.clone(),
-            Value::Int(n) => n.to_string().into_bytes(),
-        }
-    }
-
-    /// The value, borrowed.
-    pub fn view(&self) -> ValueRef<'_> {
-        match self {
-            Value::Bytes(b) => ValueRef::Bytes(b),
-            Value::Int(n) => ValueRef::Int(*n),
-        }
-    }
-
-    /// Length in bytes of the value's byte form.
-    pub fn byte_len(&self) -> usize {
-        match self {
-            Value::Bytes(b) => b.len(),
-            Value::Int(n) => decimal_len(*n),
-        }
-    }
-}
-
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::Bytes(s.as_bytes().to_vec())
-    }
-}
-
-impl From<String> for Value {
-    fn from(s: String) -> Self {
-        Value::Bytes(s.into_bytes())
-    }
-}
-
-impl From<Vec<u8>> for Value {
-    fn from(b: Vec<u8>) -> Self {
-        Value::Bytes(b)
-    }
-}
-
-impl From<i64> for Value {
-    fn from(n: i64) -> Self {
-        Value::Int(n)
-    }
-}
-
-/// A borrowed view of a stored value, for zero-copy reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueRef<'a> {
-    /// Text or binary bytes.
-    Bytes(&'a [u8]),
-    /// A 64-bit integer.
-    Int(i64),
-}
-
-impl ValueRef<'_> {
-    /// Copy into an owned [`Value`].
-    pub fn to_owned(self) -> Value {
-        match self {
-            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
-            ValueRef::Int(n) => Value::Int(n),
-        }
-    }
-}
 
 /// The fixed part of an entry's allocation. The stored key and the value follow it in the same
 /// allocation, so a lookup that found the slot touches one more place for everything else.
@@ -301,7 +108,7 @@ unsafe impl Send for Entry {}
 unsafe impl Sync for Entry {}
 
 impl Entry {
-    /// A new entry for stored key `key` (see [`make_key`]) holding `value`, accessed at
+    /// A new entry for stored key `key` (see `key::make_key`) holding `value`, accessed at
     /// `stamp`. `key` is at most [`MAX_STORED_KEY`] bytes (the store's key limit ensures it).
     pub(crate) fn new(key: &[u8], value: ValueRef<'_>, expires_at: u64, stamp: u64) -> Self {
         debug_assert!(key.len() <= MAX_STORED_KEY);
@@ -612,29 +419,6 @@ impl Drop for Entry {
     }
 }
 
-impl std::hash::Hash for Entry {
-    /// Hashes as the stored key's bytes, so lookups by `&[u8]` find the entry.
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
-    }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.key_is(other.key())
-    }
-}
-
-impl Eq for Entry {}
-
-impl std::borrow::Borrow<[u8]> for Entry {
-    #[inline]
-    fn borrow(&self) -> &[u8] {
-        self.key()
-    }
-}
-
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
@@ -652,58 +436,10 @@ pub(crate) fn entry_size(key_len: usize, value: ValueRef<'_>, expires_at: u64) -
     alloc_size(lead_for(expires_at) + ENTRY_HEADER + key_len + value_space(value)) as u64
 }
 
-/// LFU counter of a new entry (Redis's LFU_INIT_VAL), so newcomers are not evicted at once.
-pub(crate) const LFU_INIT: u8 = 5;
-/// Redis's lfu-log-factor: how fast the counter saturates (255 after about 1M hits).
-const LFU_LOG_FACTOR: u64 = 10;
-/// Redis's lfu-decay-time in ms: the counter drops by one per idle minute.
-pub(crate) const LFU_DECAY_MS: u64 = 60_000;
-
 /// `key_lfu` for a stored key of `len` bytes and LFU counter `counter`.
 #[inline]
 fn key_lfu(len: usize, counter: u8) -> u32 {
     (len as u32 & KEY_LEN_MASK) | (u32::from(counter) << 24)
-}
-
-/// The LFU counter `counter`, last touched at `last_ms`, after decaying one step per idle
-/// `LFU_DECAY_MS` until `now_ms`.
-#[inline]
-pub(crate) fn lfu_decayed(counter: u8, last_ms: u64, now_ms: u64) -> u8 {
-    let periods = now_ms.saturating_sub(last_ms) / LFU_DECAY_MS;
-    counter.saturating_sub(periods.min(255) as u8)
-}
-
-/// For each counter value, Redis's increment probability `1 / ((c - LFU_INIT) * factor + 1)`
-/// scaled to 2^32: a counter grows when a uniform 32-bit draw falls below its entry. Integer
-/// compares instead of a floating-point division on every read.
-const LFU_GROW_BELOW: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut c = 0;
-    while c < 255 {
-        let base = if c > LFU_INIT as usize {
-            (c - LFU_INIT as usize) as u64
-        } else {
-            0
-        };
-        t[c] = (1u64 << 32) / (base * LFU_LOG_FACTOR + 1);
-        c += 1;
-    }
-    t // t[255] = 0: a saturated counter stays put
-};
-
-/// Redis's logarithmic increment: the higher the counter, the less likely it grows. `draw` is
-/// a uniform 32-bit number.
-#[inline]
-fn lfu_incr(counter: u8, draw: u32) -> u8 {
-    counter + u8::from(u64::from(draw) < LFU_GROW_BELOW[counter as usize])
-}
-
-/// A uniform 32-bit draw from an access stamp (Fibonacci hashing): stamps are distinct and
-/// consecutive, and the high bits of their golden-ratio multiples are evenly spread. No state,
-/// no thread-local lookup, a multiply per read.
-#[inline]
-fn draw_from(stamp: u64) -> u32 {
-    (stamp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 impl Entry {
@@ -745,99 +481,14 @@ impl Entry {
     }
 }
 
-/// The map's element type; its size is a table slot: just the entry pointer.
-pub(crate) type Slot = (Entry, dashmap::SharedValue<()>);
-
-/// Bytes of a hashbrown table with `buckets` buckets: the slots (padded to the control-byte
-/// alignment), one control byte per bucket and one trailing SIMD group.
-pub(crate) const fn table_size(buckets: usize) -> usize {
-    let data = (buckets * std::mem::size_of::<Slot>() + 15) & !15;
-    data + buckets + 16
-}
-
-/// Table bytes per entry at the table's fullest (7/8 load). For docs and rough sizing only;
-/// the store charges table growth exactly.
-pub const ENTRY_OVERHEAD: usize = (std::mem::size_of::<Slot>() + 1) * 8 / 7;
-
-/// Number of bytes in the decimal form of `n`.
-pub(crate) fn decimal_len(n: i64) -> usize {
-    let mut len = if n < 0 { 2 } else { 1 };
-    let mut m = n.unsigned_abs();
-    while m >= 10 {
-        m /= 10;
-        len += 1;
-    }
-    len
-}
-
-/// Parse bytes as an i64 the way Redis's `string2ll` does: optional '-', no '+', no spaces,
-/// no leading zeros, within range.
-pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match b[0] {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut acc: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        let v = i64::from(d - b'0');
-        acc = acc.checked_mul(10)?;
-        acc = if neg {
-            acc.checked_sub(v)?
-        } else {
-            acc.checked_add(v)?
-        };
-    }
-    Some(acc)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::key::{key_ns, make_key, Ns};
+    use crate::store::lfu::LFU_DECAY_MS;
 
     #[test]
-    fn parse_i64_follows_redis() {
-        for (input, expected) in [
-            ("0", Some(0)),
-            ("42", Some(42)),
-            ("-42", Some(-42)),
-            ("9223372036854775807", Some(i64::MAX)),
-            ("-9223372036854775808", Some(i64::MIN)),
-            ("9223372036854775808", None),
-            ("+1", None),
-            (" 1", None),
-            ("01", None),
-            ("-0", None),
-            ("1.5", None),
-            ("", None),
-            ("abc", None),
-        ] {
-            assert_eq!(parse_i64(input.as_bytes()), expected, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn decimal_len_matches_to_string() {
-        for n in [0, 9, 10, -1, -10, 12345, i64::MAX, i64::MIN] {
-            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
-        }
-    }
-
-    #[test]
-    fn slots_and_headers_keep_their_sizes() {
-        assert_eq!(std::mem::size_of::<Slot>(), 8, "the entry pointer");
+    fn headers_keep_their_sizes() {
         assert_eq!(ENTRY_HEADER, 16, "stamp, key length + LFU, value length");
         assert_eq!(
             EXPIRY_WORD, 8,
@@ -1000,49 +651,5 @@ mod tests {
         }
         assert_eq!(e.value(), ValueRef::Bytes(&[7u8; 300]));
         assert_eq!((e.key(), e.expires_at()), (&key[..], 11));
-    }
-
-    #[test]
-    fn lfu_counter_grows_logarithmically_and_decays() {
-        let mut c = LFU_INIT;
-        for stamp in 1..=1_000 {
-            c = lfu_incr(c, draw_from(stamp));
-        }
-        assert!(c > LFU_INIT + 5 && c < 60, "1000 hits gave {c}");
-        assert_eq!(
-            lfu_incr(LFU_INIT, u32::MAX),
-            LFU_INIT + 1,
-            "certain at the start"
-        );
-        assert_eq!(lfu_incr(u8::MAX, 0), u8::MAX, "saturates");
-        // Probability 1 / ((20 - 5) * 10 + 1) = 1/151 at counter 20.
-        let grew = (0..151_000u64)
-            .filter(|&i| lfu_incr(20, draw_from(i)) == 21)
-            .count();
-        assert!(
-            (900..1_100).contains(&grew),
-            "{grew} of 151000 draws grew the counter"
-        );
-        assert_eq!(lfu_decayed(20, 0, LFU_DECAY_MS - 1), 20);
-        assert_eq!(lfu_decayed(20, 0, 3 * LFU_DECAY_MS), 17);
-        assert_eq!(lfu_decayed(20, 0, 1_000 * LFU_DECAY_MS), 0);
-        assert_eq!(
-            lfu_decayed(20, 5_000, 1_000),
-            20,
-            "a clock behind the stamp decays nothing"
-        );
-    }
-
-    #[test]
-    fn key_layout_round_trips() {
-        let k = make_key(Ns(7), b"user:1");
-        assert_eq!(key_ns(&k), Ns(7));
-        assert_eq!(key_name(&k), b"user:1");
-        let long = vec![0xff; 500];
-        let k = make_key(Ns(3), &long);
-        assert!(matches!(k, KeyBuf::Heap(_)));
-        assert_eq!((key_ns(&k), key_name(&k)), (Ns(3), &long[..]));
-        let edge = vec![b'y'; INLINE_KEY - NS_PREFIX];
-        assert_eq!(key_name(&make_key(Ns(1), &edge)), &edge[..]);
     }
 }

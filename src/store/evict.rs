@@ -4,10 +4,13 @@
 //! sampled (one touched since is no longer a good victim). The policy sets the score (LRU
 //! stamp, LFU counter, or expiry time); expired entries go before live ones under every policy.
 //! Lock order: pool mutex, then one shard lock at a time; never a shard lock while evicting.
+//! The pool knows the table and the policy only: accounting for what it removed is the
+//! caller's.
 
 use super::config::EvictionPolicy;
-use super::entry::KeyBuf;
-use super::shared::{Removal, Shared};
+use super::entry::Entry;
+use super::key::KeyBuf;
+use super::table::Table;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -33,6 +36,7 @@ struct Candidate {
 pub(crate) struct EvictionPool {
     /// Sorted by score, best victim last.
     candidates: Vec<Candidate>,
+    /// Picks the shard and bucket a sample starts from.
     rng: SmallRng,
 }
 
@@ -45,118 +49,101 @@ impl Default for EvictionPool {
     }
 }
 
-impl EvictionPool {
-    fn offer(&mut self, key: &[u8], stamp: u64, score: u64) {
-        if self.candidates.len() == POOL_SIZE
-            && self
-                .candidates
-                .first()
-                .is_some_and(|worst| worst.score <= score)
-        {
-            return;
-        }
-        if let Some(c) = self.candidates.iter_mut().find(|c| &*c.key == key) {
-            c.stamp = stamp;
-            c.score = score;
-        } else {
-            self.candidates.push(Candidate {
-                key: KeyBuf::copy_of(key),
-                stamp,
-                score,
-            });
-        }
-        // Highest score first, so the best victim pops off the end.
-        self.candidates
-            .sort_unstable_by_key(|c| std::cmp::Reverse(c.score));
-        if self.candidates.len() > POOL_SIZE {
-            self.candidates.remove(0);
-        }
+/// Puts a candidate in the pool (sorted by score, best victim last, at most [`POOL_SIZE`]),
+/// unless the pool is full of better ones.
+fn offer(candidates: &mut Vec<Candidate>, key: &[u8], stamp: u64, score: u64) {
+    if candidates.len() == POOL_SIZE && candidates.first().is_some_and(|worst| worst.score <= score)
+    {
+        return;
+    }
+    if let Some(c) = candidates.iter_mut().find(|c| &*c.key == key) {
+        c.stamp = stamp;
+        c.score = score;
+    } else {
+        candidates.push(Candidate {
+            key: KeyBuf::copy_of(key),
+            stamp,
+            score,
+        });
+    }
+    // Highest score first, so the best victim pops off the end.
+    candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.score));
+    if candidates.len() > POOL_SIZE {
+        candidates.remove(0);
     }
 }
 
-impl Shared {
-    /// Remove one entry to make room; false when nothing can be evicted.
-    pub(crate) fn evict_one(&self) -> bool {
-        let mut pool = self.pool.lock();
+/// What eviction needs to know beyond the table: the policy and its sample size, and the
+/// time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// The store's eviction policy.
+    pub(crate) policy: EvictionPolicy,
+    /// Entries the policy may evict that one sample offers to the pool.
+    pub(crate) samples: usize,
+    /// The store's clock now, for expiry.
+    pub(crate) now: u64,
+    /// The access-tracking clock now, for LFU decay.
+    pub(crate) access_now: u64,
+}
+
+impl EvictionPool {
+    /// Removes one entry from `table` to make room and hands it over; `None` when nothing can
+    /// be evicted.
+    pub(crate) fn evict(&mut self, table: &Table, p: Policy) -> Option<Entry> {
         // A few rounds: candidates can go stale when other threads touch or remove them.
         for _ in 0..8 {
-            self.sample(&mut pool);
-            while let Some(c) = pool.candidates.pop() {
-                let removed = self.map.remove_if(&c.key[..], |e, _| e.stamp() == c.stamp);
-                if let Some((e, _)) = removed {
-                    let why = if e.is_expired(self.now()) {
-                        Removal::Expired
-                    } else {
-                        Removal::Evicted
-                    };
-                    self.on_removed(&e, why);
-                    return true;
+            self.sample(table, p);
+            while let Some(c) = self.candidates.pop() {
+                if let Some(e) = table.remove_if(&c.key[..], |e| e.stamp() == c.stamp) {
+                    return Some(e);
                 }
             }
-            if self.map.is_empty() || self.config.eviction_policy == EvictionPolicy::NoEviction {
+            if table.is_empty() || p.policy == EvictionPolicy::NoEviction {
                 // Under noeviction only expired entries qualify; one walk found none.
-                return false;
+                return None;
             }
         }
-        false
+        None
     }
 
-    /// Eviction score under the store's policy: lower goes first; `None` = never evict.
-    /// Expired entries come before every live one, least recently used first.
-    fn score(&self, e: &super::entry::Entry, stamp: u64, now: u64) -> Option<u64> {
-        const STAMP: u64 = (1 << 55) - 1;
-        if e.is_expired(now) {
-            return Some(stamp & !LIVE);
-        }
-        let live = match self.config.eviction_policy {
-            EvictionPolicy::Lru => stamp & !LIVE,
-            EvictionPolicy::Lfu => {
-                // Stamps stay below 2^63: drop their low 8 bits to fit under the counter.
-                (u64::from(e.frequency(self.access_now())) << 55) | ((stamp >> 8) & STAMP)
-            }
-            EvictionPolicy::VolatileTtl if e.expires_at() != 0 => e.expires_at() & !LIVE,
-            EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,
-        };
-        Some(live | LIVE)
-    }
-
-    /// Offer `eviction_samples` candidates from a random spot to the pool. Entries the policy
-    /// never evicts (no TTL under volatile-ttl, live ones under noeviction) do not count, so
-    /// rare candidates are still found; the walk stops after `SCAN_FACTOR` times the samples.
-    fn sample(&self, pool: &mut EvictionPool) {
+    /// Offer `p.samples` candidates from a random spot to the pool. Entries the policy never
+    /// evicts (no TTL under volatile-ttl, live ones under noeviction) do not count, so rare
+    /// candidates are still found; the walk stops after `SCAN_FACTOR` times the samples.
+    fn sample(&mut self, table: &Table, p: Policy) {
         const SCAN_FACTOR: usize = 64;
-        let shards = self.map.shards();
-        let wanted = self.config.eviction_samples;
-        let now = self.now();
         let (mut taken, mut seen) = (0, 0);
-        let first = pool.rng.gen_range(0..shards.len());
-        for s in 0..shards.len() {
-            let guard = shards[(first + s) % shards.len()].read();
-            if guard.is_empty() {
-                continue;
-            }
-            let buckets = guard.buckets();
-            let start = pool.rng.gen_range(0..buckets);
-            for i in 0..buckets {
-                let idx = (start + i) & (buckets - 1);
-                // SAFETY: idx < buckets(), and the shard's read lock is held for the whole
-                // walk, so the table cannot be resized or the bucket freed underneath us.
-                let (e, _) = unsafe {
-                    if !guard.is_bucket_full(idx) {
-                        continue;
-                    }
-                    guard.bucket(idx).as_ref()
-                };
+        let Self { candidates, rng } = self;
+        table.sample(
+            |n| rng.gen_range(0..n),
+            |e| {
                 let stamp = e.stamp();
                 seen += 1;
-                if let Some(score) = self.score(e, stamp, now) {
-                    pool.offer(e.key(), stamp, score);
+                if let Some(score) = score(e, stamp, p) {
+                    offer(candidates, e.key(), stamp, score);
                     taken += 1;
                 }
-                if taken >= wanted || seen >= wanted * SCAN_FACTOR {
-                    return;
-                }
-            }
-        }
+                taken >= p.samples || seen >= p.samples * SCAN_FACTOR
+            },
+        );
     }
+}
+
+/// Eviction score under policy `p`: lower goes first; `None` = never evict. Expired entries
+/// come before every live one, least recently used first.
+fn score(e: &Entry, stamp: u64, p: Policy) -> Option<u64> {
+    const STAMP: u64 = (1 << 55) - 1;
+    if e.is_expired(p.now) {
+        return Some(stamp & !LIVE);
+    }
+    let live = match p.policy {
+        EvictionPolicy::Lru => stamp & !LIVE,
+        EvictionPolicy::Lfu => {
+            // Stamps stay below 2^63: drop their low 8 bits to fit under the counter.
+            (u64::from(e.frequency(p.access_now)) << 55) | ((stamp >> 8) & STAMP)
+        }
+        EvictionPolicy::VolatileTtl if e.expires_at() != 0 => e.expires_at() & !LIVE,
+        EvictionPolicy::VolatileTtl | EvictionPolicy::NoEviction => return None,
+    };
+    Some(live | LIVE)
 }

@@ -159,8 +159,9 @@ pub fn check_batch(batch: &LoadBatch<'_>, config: &Config) -> Result<(), LoadErr
             }
         }
         if let Some(max) = c.max_memory {
-            let stored = super::entry::NS_PREFIX + e.key.len();
-            let size = super::entry_size(stored, e.value.view(), e.expires_at_ms.unwrap_or(0));
+            let stored = super::key::NS_PREFIX + e.key.len();
+            let size =
+                super::entry::entry_size(stored, e.value.view(), e.expires_at_ms.unwrap_or(0));
             if size > max {
                 return Err(at(Error::OutOfMemory));
             }
@@ -202,7 +203,7 @@ impl Store {
         let live = |e: &LoadEntry<'_>| e.expires_at_ms.is_none_or(|at| at > now);
         if on_conflict == OnConflict::Fail {
             for (i, e) in batch.entries.iter().enumerate() {
-                if live(e) && self.exists(ns_of(e), &*e.key) {
+                if live(e) && self.exists((ns_of(e), &*e.key)) {
                     let msg = format!(
                         "key {:?} already exists (load with replace, or skip existing keys)",
                         String::from_utf8_lossy(&e.key)
@@ -229,7 +230,7 @@ impl Store {
             let ns = ns_of(e);
             let replacing = on_conflict == OnConflict::Replace && !fresh;
             let before = if replacing {
-                match self.ttl(ns, &*e.key) {
+                match self.ttl((ns, &*e.key)) {
                     Ttl::Missing => None,
                     Ttl::Persistent => Some(None),
                     Ttl::Remaining(ms) => Some(Some(self.now_ms().saturating_add(ms))),
@@ -243,14 +244,14 @@ impl Store {
                 get: replacing,
                 ..SetOptions::default()
             };
-            match self.set_ref(ns, &*e.key, e.value.view(), &opts) {
+            match self.set_ref((ns, &*e.key), e.value.view(), &opts) {
                 Ok(out) if !out.written => {
                     report.existing += 1;
                     undo.push(Undo::None);
                 }
                 Ok(out) => {
                     if e.expires_at_ms.is_none() && keep_no_ttl {
-                        self.persist(ns, &*e.key);
+                        self.persist((ns, &*e.key));
                     }
                     report.loaded += 1;
                     undo.push(match (out.previous, before) {
@@ -288,7 +289,7 @@ impl Store {
             match u {
                 Undo::None => {}
                 Undo::Created => {
-                    self.delete(ns, &*e.key);
+                    self.delete((ns, &*e.key));
                 }
                 Undo::Replaced(v, exp) => {
                     let opts = SetOptions {
@@ -297,9 +298,9 @@ impl Store {
                     };
                     // Room was just freed by removing later writes; a failure here leaves the key
                     // as the load wrote it, which the error already reports.
-                    let _ = self.set_ref(ns, &*e.key, v.view(), &opts);
+                    let _ = self.set_ref((ns, &*e.key), v.view(), &opts);
                     if exp.is_none() {
-                        self.persist(ns, &*e.key);
+                        self.persist((ns, &*e.key));
                     }
                 }
             }

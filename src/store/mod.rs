@@ -1,15 +1,21 @@
-//! The engine: a sharded concurrent map (dashmap) of namespaced keys to values with per-entry
-//! TTLs, an entry cap and a byte cap enforced by approximate-LRU eviction, a background reaper,
-//! and stats. Invariants: this module knows nothing of napi, tokio, sockets, the protocol or
-//! the REPL; every read checks expiry, so an expired entry is never returned; caps hold at
-//! every instant (see `shared`); time comes only from the injected [`Clock`].
+//! The engine: a sharded hash table of namespaced keys to values with per-entry TTLs, an entry
+//! cap and a byte cap enforced by approximate-LRU eviction, a background reaper, and stats.
+//! Invariants: this module knows nothing of napi, tokio, sockets, the protocol or the REPL;
+//! every read checks expiry, so an expired entry is never returned; caps hold at every
+//! instant (see `caps`); only `table/` touches the hash table's buckets; time comes only from
+//! the injected [`Clock`]. One-key methods on the hot path take a [`Key`]: `(ns, bytes)`, or
+//! a [`StoredKey`] a binding laid out itself.
 
 mod batch;
+mod caps;
 mod clock;
 mod config;
 mod entry;
 mod evict;
+mod expiry;
 pub mod glob;
+mod key;
+mod lfu;
 mod load;
 mod multi;
 mod namespaces;
@@ -18,14 +24,14 @@ mod scan;
 mod shared;
 mod slab;
 mod stats;
+mod table;
+mod value;
+mod write;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::{parse_memory_size, Config, EvictionPolicy};
-/// Redis's `string2ll`, for the command layer's integer arguments.
-pub(crate) use self::entry::parse_i64;
-pub use self::entry::{
-    alloc_size, Ns, StoredKey, Value, ValueRef, ENTRY_HEADER, ENTRY_OVERHEAD, EXPIRY_WORD,
-};
+pub use self::entry::{alloc_size, ENTRY_HEADER, EXPIRY_WORD};
+pub use self::key::{Key, Ns, StoredKey};
 pub use self::load::{
     check_batch, check_namespace_name, LoadBatch, LoadEntry, LoadError, LoadReport, LoadValue,
     OnConflict,
@@ -33,13 +39,15 @@ pub use self::load::{
 pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
 pub use self::scan::EntryView;
 pub use self::stats::{NsStats, Stats};
+pub use self::table::ENTRY_OVERHEAD;
+/// Redis's `string2ll`, for the command layer's integer arguments.
+pub(crate) use self::value::parse_i64;
+pub use self::value::{Value, ValueRef};
 pub use crate::error::{Error, Result};
 
-use self::entry::{entry_size, key_ns, make_key, Entry, NS_PREFIX};
+use self::key::key_ns;
 use self::reaper::Reaper;
-use self::shared::Upsert;
 use self::shared::{Removal, Shared};
-use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,28 +196,19 @@ impl Store {
         }
     }
 
-    /// Read a value through `f` without copying it. `None` if missing or expired.
+    /// Read a value through `f` without copying it. `None` if missing or expired. `key` is
+    /// `(ns, bytes)` or a [`StoredKey`]; `f` runs under the shard's read lock, so it must not
+    /// write to this store.
     #[inline]
-    pub fn get_with<R>(
-        &self,
-        ns: Ns,
-        key: &(impl AsRef<[u8]> + ?Sized),
-        f: impl FnOnce(ValueRef<'_>) -> R,
-    ) -> Option<R> {
-        let k = make_key(ns, key.as_ref());
-        self.get_with_key(StoredKey::from_layout(&k), f)
+    pub fn get_with<R>(&self, key: impl Key, f: impl FnOnce(ValueRef<'_>) -> R) -> Option<R> {
+        key.with_layout(|k| self.get_at(k, f))
     }
 
-    /// [`Store::get_with`] for a key the caller already laid out (see [`StoredKey`]).
+    /// [`Store::get_with`] of a stored key.
     #[inline]
-    pub fn get_with_key<R>(
-        &self,
-        key: StoredKey<'_>,
-        f: impl FnOnce(ValueRef<'_>) -> R,
-    ) -> Option<R> {
+    fn get_at<R>(&self, k: &[u8], f: impl FnOnce(ValueRef<'_>) -> R) -> Option<R> {
         let s = &*self.shared;
-        let k = key.bytes();
-        let found = s.with_ref(k, |e| {
+        let found = s.table.with_ref(k, |e| {
             if s.expired(e) {
                 return Err(e.expires_at());
             }
@@ -236,484 +235,13 @@ impl Store {
     /// reads first, without taking a lock, so a caller can overlap that cache miss with other
     /// work (the addon reads the value of a `set` from JS meanwhile). Changes nothing.
     #[inline]
-    pub fn prefetch(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) {
-        self.prefetch_key(StoredKey::from_layout(&make_key(ns, key.as_ref())));
-    }
-
-    /// [`Store::prefetch`] for a key the caller already laid out (see [`StoredKey`]).
-    #[inline]
-    pub fn prefetch_key(&self, key: StoredKey<'_>) {
-        self.shared.prefetch_key(key.bytes());
+    pub fn prefetch(&self, key: impl Key) {
+        key.with_layout(|k| self.shared.table.prefetch_key(k));
     }
 
     /// A copy of the value at `key`.
     pub fn get(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<Value> {
-        self.get_with(ns, key, |v| v.to_owned())
-    }
-
-    /// Absolute expiry for a write, from explicit options or the default TTL; 0 = none.
-    fn expiry_for(&self, opts: &SetOptions) -> Result<u64> {
-        if let Some(at) = opts.expire_at_ms {
-            return Ok(at.max(1));
-        }
-        match opts.ttl_ms.or(self.shared.config.default_ttl_ms) {
-            Some(0) => Err(Error::InvalidArgument(
-                "ttl must be a positive number of milliseconds".into(),
-            )),
-            Some(ms) => Ok(self.shared.now().saturating_add(ms)),
-            None => Ok(0),
-        }
-    }
-
-    /// Write `value` at `key` under `opts`.
-    pub fn set(
-        &self,
-        ns: Ns,
-        key: &(impl AsRef<[u8]> + ?Sized),
-        value: Value,
-        opts: &SetOptions,
-    ) -> Result<SetOutcome> {
-        self.set_ref(ns, key, value.view(), opts)
-    }
-
-    /// Write a borrowed value at `key` under `opts` (copied into the entry; nothing else is
-    /// allocated).
-    pub fn set_ref(
-        &self,
-        ns: Ns,
-        key: &(impl AsRef<[u8]> + ?Sized),
-        value: ValueRef<'_>,
-        opts: &SetOptions,
-    ) -> Result<SetOutcome> {
-        let k = make_key(ns, key.as_ref());
-        self.set_key(StoredKey::from_layout(&k), value, opts)
-    }
-
-    /// [`Store::set_ref`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn set_key(
-        &self,
-        key: StoredKey<'_>,
-        value: ValueRef<'_>,
-        opts: &SetOptions,
-    ) -> Result<SetOutcome> {
-        let k = key.bytes();
-        self.check_key_len(k.len().saturating_sub(NS_PREFIX))?;
-        self.check_value(value)?;
-        let s = &*self.shared;
-        let ns = key_ns(k);
-        let expires_at = self.expiry_for(opts)?;
-        let new_size = entry_size(k.len(), value, expires_at);
-        // The entry is built before the lookup, so that work overlaps the table's cache miss
-        // instead of waiting for it. A new key takes it; an overwrite that changes the value's
-        // size moves to it; an overwrite of the same size writes in place and drops it.
-        let prebuilt = Cell::new((!opts.xx).then(|| Entry::new(k, value, expires_at, s.bump())));
-        let overwrite = |e: &mut Entry| -> Step<SetOutcome> {
-            if s.expired(e) {
-                return Step::Expired(e.expires_at());
-            }
-            let previous = opts.get.then(|| e.value().to_owned());
-            if opts.nx {
-                return Step::Done(SetOutcome {
-                    written: false,
-                    previous,
-                });
-            }
-            let new_exp = if opts.keep_ttl {
-                e.expires_at()
-            } else {
-                expires_at
-            };
-            if !s.resize(ns, e.size(), entry_size(k.len(), value, new_exp)) {
-                return Step::NeedRoom;
-            }
-            s.on_ttl_change(e.expires_at(), new_exp);
-            e.rewrite(value, new_exp, prebuilt.take());
-            s.touch(e);
-            s.counters.sets.fetch_add(1, Relaxed);
-            Step::Done(SetOutcome {
-                written: true,
-                previous,
-            })
-        };
-        let written = || SetOutcome {
-            written: true,
-            previous: None,
-        };
-        loop {
-            let step = if opts.xx {
-                match s.with_mut(k, overwrite) {
-                    Some(step) => step,
-                    None => {
-                        return Ok(SetOutcome {
-                            written: false,
-                            previous: None,
-                        })
-                    }
-                }
-            } else {
-                let make = || {
-                    prebuilt
-                        .take()
-                        .unwrap_or_else(|| Entry::new(k, value, expires_at, s.bump()))
-                };
-                match s.upsert(k, new_size, overwrite, make) {
-                    Upsert::Existing(step) => step,
-                    Upsert::Inserted => return Ok(written()),
-                    // No room without evicting: insert the slow way, which evicts.
-                    Upsert::Vacant => match s.insert_new(make())? {
-                        None => return Ok(written()),
-                        // Another writer inserted the key first: go again, with the entry.
-                        Some(entry) => {
-                            prebuilt.set(Some(entry));
-                            continue;
-                        }
-                    },
-                }
-            };
-            match step {
-                Step::Done(out) => return Ok(out),
-                Step::Expired(at) => {
-                    s.remove_expired(k, at);
-                }
-                Step::NeedRoom => {
-                    if !s.evict_one() {
-                        return Err(Error::OutOfMemory);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Remove `key`; true if it existed.
-    pub fn delete(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
-        self.remove_live(ns, key.as_ref()).is_some()
-    }
-
-    /// [`Store::delete`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn delete_key(&self, key: StoredKey<'_>) -> bool {
-        self.remove_live_key(key.bytes()).is_some()
-    }
-
-    /// Remove `key`, counting it as deleted if live and as expired if not; the entry if live.
-    fn remove_live(&self, ns: Ns, key: &[u8]) -> Option<Entry> {
-        self.remove_live_key(&make_key(ns, key))
-    }
-
-    /// [`Store::remove_live`] of a stored key.
-    fn remove_live_key(&self, k: &[u8]) -> Option<Entry> {
-        let s = &*self.shared;
-        let (e, _) = s.map.remove(k)?;
-        let live = !e.is_expired(s.now());
-        let why = if live {
-            Removal::Deleted
-        } else {
-            Removal::Expired
-        };
-        s.on_removed(&e, why);
-        live.then_some(e)
-    }
-
-    /// Is `key` present? Does not count as an access.
-    pub fn exists(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
-        !matches!(self.ttl(ns, key), Ttl::Missing)
-    }
-
-    /// [`Store::exists`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn exists_key(&self, key: StoredKey<'_>) -> bool {
-        !matches!(self.ttl_key(key), Ttl::Missing)
-    }
-
-    /// Remaining TTL of `key`.
-    pub fn ttl(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Ttl {
-        self.ttl_key(StoredKey::from_layout(&make_key(ns, key.as_ref())))
-    }
-
-    /// [`Store::ttl`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn ttl_key(&self, key: StoredKey<'_>) -> Ttl {
-        let s = &*self.shared;
-        let Some(at) = s.with_ref(key.bytes(), Entry::expires_at) else {
-            return Ttl::Missing;
-        };
-        if at == 0 {
-            return Ttl::Persistent;
-        }
-        let now = s.now();
-        if now > at {
-            Ttl::Missing
-        } else {
-            Ttl::Remaining(at - now)
-        }
-    }
-
-    /// Expire `key` in `ttl_ms` (0 removes it now); false if the key is missing.
-    pub fn expire(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), ttl_ms: u64) -> bool {
-        self.expire_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), ttl_ms)
-    }
-
-    /// [`Store::expire`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn expire_key(&self, key: StoredKey<'_>, ttl_ms: u64) -> bool {
-        let at = self.shared.now().saturating_add(ttl_ms);
-        self.expire_at_key(key, at)
-    }
-
-    /// Expire `key` at absolute clock time `at_ms`; a time not in the future (`at_ms <= now`)
-    /// removes it now, as Redis's EXPIREAT does (a key written with that expiry by SET PXAT
-    /// would live through the current millisecond).
-    pub fn expire_at(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), at_ms: u64) -> bool {
-        self.expire_at_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), at_ms)
-    }
-
-    /// [`Store::expire_at`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn expire_at_key(&self, key: StoredKey<'_>, at_ms: u64) -> bool {
-        let s = &*self.shared;
-        let now = s.now();
-        if at_ms <= now {
-            return self.delete_key(key);
-        }
-        let k = key.bytes();
-        // A key that had no TTL grows by the expiry word: room is made as for a write, but
-        // when nothing can be evicted the TTL is set anyway and the store runs over its byte
-        // cap by those bytes until something is freed (as Redis's EXPIRE is never refused).
-        let mut over_cap = false;
-        loop {
-            let step = s.with_mut(k, |e| {
-                if e.is_expired(now) {
-                    return Step::Expired(e.expires_at());
-                }
-                let (old, new) = (e.size(), entry_size(k.len(), e.value(), at_ms));
-                if over_cap {
-                    s.charge(key_ns(k), old, new);
-                } else if !s.resize(key_ns(k), old, new) {
-                    return Step::NeedRoom;
-                }
-                s.on_ttl_change(e.expires_at(), at_ms);
-                e.set_expires_at(at_ms);
-                Step::Done(())
-            });
-            match step {
-                None => return false,
-                Some(Step::Done(())) => return true,
-                Some(Step::Expired(at)) => {
-                    s.remove_expired(k, at);
-                    return false;
-                }
-                Some(Step::NeedRoom) => over_cap = !s.evict_one(),
-            }
-        }
-    }
-
-    /// Access statistics for `key`, without counting as an access. `None` if missing or expired.
-    pub fn info(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<EntryInfo> {
-        let s = &*self.shared;
-        let k = make_key(ns, key.as_ref());
-        let r = s.map.get(&k[..])?;
-        let e = r.key();
-        let now = s.now();
-        if e.is_expired(now) {
-            return None;
-        }
-        let access_now = s.access_now();
-        Some(EntryInfo {
-            idle_ms: access_now.saturating_sub(e.last_access_ms()),
-            frequency: e.frequency(access_now),
-            ttl: if e.expires_at() == 0 {
-                Ttl::Persistent
-            } else {
-                Ttl::Remaining(e.expires_at() - now)
-            },
-            size: e.size(),
-            is_int: e.is_int(),
-        })
-    }
-
-    /// Remove `key`'s TTL; true if it had one.
-    pub fn persist(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> bool {
-        self.persist_key(StoredKey::from_layout(&make_key(ns, key.as_ref())))
-    }
-
-    /// [`Store::persist`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn persist_key(&self, key: StoredKey<'_>) -> bool {
-        let s = &*self.shared;
-        s.with_mut(key.bytes(), |e| {
-            if e.expires_at() == 0 || e.is_expired(s.now()) {
-                return false;
-            }
-            // Dropping the expiry word shrinks the entry, which always fits.
-            s.resize(
-                key_ns(e.key()),
-                e.size(),
-                entry_size(e.key().len(), e.value(), 0),
-            );
-            s.on_ttl_change(e.expires_at(), 0);
-            e.set_expires_at(0);
-            true
-        })
-        .unwrap_or(false)
-    }
-
-    /// Add `delta` to the integer at `key` (absent counts as 0); atomic across threads.
-    pub fn incr_by(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized), delta: i64) -> Result<i64> {
-        self.incr_by_key(StoredKey::from_layout(&make_key(ns, key.as_ref())), delta)
-    }
-
-    /// [`Store::incr_by`] for a key the caller already laid out (see [`StoredKey`]).
-    pub fn incr_by_key(&self, key: StoredKey<'_>, delta: i64) -> Result<i64> {
-        let k = key.bytes();
-        self.check_key_len(k.len().saturating_sub(NS_PREFIX))?;
-        let s = &*self.shared;
-        let ns = key_ns(k);
-        let bump = |e: &mut Entry| -> Step<Result<i64>> {
-            if s.expired(e) {
-                return Step::Expired(e.expires_at());
-            }
-            let current = match e.value() {
-                ValueRef::Int(n) => n,
-                ValueRef::Bytes(b) => match parse_i64(b) {
-                    Some(n) => n,
-                    None => return Step::Done(Err(Error::NotInteger)),
-                },
-            };
-            let Some(next) = current.checked_add(delta) else {
-                return Step::Done(Err(Error::Overflow));
-            };
-            if !s.resize(
-                ns,
-                e.size(),
-                entry_size(k.len(), ValueRef::Int(0), e.expires_at()),
-            ) {
-                return Step::NeedRoom;
-            }
-            e.set_value(ValueRef::Int(next));
-            s.touch(e);
-            s.counters.sets.fetch_add(1, Relaxed);
-            Step::Done(Ok(next))
-        };
-        loop {
-            let expires_at = self.expiry_for(&SetOptions::default())?;
-            let new_size = entry_size(k.len(), ValueRef::Int(0), expires_at);
-            let make = || Entry::new(k, ValueRef::Int(delta), expires_at, s.bump());
-            let step = match s.upsert(k, new_size, bump, make) {
-                Upsert::Existing(step) => step,
-                Upsert::Inserted => return Ok(delta),
-                Upsert::Vacant => match s.insert_new(make())? {
-                    None => return Ok(delta),
-                    Some(_) => continue,
-                },
-            };
-            match step {
-                Step::Done(out) => return out,
-                Step::Expired(at) => {
-                    s.remove_expired(k, at);
-                }
-                Step::NeedRoom => {
-                    if !s.evict_one() {
-                        return Err(Error::OutOfMemory);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Remove `key` and return its value (GETDEL).
-    pub fn take(&self, ns: Ns, key: &(impl AsRef<[u8]> + ?Sized)) -> Option<Value> {
-        self.remove_live(ns, key.as_ref())
-            .map(|e| e.value().to_owned())
-    }
-
-    /// Append `suffix` to the value at `key` (absent counts as empty); returns the new length.
-    pub fn append(
-        &self,
-        ns: Ns,
-        key: &(impl AsRef<[u8]> + ?Sized),
-        suffix: &[u8],
-    ) -> Result<usize> {
-        self.check_key(key.as_ref())?;
-        let s = &*self.shared;
-        let k = make_key(ns, key.as_ref());
-        let max = s.config.max_value_len;
-        loop {
-            let step = s.with_mut(&k, |e| -> Step<Result<usize>> {
-                if s.expired(e) {
-                    return Step::Expired(e.expires_at());
-                }
-                let mut bytes = match e.value() {
-                    ValueRef::Bytes(b) => b.to_vec(),
-                    ValueRef::Int(n) => n.to_string().into_bytes(),
-                };
-                bytes.extend_from_slice(suffix);
-                if bytes.len() > max {
-                    return Step::Done(Err(Error::ValueTooLarge {
-                        len: bytes.len(),
-                        max,
-                    }));
-                }
-                let value = ValueRef::Bytes(&bytes);
-                if !s.resize(ns, e.size(), entry_size(k.len(), value, e.expires_at())) {
-                    return Step::NeedRoom;
-                }
-                e.set_value(value);
-                s.touch(e);
-                s.counters.sets.fetch_add(1, Relaxed);
-                Step::Done(Ok(bytes.len()))
-            });
-            match step {
-                None => {
-                    let opts = SetOptions {
-                        nx: true,
-                        ..SetOptions::default()
-                    };
-                    if self
-                        .set_ref(ns, key, ValueRef::Bytes(suffix), &opts)?
-                        .written
-                    {
-                        return Ok(suffix.len());
-                    }
-                }
-                Some(Step::Done(out)) => return out,
-                Some(Step::Expired(at)) => {
-                    s.remove_expired(&k, at);
-                }
-                Some(Step::NeedRoom) => {
-                    if !s.evict_one() {
-                        return Err(Error::OutOfMemory);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Move `from` to `to`, keeping its TTL and replacing any value at `to`. False if `from`
-    /// is missing.
-    pub fn rename(
-        &self,
-        ns: Ns,
-        from: &(impl AsRef<[u8]> + ?Sized),
-        to: &(impl AsRef<[u8]> + ?Sized),
-    ) -> Result<bool> {
-        self.check_key(to.as_ref())?;
-        if from.as_ref() == to.as_ref() {
-            return Ok(self.exists(ns, from));
-        }
-        let ttl = self.ttl(ns, from);
-        let Some(value) = self.take(ns, from) else {
-            return Ok(false);
-        };
-        let expire_at_ms = match ttl {
-            Ttl::Remaining(ms) => Some(self.now_ms() + ms),
-            _ => None,
-        };
-        let opts = SetOptions {
-            expire_at_ms,
-            ..SetOptions::default()
-        };
-        if expire_at_ms.is_none() {
-            // A plain set would apply the default TTL; RENAME keeps "no TTL".
-            self.set(ns, to, value, &opts)?;
-            self.persist(ns, to);
-        } else {
-            self.set(ns, to, value, &opts)?;
-        }
-        Ok(true)
+        self.get_with((ns, key), |v| v.to_owned())
     }
 
     /// Values for many keys, in order.
@@ -792,7 +320,7 @@ impl Store {
 
     /// Remove every entry of `ns`; returns how many.
     pub fn flush(&self, ns: Ns) -> usize {
-        self.flush_where(|k| entry::key_ns(k) == ns)
+        self.flush_where(|k| key_ns(k) == ns)
     }
 
     /// Remove every entry of every namespace; returns how many.
@@ -803,7 +331,7 @@ impl Store {
     fn flush_where(&self, pick: impl Fn(&[u8]) -> bool) -> usize {
         let s = &*self.shared;
         let mut removed = 0;
-        s.map.retain(|e, _| {
+        s.table.retain(|e| {
             if pick(e.key()) {
                 s.on_removed(e, Removal::Flushed);
                 removed += 1;
@@ -819,7 +347,7 @@ impl Store {
     /// Run one full reaper pass now; returns how many expired entries it removed.
     pub fn reap_expired(&self) -> usize {
         let s = &*self.shared;
-        (0..s.map.shards().len()).map(|i| s.reap_shard(i)).sum()
+        (0..s.table.shard_count()).map(|i| s.reap_shard(i)).sum()
     }
 
     /// Rebuild smaller every shard table that removals left under a tenth full, and free the

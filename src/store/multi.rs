@@ -9,7 +9,8 @@
 //! old value and expiry) before the error is returned. An uncapped store cannot run out of
 //! room and skips all of this.
 
-use super::entry::{entry_size, make_key};
+use super::entry::entry_size;
+use super::key::make_key;
 use super::{Ns, SetOptions, Store, Value, ValueRef};
 use crate::error::Result;
 use std::collections::HashMap;
@@ -37,13 +38,13 @@ impl Store {
         let c = &self.shared.config;
         if c.max_memory.is_none() && c.max_entries.is_none() {
             for (k, v) in entries {
-                self.set_ref(ns, k, *v, opts)?;
+                self.set_ref((ns, k), *v, opts)?;
             }
             return Ok(());
         }
         let before = self.reserve_batch(ns, entries, opts)?;
         for (i, (k, v)) in entries.iter().enumerate() {
-            if let Err(e) = self.set_ref(ns, k, *v, opts) {
+            if let Err(e) = self.set_ref((ns, k), *v, opts) {
                 self.put_back(ns, &entries[..i], &before);
                 return Err(e);
             }
@@ -71,7 +72,7 @@ impl Store {
         for (k, v) in last {
             let key = make_key(ns, k);
             let now = s.now();
-            let old = s.with_ref(&key[..], |e| {
+            let old = s.table.with_ref(&key[..], |e| {
                 (!e.is_expired(now)).then(|| {
                     let b = Before {
                         value: e.value().to_owned(),
@@ -94,7 +95,7 @@ impl Store {
             }
         }
         s.reserve(new_entries, new_bytes)?;
-        s.release(new_entries, new_bytes);
+        s.caps.release(new_entries, new_bytes);
         Ok(before)
     }
 
@@ -111,7 +112,7 @@ impl Store {
             let k = k.as_ref();
             match before.get(k) {
                 Some(None) => {
-                    self.delete(ns, k);
+                    self.delete((ns, k));
                 }
                 Some(Some(b)) => restore.push((k, b)),
                 None => {}
@@ -125,8 +126,8 @@ impl Store {
                 ..SetOptions::default()
             };
             // Best effort: the room it had was just given back by the batch's own writes.
-            if self.set_ref(ns, k, b.value.view(), &opts).is_ok() && b.expires_at == 0 {
-                self.persist(ns, k);
+            if self.set_ref((ns, k), b.value.view(), &opts).is_ok() && b.expires_at == 0 {
+                self.persist((ns, k));
             }
         }
     }
@@ -156,21 +157,22 @@ mod tests {
             ..SetOptions::default()
         };
         let plain = SetOptions::default();
-        s.set_ref(D, "a", ValueRef::Bytes(b"old a"), &ttl).unwrap();
-        s.set_ref(D, "b", ValueRef::Bytes(b"old b"), &plain)
+        s.set_ref((D, "a"), ValueRef::Bytes(b"old a"), &ttl)
             .unwrap();
-        assert!(s.persist(D, "b"));
+        s.set_ref((D, "b"), ValueRef::Bytes(b"old b"), &plain)
+            .unwrap();
+        assert!(s.persist((D, "b")));
         let new = ValueRef::Bytes(b"new");
         let entries = [("a", new), ("b", new), ("c", new), ("c", new)];
         let before = s.reserve_batch(D, &entries, &plain).unwrap();
         for (k, v) in &entries {
-            s.set_ref(D, k, *v, &plain).unwrap();
+            s.set_ref((D, k), *v, &plain).unwrap();
         }
         s.put_back(D, &entries, &before);
         assert_eq!(s.get(D, "a"), Some(Value::Bytes(b"old a".to_vec())));
-        assert_eq!(s.ttl(D, "a"), Ttl::Remaining(60_000));
+        assert_eq!(s.ttl((D, "a")), Ttl::Remaining(60_000));
         assert_eq!(s.get(D, "b"), Some(Value::Bytes(b"old b".to_vec())));
-        assert_eq!(s.ttl(D, "b"), Ttl::Persistent);
+        assert_eq!(s.ttl((D, "b")), Ttl::Persistent);
         assert_eq!(s.get(D, "c"), None);
         assert_eq!(s.total_len(), 2);
     }

@@ -17,7 +17,7 @@
 //! `redis://host/0` URL, the addon's `namespace("0")`). Counts live in lazily allocated fixed chunks,
 //! so the hot path updates them without a lock.
 
-use super::entry::Ns;
+use super::key::Ns;
 use crate::error::{Error, Result};
 use parking_lot::RwLock;
 use std::collections::HashMap;

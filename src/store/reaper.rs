@@ -46,22 +46,14 @@ impl Shared {
         now: u64,
         out: &mut Vec<Box<[u8]>>,
     ) -> (usize, usize) {
-        let table = self.map.shards()[idx].read();
         let mut seen = 0;
-        for i in range.start..range.end.min(table.buckets()) {
-            // SAFETY: `i` is below the table's bucket count, and the read lock is held while
-            // the bucket is read.
-            unsafe {
-                if table.is_bucket_full(i) {
-                    let e = &table.bucket(i).as_ref().0;
-                    seen += 1;
-                    if e.is_expired(now) {
-                        out.push(Box::from(e.key()));
-                    }
-                }
+        let buckets = self.table.for_each_in(idx, range, |e| {
+            seen += 1;
+            if e.is_expired(now) {
+                out.push(Box::from(e.key()));
             }
-        }
-        (seen, table.buckets())
+        });
+        (seen, buckets)
     }
 
     /// Removes the collected `keys` that are still expired at `now`; returns how many.
@@ -73,11 +65,11 @@ impl Shared {
             .count()
     }
 
-    /// Rebuilds smaller every shard table under a tenth full (see `Shared::shrink_shard`);
+    /// Rebuilds smaller every shard table under a tenth full (see `Table::shrink_shard`);
     /// returns how many changed. A read lock per shard when none is sparse.
     pub(crate) fn shrink_sparse(&self) -> usize {
-        (0..self.map.shards().len())
-            .filter(|&i| self.shrink_shard(i))
+        (0..self.table.shard_count())
+            .filter(|&i| self.table.shrink_shard(i, &self.caps))
             .count()
     }
 
@@ -95,10 +87,7 @@ impl Shared {
                 return removed;
             }
             // Counted only by a pass that goes on (one read lock per shard).
-            let total = *total.get_or_insert_with(|| {
-                let shards = self.map.shards().iter();
-                shards.map(|s| s.read().buckets()).sum::<usize>()
-            });
+            let total = *total.get_or_insert_with(|| self.table.total_buckets());
             if visited >= total {
                 return removed;
             }
@@ -109,25 +98,24 @@ impl Shared {
     /// needed, wrapping around after the last) and removes the expired entries among them.
     /// Returns (entries looked at, entries removed).
     pub(crate) fn reap_slice(&self, n: usize) -> (usize, usize) {
-        let shards = self.map.shards();
+        let shards = self.table.shard_count();
         let now = self.now();
         let cursor = self.reap_cursor.load(Relaxed);
         let (mut shard, mut bucket) = ((cursor >> 32) as usize, (cursor & 0xFFFF_FFFF) as usize);
         let (mut seen, mut left) = (0, n);
         let mut expired = Vec::new();
         // At most one full turn over the shards (the +1 finishes the shard it started in).
-        for _ in 0..=shards.len() {
+        for _ in 0..=shards {
             if left == 0 {
                 break;
             }
             let range = bucket..bucket.saturating_add(left);
-            let (looked, buckets) =
-                self.collect_expired(shard % shards.len(), range, now, &mut expired);
+            let (looked, buckets) = self.collect_expired(shard % shards, range, now, &mut expired);
             seen += looked;
             let end = buckets.min(bucket.saturating_add(left));
             left -= end.saturating_sub(bucket);
             if end >= buckets {
-                shard = (shard + 1) % shards.len();
+                shard = (shard + 1) % shards;
                 bucket = 0;
             } else {
                 bucket = end;
@@ -144,6 +132,7 @@ impl Shared {
 pub(crate) struct Reaper {
     /// Set to true to ask the thread to exit; the condvar wakes it early.
     stop: Arc<(Mutex<bool>, Condvar)>,
+    /// The thread, joined on drop.
     handle: Option<JoinHandle<()>>,
 }
 

@@ -51,7 +51,7 @@ enum Claim {
 
 /// The entry's bytes (an integer in decimal), or `None`.
 fn read(store: &Store, key: StoredKey<'_>) -> Option<Vec<u8>> {
-    store.get_with_key(key, |v| match v {
+    store.get_with(key, |v| match v {
         ValueRef::Bytes(b) => b.to_vec(),
         ValueRef::Int(n) => n.to_string().into_bytes(),
     })
@@ -74,12 +74,12 @@ pub(crate) fn fresh(env: Env, view: &View, a: &[Js]) -> JsResult {
     let Some(store) = g.as_deref() else {
         return Ok(env.undefined());
     };
-    match store.ttl_key(key) {
+    match store.ttl(key) {
         Ttl::Missing => return Ok(env.undefined()),
         Ttl::Remaining(r) if (r as f64) <= stale => return Ok(env.undefined()),
         _ => {}
     }
-    match store.get_with_key(key, |v| match (v, mode) {
+    match store.get_with(key, |v| match (v, mode) {
         (ValueRef::Bytes(b), Mode::Buffer) => env.buffer(b),
         (ValueRef::Bytes(b), _) => env.string(b),
         (ValueRef::Int(n), Mode::Buffer) => env.buffer(n.to_string().as_bytes()),
@@ -124,7 +124,7 @@ pub(crate) fn claim(env: Env, view: &View, a: &[Js]) -> JsResult {
     let state = env_state(env)?;
     let claim = {
         let mut map = flights.map.lock();
-        let found = match store.ttl_key(key) {
+        let found = match store.ttl(key) {
             Ttl::Missing => None,
             Ttl::Remaining(r) if stale.is_some_and(|s| r <= s) => read(store, key).map(Err),
             _ => read(store, key).map(Ok),
@@ -240,7 +240,7 @@ pub(crate) fn finish(env: Env, _view: &View, a: &[Js]) -> JsResult {
         ..SetOptions::default()
     };
     let key = StoredKey::from_layout(&lead.key);
-    if let Err(e) = store.set_key(key, value.view(), &opts) {
+    if let Err(e) = store.set_ref(key, value.view(), &opts) {
         let thrown = super::error::throw_store(env, m, &e);
         let (_, msg) = super::error::classify(&e);
         end(Outcome::Failed(format!("TinyKV.{m}: {msg}")));

@@ -99,7 +99,7 @@ fn get(st: &ConnState<'_>, key: &[u8], out: &mut BytesMut, cap: usize) -> Outcom
     let found = st
         .shared
         .store
-        .get_with(st.session.ns, key, |v| put_value(budget, v, out));
+        .get_with((st.session.ns, key), |v| put_value(budget, v, out));
     let res = match found {
         Some(res) => res,
         None => put_nil(budget, st.resp, out),
@@ -132,6 +132,7 @@ fn mget(st: &ConnState<'_>, keys: &[Vec<u8>], out: &mut BytesMut, cap: usize) ->
 }
 
 /// Appends one value as a bulk string if the budget allows it.
+#[inline(always)]
 fn put_value(budget: Budget, v: ValueRef<'_>, out: &mut BytesMut) -> Result<(), Stop> {
     match v {
         ValueRef::Bytes(b) => {

@@ -1,7 +1,7 @@
-//! The cursor arithmetic, the home-bucket visits against the table's own layout, the bound on
-//! buckets visited per step, and full walks against KEYS.
+//! The bound on buckets visited per step, full walks against KEYS, and `Store::walk`.
 
 use super::*;
+use crate::store::table::SHARD_SHIFT;
 use crate::store::{Config, ManualClock, SetOptions, Store, Value};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -40,47 +40,7 @@ fn walk(s: &Store, ns: Ns, count: usize) -> (Vec<String>, usize) {
     }
 }
 
-#[test]
-fn the_bucket_cursor_counts_in_reverse_binary() {
-    let mut v = 0;
-    let mut seen = vec![0];
-    while let Some(next) = next_bucket_cursor(v, 7) {
-        v = next;
-        seen.push(v & 7);
-    }
-    assert_eq!(seen, [0, 4, 2, 6, 1, 5, 3, 7]);
-    // A table of one bucket is done after one visit.
-    assert_eq!(next_bucket_cursor(0, 0), None);
-    // Visited 0 and 2 of a 4-bucket table that then grows to 8: the walk goes on at 6 (the
-    // other half of old bucket 2) and then 1, so nothing is visited twice or missed.
-    assert_eq!(next_bucket_cursor(0, 3), Some(2));
-    assert_eq!(next_bucket_cursor(2, 7), Some(6));
-    assert_eq!(next_bucket_cursor(6, 7), Some(1));
-}
-
 proptest! {
-    /// The model of Redis's guarantee: whatever the table size at each step (grown or shrunk
-    /// between steps), every hash's home bucket is visited at least once in a walk.
-    #[test]
-    fn a_walk_meets_every_hash_whatever_the_resizes(
-        hashes in prop::collection::vec(any::<u64>(), 1..100),
-        sizes in prop::collection::vec(0u32..12, 1..30),
-    ) {
-        let (mut v, mut step) = (0u64, 0usize);
-        let mut met: HashSet<u64> = HashSet::new();
-        loop {
-            let mask = (1u64 << sizes[step % sizes.len()]) - 1;
-            step += 1;
-            met.extend(hashes.iter().copied().filter(|h| h & mask == v & mask));
-            match next_bucket_cursor(v, mask) {
-                Some(next) => v = next,
-                None => break,
-            }
-            prop_assert!(step < 1 << 16);
-        }
-        prop_assert_eq!(met.len(), hashes.iter().collect::<HashSet<_>>().len());
-    }
-
     /// With no writes during the walk, SCAN returns exactly the keys KEYS returns, each once.
     #[test]
     fn a_full_walk_returns_each_key_once(
@@ -95,7 +55,7 @@ proptest! {
         fill(&s, ns, "k", n);
         fill(&s, D, "o", other);
         for i in 0..deleted.min(n) {
-            s.delete(ns, &format!("k{}", i * 2 % n.max(1)));
+            s.delete((ns, &format!("k{}", i * 2 % n.max(1))));
         }
         let (got, most) = walk(&s, ns, count);
         prop_assert!(most <= count * VISITS_PER_KEY);
@@ -106,38 +66,6 @@ proptest! {
         prop_assert!(counts.values().all(|&c| c == 1), "repeated keys: {:?}", counts);
         let want: HashSet<String> = s.keys(ns, "*").into_iter().collect();
         prop_assert_eq!(got.into_iter().collect::<HashSet<_>>(), want);
-    }
-}
-
-/// Visiting every home bucket of a table finds each of its entries exactly once, with
-/// tombstones in the probe sequences, in tables smaller than a group, and in tables too big
-/// for the pointer tag (so homes come from hashing the key).
-#[test]
-fn home_bucket_visits_find_every_entry_once() {
-    for (shards, n) in [(2, 3), (2, 6_000), (2, 80_000)] {
-        let s = store(shards);
-        fill(&s, D, "k", n);
-        for i in (0..n).step_by(3) {
-            s.delete(D, &format!("k{i}"));
-        }
-        for shard in s.shared.map.shards() {
-            let table = shard.read();
-            if table.is_empty() {
-                continue;
-            }
-            let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
-            for home in 0..table.buckets() {
-                s.shared.visit_home(&table, home, |e| {
-                    *seen.entry(key_name(e.key()).to_owned()).or_default() += 1;
-                });
-            }
-            assert_eq!(seen.len(), table.len(), "{n} keys");
-            assert!(seen.values().all(|&c| c == 1));
-        }
-        if n == 80_000 {
-            let big = s.shared.map.shards()[0].read().buckets();
-            assert!(big > 1 << TAG_HASH_BITS, "untagged homes tested: {big}");
-        }
     }
 }
 
@@ -167,13 +95,7 @@ fn a_step_visits_at_most_ten_buckets_per_key_asked_for() {
     }
     found.sort();
     assert_eq!(found, [b"f0", b"f1", b"f2", b"f3", b"f4"]);
-    let buckets: usize = s
-        .shared
-        .map
-        .shards()
-        .iter()
-        .map(|t| t.read().buckets())
-        .sum();
+    let buckets = s.shared.table.total_buckets();
     assert!(
         total <= buckets + 64,
         "{total} visits for {buckets} buckets"
