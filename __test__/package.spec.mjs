@@ -16,6 +16,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const PUBLIC = [
   'DEFAULT_POOL',
   'DEFAULT_SEPARATOR',
+  'DualWriteTinyKV',
   'LocalTinyKV',
   'TinyKV',
   'TinyKVClient',
@@ -23,6 +24,7 @@ const PUBLIC = [
   'TinyKVError',
   'TinyKVReplyError',
   'TinyKVTimeoutError',
+  'dualWrite',
   'fromRedisKey',
   'namespacePrefix',
   'open',

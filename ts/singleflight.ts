@@ -1,7 +1,8 @@
 /**
  * Per-process single-flight for `getOrSet`: concurrent calls for one key share one loader call.
- * The map holds a promise only while its loader (and the write of what it produced) runs, and
- * drops it whether that succeeded or failed, so a failed load is retried by the next caller.
+ * The map holds a promise from the first caller's read until its load (and the write of what it
+ * produced) settles, and drops it whether that succeeded or failed, so a failed load is retried
+ * by the next caller; callers that arrive meanwhile join it, read included.
  */
 import { checkLoader, checkTtl } from './validate.js'
 import type { AsyncGetOrSetOptions } from './types.js'
@@ -24,11 +25,12 @@ export class SingleFlight {
     const id = ns + '\0' + key
     const joined = this.pending.get(id)
     if (joined) return joined
-    const hit = await kv.get(key)
-    if (hit !== undefined) return hit
-    const raced = this.pending.get(id)
-    if (raced) return raced
+    // The read joins the flight too: registered before anything is awaited, so a caller whose
+    // read would miss after another caller's load finished (on another pooled connection, say)
+    // cannot start a second load.
     const flight = (async () => {
+      const hit = await kv.get(key)
+      if (hit !== undefined) return hit
       const value = await load()
       if (typeof value !== 'string') throw new TypeError(`TinyKV.getOrSet: the loader must produce a string, got ${typeof value}`)
       await kv.set(key, value, setOptions)
@@ -38,7 +40,7 @@ export class SingleFlight {
     try {
       return await flight
     } finally {
-      this.pending.delete(id)
+      if (this.pending.get(id) === flight) this.pending.delete(id)
     }
   }
 }
