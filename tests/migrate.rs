@@ -49,6 +49,8 @@ fn source() -> (TestServer, Expected) {
     );
     put("default", b"counter", Value::Int(-42), None);
     put("default", b"empty", "".into(), None);
+    // Looks like a key of namespace sessions once on Redis: the report warns of it.
+    put("default", b"sessions:legacy", "old".into(), None);
     put(
         "default",
         b"big",
@@ -166,6 +168,12 @@ fn every_kind_reaches_redis_with_its_absolute_ttl() {
     assert_eq!(r["verify"]["mismatched"], 0);
     assert_eq!(r["namespaces"]["sessions"]["written"], 100);
     assert_eq!(r["ok"], true);
+    let warnings = r["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .starts_with("1 key(s) of the default namespace start with 'sessions:'"));
 
     let mut con = redis::Client::open(redis.url())
         .unwrap()

@@ -170,10 +170,7 @@ fn open_target(args: &Args) -> Result<Box<dyn Target>, Failure> {
             RedisTarget::connect_cluster(&seeds, pass.as_deref(), &args.prefix_separator)
                 .map_err(Failure::Runtime)?,
         )
-    } else if ["redis://", "rediss://", "unix://", "redis+unix://"]
-        .iter()
-        .any(|s| to.starts_with(s))
-    {
+    } else if is_redis(to) {
         Box::new(
             RedisTarget::connect(to, pass.as_deref(), &args.prefix_separator)
                 .map_err(Failure::Runtime)?,
@@ -184,6 +181,19 @@ fn open_target(args: &Args) -> Result<Box<dyn Target>, Failure> {
         )));
     };
     Ok(t)
+}
+
+/// True when `to` names Redis (one server or a cluster), where namespaces become prefixes.
+fn is_redis(to: &str) -> bool {
+    [
+        "redis://",
+        "rediss://",
+        "unix://",
+        "redis+unix://",
+        "redis-cluster://",
+    ]
+    .iter()
+    .any(|s| to.starts_with(s))
 }
 
 fn run(args: Args) -> Result<ExitCode, Failure> {
@@ -241,6 +251,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         verify,
         batch_size: args.batch_size,
         ttl_tolerance_ms: args.ttl_tolerance,
+        prefix_separator: is_redis(&args.to).then(|| args.prefix_separator.clone()),
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total);

@@ -99,6 +99,9 @@ pub struct Options {
     pub verify: Verify,
     /// Entries per read and per write round trip.
     pub batch_size: usize,
+    /// On Redis, what joins a namespace to its keys; `None` for a target with namespaces of its
+    /// own (a table). Used to warn of default-namespace keys that look like another's.
+    pub prefix_separator: Option<String>,
     /// How far a read-back expiry may differ from the source's, in ms (a target that keeps
     /// seconds, such as a timestamp column, rounds).
     pub ttl_tolerance_ms: u64,
@@ -113,6 +116,7 @@ impl Default for Options {
             dry_run: false,
             verify: Verify::Off,
             batch_size: 1000,
+            prefix_separator: None,
             ttl_tolerance_ms: 1,
         }
     }
@@ -151,6 +155,7 @@ pub fn run(
     let started = Instant::now();
     let mut report = Report::new(target.describe(), opts.dry_run);
     let mut sample = Sampler::new(opts.verify);
+    let mut prefixes = Prefixes::default();
     let mut done = 0u64;
     while let Some(batch) = next_batch()? {
         done += batch.len() as u64;
@@ -177,6 +182,9 @@ pub fn run(
             target.write(&live, opts.on_conflict)?
         };
         let mut conflict = false;
+        if let Some(sep) = &opts.prefix_separator {
+            live.iter().for_each(|e| prefixes.note(e, sep));
+        }
         for (e, o) in live.into_iter().zip(outcomes) {
             let ns: &mut NsReport = report.ns(&e.ns);
             ns.record(&e, &o);
@@ -193,6 +201,9 @@ pub fn run(
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
+    if let Some(sep) = &opts.prefix_separator {
+        report.warnings.extend(prefixes.warnings(&report, sep));
+    }
     if opts.verify != Verify::Off {
         report.verify = Some(verify(target, sample.into_entries(), opts)?);
     }
@@ -217,6 +228,58 @@ pub fn read_ahead(
     move || {
         rx.recv()
             .unwrap_or_else(|_| Err("the source reader stopped unexpectedly".into()))
+    }
+}
+
+/// Where default-namespace keys could meet another namespace's on Redis: each prefix of a
+/// default key that ends before a separator, with how many keys have it and one of them.
+#[derive(Default)]
+struct Prefixes {
+    /// Prefix -> (keys with it, the first such key).
+    seen: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>,
+}
+
+impl Prefixes {
+    /// Most distinct prefixes kept: enough for any real set of namespaces, bounded for any key set.
+    const MAX: usize = 100_000;
+
+    fn note(&mut self, e: &Entry, sep: &str) {
+        if e.ns != DEFAULT_NAMESPACE || sep.is_empty() {
+            return;
+        }
+        let sep = sep.as_bytes();
+        let mut at = 0;
+        while let Some(i) = e.key[at..].windows(sep.len()).position(|w| w == sep) {
+            let end = at + i;
+            let prefix = &e.key[..end];
+            let full = self.seen.len() >= Self::MAX;
+            match self.seen.get_mut(prefix) {
+                Some(c) => c.0 += 1,
+                None if !full => {
+                    self.seen.insert(prefix.to_vec(), (1, e.key.clone()));
+                }
+                None => {}
+            }
+            at = end + sep.len();
+        }
+    }
+
+    /// One warning per namespace of the run whose prefix default-namespace keys also carry.
+    fn warnings(&self, report: &Report, sep: &str) -> Vec<String> {
+        report
+            .namespaces
+            .keys()
+            .filter(|ns| ns.as_str() != DEFAULT_NAMESPACE)
+            .filter_map(|ns| {
+                let (n, example) = self.seen.get(ns.as_bytes())?;
+                Some(format!(
+                    "{n} key(s) of the default namespace start with '{ns}{sep}' (e.g. '{}'): on \
+                     Redis they share the key space of namespace '{ns}', and a key in both \
+                     is one key",
+                    String::from_utf8_lossy(example)
+                ))
+            })
+            .collect()
     }
 }
 
@@ -385,6 +448,33 @@ mod tests {
         assert_eq!(got[0], None);
         assert_eq!(got[1], Some((b"v".to_vec(), Some(now + 3_600_000))));
         assert_eq!(got[2], Some((b"v".to_vec(), None)));
+    }
+
+    #[test]
+    fn default_keys_that_look_namespaced_are_warned_of() {
+        let e = |ns: &str, key: &str| Entry {
+            ns: ns.into(),
+            key: key.as_bytes().to_vec(),
+            value: vec![],
+            expires_at_ms: None,
+        };
+        let mut p = Prefixes::default();
+        for k in ["sessions:1", "sessions:2", "plain", "a:b:c"] {
+            p.note(&e("default", k), ":");
+        }
+        p.note(&e("sessions", "x:y"), ":");
+        let mut report = Report::new("t".into(), false);
+        for ns in ["default", "sessions", "a:b", "other"] {
+            report.ns(ns);
+        }
+        let w = p.warnings(&report, ":");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with("1 key(s) of the default namespace start with 'a:b:'"),
+            "{w:?}"
+        );
+        assert!(w[1].starts_with("2 key(s) of the default namespace start with 'sessions:'"));
+        assert!(w[1].contains("e.g. 'sessions:1'"));
     }
 
     #[test]
