@@ -6,7 +6,6 @@ use super::key::{ns_prefix, KeyBuf, Ns};
 use super::table::{BatchProbe, CHUNK};
 use super::value::ValueRef;
 use super::Store;
-use std::sync::atomic::Ordering::Relaxed;
 
 impl Store {
     /// Reads many keys: calls `f(i, value)` for each `keys[i]` that is present and live, in
@@ -56,10 +55,8 @@ impl Store {
                 hits += 1;
                 f(c * CHUNK + i, e.value());
             });
-            s.counters.hits.fetch_add(hits, Relaxed);
-            s.counters
-                .misses
-                .fetch_add(stored.len() as u64 - hits, Relaxed);
+            s.counters.hits.add(hits);
+            s.counters.misses.add(stored.len() as u64 - hits);
         }
         for (k, at) in expired {
             s.remove_expired(&k, at);

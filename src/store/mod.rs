@@ -24,6 +24,7 @@ mod scan;
 mod shared;
 mod slab;
 mod stats;
+mod striped;
 mod table;
 mod value;
 mod write;
@@ -217,17 +218,17 @@ impl Store {
         });
         let expired_at = match found {
             Some(Ok(r)) => {
-                s.counters.hits.fetch_add(1, Relaxed);
+                s.counters.hits.add(1);
                 return Some(r);
             }
             Some(Err(at)) => at,
             None => {
-                s.counters.misses.fetch_add(1, Relaxed);
+                s.counters.misses.add(1);
                 return None;
             }
         };
         s.remove_expired(k, expired_at);
-        s.counters.misses.fetch_add(1, Relaxed);
+        s.counters.misses.add(1);
         None
     }
 

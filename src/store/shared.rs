@@ -11,6 +11,7 @@ use super::entry::{Entry, STAMP_SEQ_BITS};
 use super::evict::{EvictionPool, Policy};
 use super::key::{key_ns, Ns};
 use super::namespaces::Namespaces;
+use super::striped::{self, Striped};
 use super::table::{Insert, Table, Upsert};
 use crate::error::{Error, Result};
 use parking_lot::Mutex;
@@ -33,10 +34,10 @@ pub(crate) enum Removal {
 /// Monotonic event counters.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    /// Reads that found a live entry.
-    pub(crate) hits: AtomicU64,
+    /// Reads that found a live entry (every read bumps one of these two: striped).
+    pub(crate) hits: Striped,
     /// Reads that found nothing live.
-    pub(crate) misses: AtomicU64,
+    pub(crate) misses: Striped,
     /// Successful writes.
     pub(crate) sets: AtomicU64,
     /// Entries removed by delete.
@@ -58,8 +59,9 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The injected time source for TTLs.
     pub(crate) clock: Arc<dyn Clock>,
-    /// The last access stamp issued (see [`STAMP_SEQ_BITS`]): advanced by every access, and
-    /// raised to the clock by the reaper (or, with no reaper, by every access).
+    /// The last access stamp issued (see [`STAMP_SEQ_BITS`]): advanced a block at a time per
+    /// thread while the reaper runs (else by every access), and raised to the clock by the
+    /// reaper (or, with no reaper, by every access).
     pub(crate) tick: AtomicU64,
     /// The clock as of the reaper's last wake-up, for access tracking (idle time, LFU decay):
     /// Redis's cached LRU clock. 0 when there is no reaper thread; reads then use the clock.
@@ -105,10 +107,22 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    /// The next access stamp; every access gets a distinct one, so recency is a total order.
+    /// The next access stamp; every access gets a distinct one. While the reaper runs, a
+    /// thread takes stamps a block at a time (see `striped.rs`), so threads sharing a store do
+    /// not bump one counter per read; recency across threads is then exact to a block.
     #[inline]
     pub(crate) fn bump(&self) -> u64 {
-        self.bump_n(1)
+        let epoch = self.coarse_now.load(Relaxed);
+        if epoch == 0 {
+            return self.bump_to_clock(1);
+        }
+        let me = self as *const Shared as usize;
+        if let Some(stamp) = striped::next_stamp(me, epoch) {
+            return stamp;
+        }
+        let first = self.tick.fetch_add(striped::STAMP_BLOCK, Relaxed) + 1;
+        striped::stamp_block(me, epoch, first);
+        first
     }
 
     /// Issues `n` consecutive access stamps and returns the first. While the reaper runs it

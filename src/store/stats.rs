@@ -71,8 +71,8 @@ impl Shared {
             })
             .collect();
         Stats {
-            hits: c.hits.load(Relaxed),
-            misses: c.misses.load(Relaxed),
+            hits: c.hits.load(),
+            misses: c.misses.load(),
             sets: c.sets.load(Relaxed),
             deletes: c.deletes.load(Relaxed),
             expired: c.expired.load(Relaxed),
