@@ -1197,3 +1197,28 @@ fn exists_ttl_delete_and_incr_on_laid_out_keys_stay_in_their_namespace() {
         "{err:?}"
     );
 }
+
+/// PEXPIRETIME's source: the stored absolute expiry itself, not a TTL plus a second clock read.
+#[test]
+fn expires_at_is_the_stored_absolute_time() {
+    let (s, clock) = store();
+    let d = Ns::DEFAULT;
+    let at = SetOptions {
+        expire_at_ms: Some(1_000_123),
+        ..SetOptions::default()
+    };
+    s.set(d, "t", Value::from("v"), &at).unwrap();
+    s.set(d, "p", Value::from("v"), &SetOptions::default())
+        .unwrap();
+    assert_eq!(s.expires_at_ms((d, "t")), Some(Some(1_000_123)));
+    assert_eq!(s.expires_at_ms((d, "p")), Some(None));
+    assert_eq!(s.expires_at_ms((d, "missing")), None);
+    clock.advance(123);
+    assert_eq!(
+        s.expires_at_ms((d, "t")),
+        Some(Some(1_000_123)),
+        "due, not yet past"
+    );
+    clock.advance(1);
+    assert_eq!(s.expires_at_ms((d, "t")), None, "past its expiry");
+}

@@ -69,11 +69,10 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
         }
         Cmd::Expiretime | Cmd::Pexpiretime => {
             a.exactly(1)?;
-            Ok(Reply::Int(match store.ttl((ns, a.key(0))) {
-                Ttl::Missing => -2,
-                Ttl::Persistent => -1,
-                Ttl::Remaining(ms) => {
-                    let at = store.now_ms().saturating_add(ms);
+            Ok(Reply::Int(match store.expires_at_ms((ns, a.key(0))) {
+                None => -2,
+                Some(None) => -1,
+                Some(Some(at)) => {
                     if a.cmd == Cmd::Expiretime {
                         round_secs(at)
                     } else {

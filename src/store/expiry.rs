@@ -41,6 +41,19 @@ impl Store {
         }
     }
 
+    /// The absolute expiry of `key` on the store's clock (PEXPIRETIME): `None` when the key is
+    /// missing or expired, `Some(None)` when it has no TTL. Read once, not derived from a TTL
+    /// and a second clock read, so it is the exact time stored.
+    pub fn expires_at_ms(&self, key: impl Key) -> Option<Option<u64>> {
+        let s = &*self.shared;
+        let at = key.with_layout(|k| s.table.with_ref(k, Entry::expires_at))?;
+        match at {
+            0 => Some(None),
+            at if s.now() > at => None,
+            at => Some(Some(at)),
+        }
+    }
+
     /// Expire `key` in `ttl_ms` (0 removes it now); false if the key is missing. `key` is
     /// `(ns, bytes)` or a [`StoredKey`](super::StoredKey).
     pub fn expire(&self, key: impl Key, ttl_ms: u64) -> bool {
