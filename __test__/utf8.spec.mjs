@@ -84,6 +84,21 @@ test('keys of every length around the key buffer read back exactly and never col
   assert.equal(kv.size, 0)
 })
 
+test('getOrSet reads keys around the key buffer exactly, on a hit and on a miss', async () => {
+  const kv = new TinyKV()
+  const keys = [...new Set([...around(KEY_STACK, ':1'), ...around(KEY_STACK, ':2'), ...around(KEY_STACK + 2)])]
+  keys.forEach((k, i) => kv.set(k, `v${i}`))
+  for (const [i, k] of keys.entries()) {
+    assert.equal(await kv.getOrSet(k, () => 'loaded'), `v${i}`, `hit on a ${utf8(k)}-byte key`)
+  }
+  kv.clear()
+  for (const [i, k] of keys.entries()) {
+    assert.equal(await kv.getOrSet(k, async () => `l${i}`), `l${i}`, `miss on a ${utf8(k)}-byte key`)
+  }
+  keys.forEach((k, i) => assert.equal(kv.get(k), `l${i}`, 'the loaded value is stored under the same key'))
+  assert.equal(kv.size, keys.length)
+})
+
 test('counters at keys around the key buffer stay apart', () => {
   const kv = new TinyKV()
   const keys = [...new Set(around(KEY_STACK, 'x').concat(around(KEY_STACK, 'y')))]
