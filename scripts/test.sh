@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 cargo test --all-targets
 [ -d node_modules ] || npm ci --no-audit --no-fund
+for lock in examples/*/package-lock.json; do
+  [ -e "$lock" ] || continue
+  d=$(dirname "$lock")
+  [ -d "$d/node_modules" ] || npm ci --no-audit --no-fund --prefix "$d"
+done
 npm run build
 # The generated bindings are committed; a build must not change them.
 git diff --exit-code -- index.js index.d.ts
