@@ -1,11 +1,12 @@
 //! Writing to a database table, created if missing: `(namespace text, key bytes, value bytes,
 //! expires_at, primary key (namespace, key))`. SQLite (rusqlite) keeps `expires_at` as Unix
 //! epoch ms (INTEGER, NULL for none) and writes each batch in one transaction; PostgreSQL
-//! (`postgres`) keeps it as `timestamptz` and bulk-loads each batch with COPY into a temporary
-//! table, then one `INSERT ... ON CONFLICT` moves it into place, so a batch is all or nothing.
+//! (`postgres`) keeps it as `timestamptz` and bulk-loads each batch with binary COPY straight
+//! into the table, as `\copy` does; a batch holding a key the table has already goes into a
+//! temporary table instead, and one `INSERT ... ON CONFLICT` moves it into place. Either way a
+//! batch is one transaction: all or nothing.
 
 use super::{Entry, OnConflict, Outcome, Stored, Target};
-use std::fmt::Write as _;
 
 /// A table name we can put in SQL unquoted: letters, digits and `_`, not starting with a digit.
 pub fn check_table_name(name: &str) -> Result<(), String> {
@@ -196,86 +197,33 @@ fn pg_error(e: &postgres::Error) -> String {
     }
 }
 
-/// `bytes` as COPY text's bytea hex escape (`\\x0a1b...`, the backslash doubled for COPY).
-fn copy_bytea(out: &mut String, bytes: &[u8]) {
-    out.push_str("\\\\x");
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-}
-
-/// `text` escaped for COPY's text format.
-fn copy_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// The last millisecond PostgreSQL's timestamptz holds (294276-12-31 23:59:59.999 UTC).
 const PG_MAX_MS: u64 = 9_224_318_015_999_999;
 
-/// `batch[i]` for each of `rows`, as COPY text lines: namespace, key, value, expires_at.
-fn copy_rows(batch: &[Entry], rows: &[usize]) -> String {
-    let mut text = String::with_capacity(rows.len() * 256);
-    for &i in rows {
-        let e = &batch[i];
-        copy_text(&mut text, &e.ns);
-        text.push('\t');
-        copy_bytea(&mut text, &e.key);
-        text.push('\t');
-        copy_bytea(&mut text, &e.value);
-        text.push('\t');
-        match e.expires_at_ms {
-            Some(at) => timestamp(&mut text, at),
-            None => text.push_str("\\N"),
-        }
-        text.push('\n');
-    }
-    text
-}
-
-/// Runs a `COPY ... FROM STDIN` with `text` as its data.
+/// Runs `sql` (a `COPY ... FROM STDIN (FORMAT binary)`) with `batch[i]` for each of `rows` as
+/// its rows: namespace, key, value, expires_at. Binary COPY sends keys and values as they are
+/// (no hex text for the server to parse back) and expiries as timestamptz.
 fn copy_in(
     tx: &mut postgres::Transaction<'_>,
     sql: &str,
-    text: &str,
+    batch: &[Entry],
+    rows: &[usize],
 ) -> Result<(), postgres::Error> {
-    use std::io::Write as _;
-    let mut w = tx.copy_in(sql)?;
-    // A write error here is the connection's; finish() reports it as a postgres::Error.
-    let _ = w.write_all(text.as_bytes());
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::Type;
+    let types = [Type::TEXT, Type::BYTEA, Type::BYTEA, Type::TIMESTAMPTZ];
+    let mut w = BinaryCopyInWriter::new(tx.copy_in(sql)?, &types);
+    for &i in rows {
+        let e = &batch[i];
+        let at = e.expires_at_ms.map(system_time);
+        w.write(&[&e.ns, &e.key.as_slice(), &e.value.as_slice(), &at])?;
+    }
     w.finish().map(|_| ())
 }
 
-/// Unix epoch `ms` as a timestamptz literal in UTC: `YYYY-MM-DD HH:MM:SS.mmm+00`.
-fn timestamp(out: &mut String, ms: u64) {
-    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, min, sec, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02} {h:02}:{min:02}:{sec:02}.{milli:03}+00"
-    );
+/// Unix epoch `ms` as a `SystemTime` (the postgres crate's timestamptz).
+fn system_time(ms: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)
 }
 
 impl Target for Postgres {
@@ -320,9 +268,9 @@ impl Target for Postgres {
         // and ON CONFLICT.
         tx.batch_execute("SAVEPOINT direct")
             .map_err(|e| pg_error(&e))?;
-        let text = copy_rows(batch, &rows);
-        let direct = format!("COPY {table} (namespace, key, value, expires_at) FROM STDIN");
-        match copy_in(&mut tx, &direct, &text) {
+        let direct =
+            format!("COPY {table} (namespace, key, value, expires_at) FROM STDIN (FORMAT binary)");
+        match copy_in(&mut tx, &direct, batch, &rows) {
             Ok(()) => {
                 tx.commit().map_err(commit_failed)?;
                 return Ok(out);
@@ -353,8 +301,10 @@ impl Target for Postgres {
         .map_err(|e| pg_error(&e))?;
         copy_in(
             &mut tx,
-            "COPY tinykv_migrate_batch (namespace, key, value, expires_at) FROM STDIN",
-            &copy_rows(batch, &unique),
+            "COPY tinykv_migrate_batch (namespace, key, value, expires_at) FROM STDIN \
+             (FORMAT binary)",
+            batch,
+            &unique,
         )
         .map_err(|e| pg_error(&e))?;
         let on_conflict = match policy {
@@ -430,27 +380,13 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_utc_literals() {
-        for (ms, want) in [
-            (0, "1970-01-01 00:00:00.000+00"),
-            (951_782_400_123, "2000-02-29 00:00:00.123+00"),
-            (1_796_396_524_601, "2026-12-04 15:02:04.601+00"),
-            (4_102_444_799_999, "2099-12-31 23:59:59.999+00"),
-            (PG_MAX_MS, "294276-12-31 23:59:59.999+00"),
-        ] {
-            let mut s = String::new();
-            timestamp(&mut s, ms);
-            assert_eq!(s, want, "{ms}");
+    fn expiries_become_system_times_to_the_millisecond() {
+        for ms in [0, 951_782_400_123, 1_796_396_524_601, PG_MAX_MS] {
+            let back = system_time(ms)
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .ok();
+            assert_eq!(back, Some(u128::from(ms)), "{ms}");
         }
-    }
-
-    #[test]
-    fn copy_text_escapes_what_copy_reads_specially() {
-        let mut s = String::new();
-        copy_text(&mut s, "a\tb\\c\nd");
-        assert_eq!(s, "a\\tb\\\\c\\nd");
-        let mut s = String::new();
-        copy_bytea(&mut s, &[0, 0xff, b'\n']);
-        assert_eq!(s, "\\\\x00ff0a");
     }
 }
