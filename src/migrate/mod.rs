@@ -77,8 +77,30 @@ pub trait Target {
     /// Writes `batch` under `policy`; one outcome per entry, in order. An `Err` means the
     /// whole batch failed (a lost connection), not one key.
     fn write(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Vec<Outcome>, String>;
+    /// Starts writing `batch` under `policy`; [`Target::finish`] gives its outcomes. A target
+    /// that can keep one batch in flight sends it here and reads the replies in `finish`, so
+    /// the server works on one batch while the next is read and encoded. By default the batch
+    /// is written at once.
+    fn start(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Started, String> {
+        self.write(batch, policy).map(Started::Done)
+    }
+    /// The outcomes of a batch [`Target::start`] began (the only one in flight).
+    fn finish(&mut self, started: Started) -> Result<Vec<Outcome>, String> {
+        match started {
+            Started::Done(outcomes) => Ok(outcomes),
+            Started::InFlight(_) => Err(format!("{}: no batch in flight", self.describe())),
+        }
+    }
     /// Reads back value and absolute expiry of each of `entries` (`None`: missing).
     fn read_back(&mut self, entries: &[Entry]) -> Result<Vec<Option<Stored>>, String>;
+}
+
+/// A batch [`Target::start`] began.
+pub enum Started {
+    /// Written already; these are its outcomes.
+    Done(Vec<Outcome>),
+    /// Sent; this many replies are still to read.
+    InFlight(usize),
 }
 
 /// A value and absolute expiry (Unix ms) as a target holds them.
@@ -157,6 +179,13 @@ pub fn run(
     let mut sample = Sampler::new(opts.verify);
     let mut prefixes = Prefixes::default();
     let mut done = 0u64;
+    // The batch the target is working on while the next one is read: its live entries, and
+    // how far the source had got when it was read (for progress).
+    let mut in_flight: Option<(Vec<Entry>, Started, u64)> = None;
+    // With --on-conflict fail no batch may start before the last one's outcomes are known
+    // (so only without overlap can a batch's outcomes stop the run).
+    let overlap = !opts.dry_run && opts.on_conflict != OnConflict::Fail;
+    let mut stopped = false;
     while let Some(batch) = next_batch()? {
         done += batch.len() as u64;
         let now = now_ms();
@@ -167,38 +196,65 @@ pub fn run(
             report.ns(&e.ns).read_expired(e);
         }
         if live.is_empty() {
-            progress(done);
+            if in_flight.is_none() {
+                progress(done);
+            }
             continue;
         }
-        let outcomes = if opts.dry_run {
+        let started = if opts.dry_run {
             let held = target.existing(&live)?;
-            held.into_iter()
-                .map(|h| match (h, opts.on_conflict) {
-                    (true, OnConflict::Skip | OnConflict::Fail) => Outcome::Conflict,
-                    _ => Outcome::Written,
-                })
-                .collect()
+            Started::Done(
+                held.into_iter()
+                    .map(|h| match (h, opts.on_conflict) {
+                        (true, OnConflict::Skip | OnConflict::Fail) => Outcome::Conflict,
+                        _ => Outcome::Written,
+                    })
+                    .collect(),
+            )
         } else {
-            target.write(&live, opts.on_conflict)?
+            target.start(&live, opts.on_conflict)?
         };
-        let mut conflict = false;
-        if let Some(sep) = &opts.prefix_separator {
-            live.iter().for_each(|e| prefixes.note(e, sep));
+        if let Some((prev, s, at)) = in_flight.take() {
+            let outcomes = target.finish(s)?;
+            stopped = record(
+                &mut report,
+                &mut sample,
+                &mut prefixes,
+                opts,
+                prev,
+                outcomes,
+            );
+            progress(at);
         }
-        for (e, o) in live.into_iter().zip(outcomes) {
-            let ns: &mut NsReport = report.ns(&e.ns);
-            ns.record(&e, &o);
-            conflict |= o == Outcome::Conflict;
-            // Verify compares every live key the target should hold, kept ones included.
-            if matches!(o, Outcome::Written | Outcome::Conflict) {
-                sample.offer(e);
-            }
+        if overlap {
+            in_flight = Some((live, started, done));
+        } else {
+            let outcomes = target.finish(started)?;
+            stopped |= record(
+                &mut report,
+                &mut sample,
+                &mut prefixes,
+                opts,
+                live,
+                outcomes,
+            );
+            progress(done);
         }
-        progress(done);
-        if conflict && opts.on_conflict == OnConflict::Fail {
-            report.stopped = Some("a key already in the target (--on-conflict fail)".into());
+        if stopped {
             break;
         }
+    }
+    if let Some((prev, s, at)) = in_flight.take() {
+        let outcomes = target.finish(s)?;
+        record(
+            &mut report,
+            &mut sample,
+            &mut prefixes,
+            opts,
+            prev,
+            outcomes,
+        );
+        progress(at);
     }
     report.seconds = started.elapsed().as_secs_f64();
     if let Some(sep) = &opts.prefix_separator {
@@ -208,6 +264,36 @@ pub fn run(
         report.verify = Some(verify(target, sample.into_entries(), opts)?);
     }
     Ok(report)
+}
+
+/// Counts one batch's outcomes into the report (and the verify sample and prefix notes);
+/// true when `--on-conflict fail` must stop the run here.
+fn record(
+    report: &mut Report,
+    sample: &mut Sampler,
+    prefixes: &mut Prefixes,
+    opts: &Options,
+    live: Vec<Entry>,
+    outcomes: Vec<Outcome>,
+) -> bool {
+    let mut conflict = false;
+    if let Some(sep) = &opts.prefix_separator {
+        live.iter().for_each(|e| prefixes.note(e, sep));
+    }
+    for (e, o) in live.into_iter().zip(outcomes) {
+        let ns: &mut NsReport = report.ns(&e.ns);
+        ns.record(&e, &o);
+        conflict |= o == Outcome::Conflict;
+        // Verify compares every live key the target should hold, kept ones included.
+        if matches!(o, Outcome::Written | Outcome::Conflict) {
+            sample.offer(e);
+        }
+    }
+    if conflict && opts.on_conflict == OnConflict::Fail {
+        report.stopped = Some("a key already in the target (--on-conflict fail)".into());
+        return true;
+    }
+    false
 }
 
 /// Runs `next_batch` on a thread of its own, up to `ahead` batches ahead of the caller, so the

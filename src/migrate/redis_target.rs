@@ -3,7 +3,7 @@
 //! so time spent migrating does not lengthen a TTL; NX keeps a key the target holds
 //! (`--on-conflict skip|fail`). Namespaces become key prefixes ([`super::redis_key`]).
 
-use super::{redis_key, Entry, OnConflict, Outcome, Stored, Target};
+use super::{redis_key, Entry, OnConflict, Outcome, Started, Stored, Target};
 use redis::cluster::{cluster_pipe, ClusterClient, ClusterConnection};
 use redis::{Cmd, Connection, Value};
 
@@ -197,6 +197,15 @@ fn error_of(v: &Value) -> Option<String> {
     }
 }
 
+/// What a SET's reply says: written, kept by NX (nil), or failed.
+fn outcome(v: &Value) -> Outcome {
+    match (error_of(v), v) {
+        (Some(e), _) => Outcome::Failed(e),
+        (None, Value::Nil) => Outcome::Conflict,
+        _ => Outcome::Written,
+    }
+}
+
 impl Target for RedisTarget {
     fn describe(&self) -> String {
         self.label.clone()
@@ -219,29 +228,54 @@ impl Target for RedisTarget {
     }
 
     fn write(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Vec<Outcome>, String> {
-        let cmds: Vec<Cmd> = batch
-            .iter()
-            .map(|e| {
-                let mut c = redis::cmd("SET");
-                c.arg(self.key(e)).arg(&e.value);
-                if let Some(at) = e.expires_at_ms {
-                    c.arg("PXAT").arg(at);
-                }
-                if policy != OnConflict::Overwrite {
-                    c.arg("NX");
-                }
-                c
+        let started = self.start(batch, policy)?;
+        self.finish(started)
+    }
+
+    /// One server: the batch's SETs go out as one pipeline and their replies are read in
+    /// `finish`, after the next batch is sent. The server queues a batch's small replies
+    /// (`+OK`) while it reads the next, so it never waits on this client between batches.
+    /// A cluster pipeline is written and read at once.
+    fn start(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Started, String> {
+        let mut p = redis::pipe();
+        for e in batch {
+            p.cmd("SET").arg(self.key(e)).arg(&e.value);
+            if let Some(at) = e.expires_at_ms {
+                p.arg("PXAT").arg(at);
+            }
+            if policy != OnConflict::Overwrite {
+                p.arg("NX");
+            }
+        }
+        match &mut self.link {
+            Link::One(con) => {
+                con.send_packed_command(&p.get_packed_pipeline())
+                    .map_err(|e| format!("target {}: {e}", self.label))?;
+                Ok(Started::InFlight(batch.len()))
+            }
+            Link::Cluster(_) => {
+                let cmds: Vec<Cmd> = p.cmd_iter().cloned().collect();
+                let replies = self.pipeline(&cmds)?;
+                Ok(Started::Done(replies.iter().map(outcome).collect()))
+            }
+        }
+    }
+
+    fn finish(&mut self, started: Started) -> Result<Vec<Outcome>, String> {
+        let n = match started {
+            Started::Done(outcomes) => return Ok(outcomes),
+            Started::InFlight(n) => n,
+        };
+        let Link::One(con) = &mut self.link else {
+            return Err(format!("target {}: no batch in flight", self.label));
+        };
+        (0..n)
+            .map(|_| {
+                con.recv_response()
+                    .map(|v| outcome(&v))
+                    .map_err(|e| format!("target {}: {e}", self.label))
             })
-            .collect();
-        Ok(self
-            .pipeline(&cmds)?
-            .iter()
-            .map(|v| match (error_of(v), v) {
-                (Some(e), _) => Outcome::Failed(e),
-                (None, Value::Nil) => Outcome::Conflict,
-                _ => Outcome::Written,
-            })
-            .collect())
+            .collect()
     }
 
     fn read_back(&mut self, entries: &[Entry]) -> Result<Vec<Option<Stored>>, String> {
