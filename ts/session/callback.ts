@@ -10,7 +10,7 @@
 export type Callback<T> = (err: unknown, value?: T) => void
 
 /** The result of `work()` delivered to `cb` if given, else as the returned Promise. */
-export function settle<T>(work: () => Promise<T>, cb: Callback<T> | undefined): Promise<T | undefined> {
+export function settle<T>(work: () => Promise<T>, cb: Callback<T> | undefined): Promise<T | void> {
   // `work` is async, so a synchronous throw inside it is a rejection too.
   const result = Promise.resolve().then(work)
   if (cb === undefined) return result
@@ -20,11 +20,9 @@ export function settle<T>(work: () => Promise<T>, cb: Callback<T> | undefined): 
   return result.then(
     (value) => {
       cb(null, value)
-      return undefined
     },
     (err: unknown) => {
       cb(err)
-      return undefined
     },
   )
 }

@@ -55,7 +55,9 @@ export class TinyKVStore extends Store {
   }
 
   /** The session `sid`, or `null` when there is none (missing or expired). */
-  override get(sid: string, cb?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
+  override get(sid: string): Promise<SessionData | null>
+  override get(sid: string, cb: Callback<SessionData | null>): Promise<void>
+  override get(sid: string, cb?: Callback<SessionData | null>): Promise<SessionData | null | void> {
     return settle(async () => {
       const text = await this.kv.get(this.prefix + sid)
       return text === undefined ? null : await this.serializer.parse(text)
@@ -100,12 +102,16 @@ export class TinyKVStore extends Store {
   }
 
   /** The ids of every session of this store. */
-  ids(cb?: Callback<string[]>): Promise<string[] | undefined> {
+  ids(): Promise<string[]>
+  ids(cb: Callback<string[]>): Promise<void>
+  ids(cb?: Callback<string[]>): Promise<string[] | void> {
     return settle(() => this.sids(), cb)
   }
 
   /** Every session of this store, each with its `id`. */
-  override all(cb?: Callback<StoredSession[]>): Promise<StoredSession[] | undefined> {
+  override all(): Promise<StoredSession[]>
+  override all(cb: Callback<StoredSession[]>): Promise<void>
+  override all(cb?: Callback<StoredSession[]>): Promise<StoredSession[] | void> {
     return settle(async () => {
       const sids = await this.sids()
       const out: StoredSession[] = []
@@ -125,7 +131,9 @@ export class TinyKVStore extends Store {
   }
 
   /** How many sessions this store holds. */
-  override length(cb?: Callback<number>): Promise<number | undefined> {
+  override length(): Promise<number>
+  override length(cb: Callback<number>): Promise<void>
+  override length(cb?: Callback<number>): Promise<number | void> {
     return settle(async () => (this.prefix === '' ? this.kv.size() : (await this.sids()).length), cb)
   }
 
