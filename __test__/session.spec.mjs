@@ -271,6 +271,8 @@ for (const [name, backend] of Object.entries(backends)) {
       assert.deepEqual(await new Promise((resolve, reject) => store.get('ok', (e, v) => (e ? reject(e) : resolve(v)))), json(session({ user: 'u' })))
       assert.equal(await new Promise((resolve, reject) => store.get('missing', (e, v) => (e ? reject(e) : resolve(v)))), null)
       assert.equal(await new Promise((resolve, reject) => store.length((e, v) => (e ? reject(e) : resolve(v)))), 1)
+      assert.equal((await store.get('ok', null)).user, 'u', 'a null callback is no callback')
+      await assert.rejects(store.get('ok', 'cb'), /TinyKVStore: callback must be a function, got string/)
     })
 
     test(`${name}: a closed store's error reaches the callback`, async () => {

@@ -13,7 +13,8 @@ export type Callback<T> = (err: unknown, value?: T) => void
 export function settle<T>(work: () => Promise<T>, cb: Callback<T> | undefined): Promise<T | void> {
   // `work` is async, so a synchronous throw inside it is a rejection too.
   const result = Promise.resolve().then(work)
-  if (cb === undefined) return result
+  // null counts as no callback, as connect-redis has it.
+  if (cb === undefined || cb === null) return result
   if (typeof cb !== 'function') return Promise.reject(new TypeError(`TinyKVStore: callback must be a function, got ${cb === null ? 'null' : typeof cb}`))
   // The callback runs outside the try of `work`: if it throws, it is not called a second time
   // with its own error (the throw surfaces as an unhandled rejection, as a bug should).
