@@ -122,7 +122,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     kv = client.namespace(namespace)
   } catch (err) {
     // The namespace's own check says what is wrong with the name; say which option held it.
-    if (err instanceof Error) err.message = `TinyKVStore: options.namespace: ${err.message}`
+    if (err instanceof TypeError || err instanceof RangeError) err.message = `TinyKVStore: options.namespace: ${err.message}`
     throw err
   }
   return {
