@@ -1,4 +1,5 @@
-// kv.metrics() (Prometheus text), checked by value, by promtool, and served by the Express example.
+// kv.metrics() (Prometheus text), checked by value and by promtool; the Express example serves it
+// (__test__/example_express.spec.mjs).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -75,40 +76,4 @@ test('metrics() passes promtool check metrics', () => {
   assert.ifError(out.error)
   assert.equal(out.status, 0, `promtool check metrics failed:\n${out.stdout}${out.stderr}\non:\n${text}`)
   assert.equal((out.stdout + out.stderr).trim(), '', 'promtool found nothing to warn about')
-})
-
-test('the Express example serves a cached endpoint and /metrics', async () => {
-  const { start } = await import('../examples/express-metrics/server.mjs')
-  const app = await start({ port: 0 })
-  try {
-    assert.ok(app.port > 0)
-    const base = `http://127.0.0.1:${app.port}`
-    const first = await fetch(`${base}/users/7`)
-    assert.equal(first.status, 200)
-    assert.equal(first.headers.get('x-cache'), 'miss')
-    const body = await first.json()
-    assert.equal(body.id, '7')
-    assert.equal(body.name, 'user 7')
-    const second = await fetch(`${base}/users/7`)
-    assert.equal(second.headers.get('x-cache'), 'hit')
-    assert.deepEqual(await second.json(), body, 'the cached copy is served')
-    assert.equal(app.source.calls, 1, 'the slow source was called once')
-    await fetch(`${base}/users/8`)
-    assert.equal(app.source.calls, 2)
-
-    const res = await fetch(`${base}/metrics`)
-    assert.equal(res.status, 200)
-    assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
-    const text = await res.text()
-    const m = samples(text)
-    assert.equal(m.get('tinykv_keyspace_hits_total'), 1)
-    assert.equal(m.get('tinykv_keyspace_misses_total'), 2)
-    assert.equal(m.get('tinykv_sets_total'), 2)
-    assert.equal(m.get('tinykv_keys'), 2)
-    assert.equal(m.get('tinykv_max_memory_bytes'), 64 * 1024 * 1024)
-    assert.equal(m.get('tinykv_namespace_keys{namespace="users"}'), 2)
-    assert.equal(m.get('tinykv_used_memory_bytes'), app.kv.stats().usedMemory)
-  } finally {
-    await app.close()
-  }
 })
