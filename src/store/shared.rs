@@ -38,8 +38,8 @@ pub(crate) struct Counters {
     pub(crate) hits: Striped,
     /// Reads that found nothing live.
     pub(crate) misses: Striped,
-    /// Successful writes.
-    pub(crate) sets: AtomicU64,
+    /// Successful writes (striped too: a shared store's writers all bump it).
+    pub(crate) sets: Striped,
     /// Entries removed by delete.
     pub(crate) deletes: AtomicU64,
     /// Entries removed because their TTL passed.
@@ -284,7 +284,7 @@ impl Shared {
         if entry.expires_at() != 0 {
             self.volatile.fetch_add(1, Relaxed);
         }
-        self.counters.sets.fetch_add(1, Relaxed);
+        self.counters.sets.add(1);
     }
 
     /// Account for an entry that has left the map.

@@ -73,7 +73,7 @@ impl Shared {
         Stats {
             hits: c.hits.load(),
             misses: c.misses.load(),
-            sets: c.sets.load(Relaxed),
+            sets: c.sets.load(),
             deletes: c.deletes.load(Relaxed),
             expired: c.expired.load(Relaxed),
             evicted: c.evicted.load(Relaxed),

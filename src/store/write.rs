@@ -12,7 +12,6 @@ use super::value::{parse_i64, Value, ValueRef};
 use super::{SetOptions, SetOutcome, Step, Store, Ttl};
 use crate::error::{Error, Result};
 use std::cell::Cell;
-use std::sync::atomic::Ordering::Relaxed;
 
 impl Store {
     /// Absolute expiry for a write, from explicit options or the default TTL; 0 = none.
@@ -87,7 +86,7 @@ impl Store {
             s.on_ttl_change(e.expires_at(), new_exp);
             e.rewrite(value, new_exp, prebuilt.take());
             s.touch(e);
-            s.counters.sets.fetch_add(1, Relaxed);
+            s.counters.sets.add(1);
             Step::Done(SetOutcome {
                 written: true,
                 previous,
@@ -197,7 +196,7 @@ impl Store {
             }
             e.set_value(ValueRef::Int(next));
             s.touch(e);
-            s.counters.sets.fetch_add(1, Relaxed);
+            s.counters.sets.add(1);
             Step::Done(Ok(next))
         };
         loop {
@@ -265,7 +264,7 @@ impl Store {
                 }
                 e.set_value(value);
                 s.touch(e);
-                s.counters.sets.fetch_add(1, Relaxed);
+                s.counters.sets.add(1);
                 Step::Done(Ok(bytes.len()))
             });
             match step {
