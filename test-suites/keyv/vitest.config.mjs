@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // Vitest keeps its results cache here; the default would be node_modules/ beside `root`.
+  cacheDir: fileURLToPath(new URL('../../node_modules/.vite', import.meta.url)),
   test: {
     root: fileURLToPath(new URL('.', import.meta.url)),
     include: ['*.test.mjs'],
