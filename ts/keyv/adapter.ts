@@ -43,7 +43,7 @@ export class KeyvTinyKV extends EventEmitter implements KeyvStoreAdapter {
    * Redis-protocol store with the same iteration semantics; `url` is there because Keyv reads
    * it too (credentials left out).
    */
-  opts: { dialect: 'redis'; url: string; [option: string]: unknown }
+  opts: { dialect: 'redis'; url: string; [option: string]: unknown } = { dialect: 'redis', url: '' }
   /** The Keyv namespace, set by Keyv itself; `undefined` uses the store handle given. */
   namespace?: string | undefined
   /** The root store, once open. */
@@ -62,15 +62,13 @@ export class KeyvTinyKV extends EventEmitter implements KeyvStoreAdapter {
     if (store instanceof TinyKV) {
       this.root = Promise.resolve(new LocalTinyKV({ view: store }))
       this.owned = false
-      this.opts = { dialect: 'redis', url: '' }
     } else if (isAsyncTinyKV(store)) {
       this.root = Promise.resolve(store)
       this.owned = false
-      this.opts = { dialect: 'redis', url: '' }
     } else {
       const options = toOpenOptions(store)
       this.owned = true
-      this.opts = { dialect: 'redis', url: withoutCredentials(options.url ?? '') }
+      this.opts.url = withoutCredentials(options.url ?? '')
       this.root = open(options)
       // A store that cannot open fails every operation; say so once, where Keyv listens.
       this.root.catch((err: unknown) => {
