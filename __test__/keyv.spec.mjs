@@ -3,20 +3,13 @@
 // disconnect's ownership rule, and the errors a bad setup gets. In-process and on the daemon.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { setTimeout as delay } from 'node:timers/promises'
 import Keyv from 'keyv'
 import { TinyKV, TinyKVConnectionError } from 'tinykv'
 import { KeyvTinyKV, createKeyv } from 'tinykv/keyv'
-import { eachBackend } from './helpers/keyv_backends.mjs'
+import { eachBackend, until } from './helpers/keyv_backends.mjs'
 
 const TTL = 60_000
 const inTtl = (ms) => assert.ok(ms > TTL - 5_000 && ms <= TTL, `ttl ${ms} not within (${TTL - 5_000}, ${TTL}]`)
-
-/** Polls `check` until true; fails after `ms`. */
-async function until(what, check, ms = 5_000) {
-  for (const end = Date.now() + ms; Date.now() < end; await delay(20)) if (await check()) return
-  assert.fail(`gave up waiting for ${what}`)
-}
 
 eachBackend((label, { kv, fresh, url }) => {
   test(`${label}: createKeyv stores the app's key in the TinyKV namespace, with Keyv's TTL as the entry's`, async () => {

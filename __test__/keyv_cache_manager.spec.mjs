@@ -3,18 +3,12 @@
 // expiring. In-process and on the daemon; what they write is checked in the TinyKV store.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { setTimeout as delay } from 'node:timers/promises'
 import { createCache } from 'cache-manager'
 import { Cacheable } from 'cacheable'
 import { KeyvTinyKV, createKeyv } from 'tinykv/keyv'
-import { eachBackend } from './helpers/keyv_backends.mjs'
+import { eachBackend, until } from './helpers/keyv_backends.mjs'
 
 const TTL = 60_000
-
-async function until(what, check, ms = 5_000) {
-  for (const end = Date.now() + ms; Date.now() < end; await delay(20)) if (await check()) return
-  assert.fail(`gave up waiting for ${what}`)
-}
 
 eachBackend((label, { kv, fresh }) => {
   test(`${label}: cache-manager: wrap loads once, then answers from TinyKV until the TTL passes`, async () => {

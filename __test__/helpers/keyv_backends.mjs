@@ -2,6 +2,8 @@
 // a temp Unix socket by the spec's `before`). `each(fn)` defines fn's tests for both, with
 // `kv()` the root AsyncTinyKV opened for that backend.
 import { after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as delay } from 'node:timers/promises'
 import { open } from 'tinykv'
 import { startDaemon } from './servers.mjs'
 
@@ -26,4 +28,10 @@ export function eachBackend(define) {
       url: () => (label === 'daemon' ? `unix://${daemon.sock}` : undefined),
     })
   }
+}
+
+/** Polls `check` until true (a bounded wait for a TTL to pass); fails after `ms`. */
+export async function until(what, check, ms = 5_000) {
+  for (const end = Date.now() + ms; Date.now() < end; await delay(20)) if (await check()) return
+  assert.fail(`gave up waiting for ${what}`)
 }
