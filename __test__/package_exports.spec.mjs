@@ -1,7 +1,8 @@
 // The package as npm ships it: `npm pack`, then publint and @arethetypeswrong/cli on the
 // tarball, then the tarball installed into a fresh temp app whose CommonJS and ESM code import
-// every public subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`) and use
-// them; `tinykv/session` first without its optional peer express-session, then with it.
+// every public subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`,
+// `tinykv/keyv`) and use them; `tinykv/session` first without its optional peer express-session,
+// then with it.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -37,7 +38,7 @@ test('@arethetypeswrong/cli finds no problem on any entry point, under every res
   const report = JSON.parse(r.stdout)
   assert.deepEqual(report.problems, {}, r.stdout.slice(0, 2000))
   assert.deepEqual(report.analysis.problems, [])
-  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './namespaces', './package.json', './session'])
+  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './keyv', './namespaces', './package.json', './session'])
   assert.equal(r.status, 0)
 })
 
@@ -45,7 +46,7 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
   const app = join(dir, 'app')
   run('mkdir', ['-p', app])
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }))
-  const installed = run('npm', ['install', tarball, '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], app)
+  const installed = run('npm', ['install', tarball, 'keyv@^5.6.0', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], app)
   assert.equal(installed.status, 0, installed.out)
   const withoutPeer = run(process.execPath, ['-e', "require('tinykv/session')"], app)
   assert.notEqual(withoutPeer.status, 0)
@@ -56,14 +57,16 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
     join(app, 'cjs.cjs'),
     `const main = require('tinykv'); const client = require('tinykv/client'); const ns = require('tinykv/namespaces')
      const { TinyKVStore } = require('tinykv/session')
+     const { createKeyv } = require('tinykv/keyv')
      const kv = new main.TinyKV(); kv.set('a', '1')
      main.open().then(async (akv) => {
        await akv.set('k', 'v')
        const store = new TinyKVStore({ client: akv }); await store.set('sid', { cookie: {}, user: 'u' })
+       const keyv = createKeyv(akv, { namespace: 'keyv' }); await keyv.set('k', { v: 1 })
        console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
          client: typeof client.TinyKVClient.connect, same: client.TinyKVClient === main.TinyKVClient,
          errors: client.TinyKVConnectionError === main.TinyKVConnectionError, key: ns.toRedisKey('sessions', 'x'),
-         session: (await store.get('sid')).user }))
+         session: (await store.get('sid')).user, keyv: await keyv.get('k') }))
        await akv.close()
      })`,
   )
@@ -73,15 +76,17 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
      import { TinyKVClient, TinyKVConnectionError as E2 } from 'tinykv/client'
      import { toRedisKey } from 'tinykv/namespaces'
      import { TinyKVStore } from 'tinykv/session'
+     import { createKeyv } from 'tinykv/keyv'
      const kv = new TinyKV(); kv.set('a', '1')
      const akv = await open(); await akv.set('k', 'v')
      const store = new TinyKVStore({ client: akv }); await store.set('sid', { cookie: {}, user: 'u' })
+     const keyv = createKeyv(akv, { namespace: 'keyv' }); await keyv.set('k', { v: 1 })
      console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
        client: typeof TinyKVClient.connect, same: true, errors: E2 === TinyKVConnectionError, key: toRedisKey('sessions', 'x'),
-       session: (await store.get('sid')).user }))
+       session: (await store.get('sid')).user, keyv: await keyv.get('k') }))
      await akv.close()`,
   )
-  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x', session: 'u' }
+  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x', session: 'u', keyv: { v: 1 } }
   for (const file of ['cjs.cjs', 'esm.mjs']) {
     const r = run(process.execPath, [file], app)
     assert.equal(r.status, 0, r.out)
