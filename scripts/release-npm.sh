@@ -10,7 +10,8 @@
 # target/ (package.json is never edited in place): `napi artifacts` moves each into
 # npm/<platform>/, `napi pre-publish` checks every platform package is complete and writes the
 # optionalDependencies, then each package is packed into --pack's DIR, or published with
-# provenance (--publish, from CI with an npm token). --only limits the targets to those given
+# provenance (--publish: in GitHub Actions with an npm token; each package.json then names the
+# workflow's repository, which npm's provenance check requires). --only limits the targets to those given
 # (to pack what one machine can build); a release takes package.json's napi.targets, all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,11 @@ done
 [ -n "$artifacts" ] || { echo "release-npm: --artifacts DIR is required" >&2; exit 2; }
 if [ -n "$pack" ] && [ "$publish" = 1 ] || [ -z "$pack" ] && [ "$publish" = 0 ]; then
   echo "release-npm: give one of --pack DIR and --publish" >&2
+  exit 2
+fi
+
+if [ "$publish" = 1 ] && [ -z "${GITHUB_REPOSITORY:-}" ]; then
+  echo "release-npm: --publish runs in GitHub Actions (GITHUB_REPOSITORY names the repository)" >&2
   exit 2
 fi
 
@@ -52,6 +58,22 @@ fi
 "$napi" artifacts "${config[@]}" --output-dir "$artifacts" --npm-dir npm
 # The stage sits in this repository's target/, so pre-publish's `git log` reads its commit.
 "$napi" pre-publish "${config[@]}" --npm-dir npm --tag-style npm --skip-optional-publish
+
+if [ "$publish" = 1 ]; then
+  # npm checks a provenance statement against package.json's repository, which the committed
+  # package.json leaves out until the project has a public home: the repository this workflow
+  # runs in is that home, so every package published from it names it.
+  repo="git+${GITHUB_SERVER_URL:-https://github.com}/$GITHUB_REPOSITORY.git"
+  for manifest in package.json npm/*/package.json; do
+    node -e '
+      const fs = require("fs")
+      const [file, url] = process.argv.slice(1)
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
+      pkg.repository = { type: "git", url }
+      fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
+    ' "$manifest" "$repo"
+  done
+fi
 
 for dir in npm/*/; do
   [ -n "$(find "$dir" -name '*.node' -print -quit)" ] || continue  # a target not in --only
