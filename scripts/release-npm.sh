@@ -11,8 +11,8 @@
 # npm/<platform>/, `napi pre-publish` checks every platform package is complete and writes the
 # optionalDependencies, then each package is packed into --pack's DIR, or published with
 # provenance (--publish: in GitHub Actions with an npm token; each package.json then names the
-# workflow's repository, which npm's provenance check requires). --only limits the targets to those given
-# (to pack what one machine can build); a release takes package.json's napi.targets, all of them.
+# workflow's repository, which npm's provenance check requires). --only limits the targets to
+# those given (to pack what one machine can build); a release takes all of napi.targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
