@@ -102,3 +102,9 @@ test('without its platform package, the loader names the package to install', ()
   assert.match(r.out, /Cannot find native binding/)
   assert.ok(r.out.includes(`Cannot find module '${bindingName}'`), r.out)
 })
+
+test('`npm publish` from the checkout is refused: the main package needs its platform packages', () => {
+  const r = run('npm', ['publish', '--dry-run'], { cwd: root })
+  assert.notEqual(r.status, 0)
+  assert.match(r.out, /publish with scripts\/release-npm\.sh/)
+})
