@@ -1,18 +1,19 @@
-// The package as npm ships it: `npm pack`, then publint and @arethetypeswrong/cli on the
-// tarball, then the tarball installed into a fresh temp app whose CommonJS and ESM code import
-// every public subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`,
-// `tinykv/keyv`) and use them; `tinykv/session` first without its optional peer express-session,
-// then with it.
+// The package as npm ships it: packed as the release publishes it (helpers/release_pack.mjs),
+// then publint and @arethetypeswrong/cli on the tarball, then the tarball and this platform's
+// addon package installed into a fresh temp app whose CommonJS and ESM code import every public
+// subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`, `tinykv/keyv`) and
+// use them; `tinykv/session` first without its optional peer express-session, then with it.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { packRelease } from './helpers/release_pack.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file)
-let dir, tarball
+let dir, tarball, binding
 
 function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } })
@@ -21,9 +22,7 @@ function run(cmd, args, cwd) {
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinykv-pack-'))
-  const packed = run('npm', ['pack', '--json', '--pack-destination', dir], root)
-  assert.equal(packed.status, 0, packed.out)
-  tarball = join(dir, JSON.parse(packed.stdout)[0].filename)
+  ;({ main: tarball, binding } = packRelease(dir))
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -46,7 +45,7 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
   const app = join(dir, 'app')
   run('mkdir', ['-p', app])
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }))
-  const installed = run('npm', ['install', tarball, 'keyv@^5.6.0', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], app)
+  const installed = run('npm', ['install', tarball, binding, 'keyv@^5.6.0', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], app)
   assert.equal(installed.status, 0, installed.out)
   const withoutPeer = run(process.execPath, ['-e', "require('tinykv/session')"], app)
   assert.notEqual(withoutPeer.status, 0)
