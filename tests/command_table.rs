@@ -42,6 +42,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("type", "TYPE k"),
     ("keys", "KEYS *"),
     ("scan", "SCAN 0 MATCH * COUNT 10"),
+    ("scanentries", "SCANENTRIES 0 MATCH * COUNT 10"),
     ("rename", "RENAME k k2"),
     ("renamenx", "RENAMENX k k3"),
     ("expire", "EXPIRE k 100"),

@@ -36,6 +36,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> Cmd
             Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
         }
         Cmd::Scan => scan(store, ns, a),
+        Cmd::Scanentries => scan_entries(store, ns, a),
         Cmd::Rename | Cmd::Renamenx => {
             a.exactly(2)?;
             let (from, to) = (a.key(0), a.key(1));
@@ -119,7 +120,20 @@ pub(crate) fn parse_cursor(b: &[u8]) -> Option<u64> {
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
-fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+/// SCAN's arguments after the cursor.
+struct ScanArgs<'a> {
+    cursor: u64,
+    pattern: Option<&'a [u8]>,
+    count: usize,
+    /// A TYPE other than string: nothing matches.
+    wrong_type: bool,
+}
+
+/// Parses `cursor [MATCH pattern] [COUNT n]`, and `[TYPE type]` when `typed`.
+fn scan_args<'a, A: AsRef<[u8]>>(
+    a: &'a Args<'_, A>,
+    typed: bool,
+) -> Result<ScanArgs<'a>, CmdError> {
     a.at_least(1)?;
     let cursor = parse_cursor(a.bytes(0)).ok_or_else(|| CmdError("ERR invalid cursor".into()))?;
     let (mut pattern, mut count, mut wrong_type) = (None, 10usize, false);
@@ -136,18 +150,46 @@ fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
                 return Err(syntax_error());
             }
             count = n.min(1 << 20) as usize;
-        } else if a.is(i, "type") {
+        } else if typed && a.is(i, "type") {
             wrong_type = !a.is(i + 1, "string");
         } else {
             return Err(syntax_error());
         }
         i += 2;
     }
-    let (next, keys) = store.scan_bytes(ns, cursor, pattern.filter(|p| *p != b"*"), count);
-    let keys = if wrong_type { Vec::new() } else { keys };
+    Ok(ScanArgs {
+        cursor,
+        pattern: pattern.filter(|p| *p != b"*"),
+        count,
+        wrong_type,
+    })
+}
+
+fn scan<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    let s = scan_args(a, true)?;
+    let (next, keys) = store.scan_bytes(ns, s.cursor, s.pattern, s.count);
+    let keys = if s.wrong_type { Vec::new() } else { keys };
     Ok(Reply::Array(vec![
         Reply::text(next.to_string()),
         Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),
+    ]))
+}
+
+/// SCANENTRIES: a SCAN step whose second element is flat `key, value, expiry` triples (the
+/// expiry as PEXPIRETIME gives it: absolute ms, -1 for none), so a reader of the whole store
+/// (`tinykv migrate`) makes one request per step instead of a GET and a PEXPIRETIME per key.
+fn scan_entries<A: AsRef<[u8]>>(store: &Store, ns: Ns, a: &Args<'_, A>) -> CmdResult {
+    let s = scan_args(a, false)?;
+    let (next, entries) = store.scan_entries(ns, s.cursor, s.pattern, s.count);
+    let mut flat = Vec::with_capacity(entries.len() * 3);
+    for e in entries {
+        flat.push(Reply::Bulk(e.key));
+        flat.push(Reply::Bulk(e.value.to_bytes()));
+        flat.push(Reply::Int(e.expires_at_ms.map_or(-1, |at| at as i64)));
+    }
+    Ok(Reply::Array(vec![
+        Reply::text(next.to_string()),
+        Reply::Array(flat),
     ]))
 }
 

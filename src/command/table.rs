@@ -165,6 +165,8 @@ table! {
     Keys "keys" 2 [EXEC] Keys "KEYS pattern" "keys matching a glob (*, ?, [a-z])";
     Scan "scan" -2 [EXEC] Keys "SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]"
         "iterate over keys a step at a time";
+    Scanentries "scanentries" -2 [EXEC] Keys "SCANENTRIES cursor [MATCH pattern] [COUNT n]"
+        "SCAN with each key's value and absolute expiry in ms (-1: none)";
     Rename "rename" 3 [EXEC] Keys "RENAME key newkey" "rename a key, replacing newkey";
     Renamenx "renamenx" 3 [EXEC] Keys "RENAMENX key newkey"
         "rename a key only if newkey is missing";

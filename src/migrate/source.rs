@@ -1,7 +1,7 @@
 //! Reading entries from a running TinyKV daemon over RESP, a namespace at a time: NAMESPACES
-//! lists them, SELECT enters one, SCAN walks it, and one pipelined round trip of GET and
-//! PEXPIRETIME per batch reads values and absolute expiries. The walk is SCAN's: every key
-//! present for the whole run is read; a key written during it may or may not be.
+//! lists them, SELECT enters one, and SCANENTRIES walks it, each step one request giving keys
+//! with their values and absolute expiries. The walk is SCAN's: every key present for the whole
+//! run is read; a key written during it may or may not be.
 
 use super::{Entry, DEFAULT_NAMESPACE};
 use redis::{Connection, Value};
@@ -91,45 +91,44 @@ impl DaemonSource {
                     0
                 }
             };
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor);
-            if let Some(p) = &self.pattern {
-                scan.arg("MATCH").arg(p);
-            }
-            scan.arg("COUNT").arg(self.batch);
-            let (next, keys): (u64, Vec<Vec<u8>>) =
-                scan.query(&mut self.con).map_err(|e| self.err("SCAN", e))?;
+            let (next, out) = self
+                .step_entries(&ns, cursor)
+                .map_err(|e| self.err("SCANENTRIES", e))?;
             self.cursor = Some(next);
-            if keys.is_empty() {
+            if out.is_empty() {
                 continue;
-            }
-            let mut pipe = redis::pipe();
-            for k in &keys {
-                pipe.cmd("GET").arg(k).cmd("PEXPIRETIME").arg(k);
-            }
-            let replies: Vec<Value> = pipe.query(&mut self.con).map_err(|e| self.err("GET", e))?;
-            let mut out = Vec::with_capacity(keys.len());
-            for (key, pair) in keys.into_iter().zip(replies.chunks(2)) {
-                let value = match &pair[0] {
-                    Value::BulkString(v) => v.clone(),
-                    Value::Int(n) => n.to_string().into_bytes(),
-                    // Deleted or expired since SCAN saw it.
-                    _ => continue,
-                };
-                let expires_at_ms = match pair.get(1) {
-                    Some(Value::Int(at)) if *at >= 0 => Some(*at as u64),
-                    Some(Value::Int(-2)) => continue,
-                    _ => None,
-                };
-                out.push(Entry {
-                    ns: ns.clone(),
-                    key,
-                    value,
-                    expires_at_ms,
-                });
             }
             return Ok(Some(out));
         }
+    }
+
+    /// One SCANENTRIES step of namespace `ns` from `cursor`: the next cursor and the entries.
+    fn step_entries(&mut self, ns: &str, cursor: u64) -> redis::RedisResult<(u64, Vec<Entry>)> {
+        let mut c = redis::cmd("SCANENTRIES");
+        c.arg(cursor);
+        if let Some(p) = &self.pattern {
+            c.arg("MATCH").arg(p);
+        }
+        c.arg("COUNT").arg(self.batch);
+        let (next, flat): (u64, Vec<Value>) = c.query(&mut self.con)?;
+        let mut out = Vec::with_capacity(flat.len() / 3);
+        let mut it = flat.into_iter();
+        while let (Some(k), Some(v), Some(at)) = (it.next(), it.next(), it.next()) {
+            let (Value::BulkString(key), Value::BulkString(value), Value::Int(at)) = (k, v, at)
+            else {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Parse,
+                    "SCANENTRIES gave an entry that is not key, value, expiry",
+                )));
+            };
+            out.push(Entry {
+                ns: ns.to_string(),
+                key,
+                value,
+                expires_at_ms: (at >= 0).then_some(at as u64),
+            });
+        }
+        Ok((next, out))
     }
 
     fn err(&self, what: &str, e: redis::RedisError) -> String {

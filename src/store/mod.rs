@@ -38,7 +38,7 @@ pub use self::load::{
     OnConflict,
 };
 pub use self::namespaces::{NsGuard, MAX_NAMESPACES, MAX_NAMESPACE_LEN};
-pub use self::scan::EntryView;
+pub use self::scan::{EntryView, ScannedEntry};
 pub use self::stats::{NsStats, Stats};
 pub use self::table::ENTRY_OVERHEAD;
 /// Redis's `string2ll`, for the command layer's integer arguments.
@@ -293,6 +293,18 @@ impl Store {
         count: usize,
     ) -> (u64, Vec<Vec<u8>>) {
         self.shared.scan(ns, cursor, pattern, count)
+    }
+
+    /// One SCAN step of `ns` with each key's value and absolute expiry (SCANENTRIES): the same
+    /// cursor and guarantees as [`Store::scan_bytes`], one table walk instead of a lookup per key.
+    pub fn scan_entries(
+        &self,
+        ns: Ns,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> (u64, Vec<ScannedEntry>) {
+        self.shared.scan_entries(ns, cursor, pattern, count)
     }
 
     /// Calls `f` on every live entry of every namespace, a slice of the table at a time under

@@ -8,7 +8,7 @@
 use super::glob;
 use super::key::{key_name, key_ns, Ns};
 use super::shared::Shared;
-use super::value::ValueRef;
+use super::value::{Value, ValueRef};
 
 /// A step visits at most this many buckets per key asked for (Redis's empty-bucket bound).
 const VISITS_PER_KEY: usize = 10;
@@ -26,6 +26,17 @@ pub struct EntryView<'a> {
     /// Its value.
     pub value: ValueRef<'a>,
     /// Absolute expiry on the store's clock (epoch ms on the system clock); `None` for none.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// One entry of a SCANENTRIES step, copied out of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedEntry {
+    /// Its key, without the namespace prefix.
+    pub key: Vec<u8>,
+    /// Its value.
+    pub value: Value,
+    /// Absolute expiry on the store's clock; `None` for none.
     pub expires_at_ms: Option<u64>,
 }
 
@@ -97,6 +108,42 @@ impl Shared {
             keys,
             visited,
         }
+    }
+
+    /// One SCANENTRIES step: as [`Shared::scan`], with each key's value and absolute expiry
+    /// read under the same shard lock that found it.
+    pub(crate) fn scan_entries(
+        &self,
+        ns: Ns,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> (u64, Vec<ScannedEntry>) {
+        let count = count.max(1);
+        let budget = count.saturating_mul(VISITS_PER_KEY);
+        let now = self.now();
+        let mut out = Vec::new();
+        let found = std::cell::Cell::new(0);
+        let (next, _) = self.table.walk_step(
+            cursor,
+            |visited| found.get() >= count || visited >= budget,
+            |e| {
+                if key_ns(e.key()) == ns && !e.is_expired(now) {
+                    // Counted before the pattern, as SCAN's COUNT counts keys visited.
+                    found.set(found.get() + 1);
+                    let key = key_name(e.key());
+                    if pattern.is_none_or(|p| glob::matches(p, key)) {
+                        let at = e.expires_at();
+                        out.push(ScannedEntry {
+                            key: key.to_owned(),
+                            value: e.value().to_owned(),
+                            expires_at_ms: (at != 0).then_some(at),
+                        });
+                    }
+                }
+            },
+        );
+        (next, out)
     }
 
     /// Calls `f` on every live entry of every namespace, [`WALK_SLICE`] home buckets at a
