@@ -65,8 +65,8 @@ struct Args {
     /// calls it a mismatch (a dual-writing app sets relative TTLs a few ms apart).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     ttl_tolerance: u64,
-    /// Entries per round trip.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    /// Most entries per round trip (a batch also stops at 8 MiB of keys and values).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     batch_size: usize,
     /// The table, on PostgreSQL and SQLite.
     #[arg(long, value_name = "NAME", default_value = "tinykv_entries")]

@@ -18,6 +18,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// The name TinyKV gives its default namespace (database 0).
 pub const DEFAULT_NAMESPACE: &str = "default";
 
+/// Most key and value bytes in one batch, whatever `--batch-size` allows: batches of small
+/// entries stay long (per-batch costs, a COPY or a transaction, are paid rarely) while
+/// batches of large values stay within memory.
+pub const BATCH_BYTES: usize = 8 << 20;
+
 /// One entry on its way from the source to the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

@@ -3,7 +3,7 @@
 //! with their values and absolute expiries. The walk is SCAN's: every key present for the whole
 //! run is read; a key written during it may or may not be.
 
-use super::{Entry, DEFAULT_NAMESPACE};
+use super::{Entry, BATCH_BYTES, DEFAULT_NAMESPACE};
 use redis::{Connection, Value};
 
 /// A daemon being read.
@@ -16,8 +16,11 @@ pub struct DaemonSource {
     cursor: Option<u64>,
     /// SCAN MATCH, if any.
     pattern: Option<String>,
-    /// SCAN COUNT.
+    /// Most entries per step (`--batch-size`).
     batch: usize,
+    /// SCANENTRIES COUNT of the next step: `batch`, or fewer when the last step's entries
+    /// were so large that `batch` of them would pass [`BATCH_BYTES`].
+    count: usize,
     /// Where the daemon is, for messages.
     label: String,
     /// Keys in the chosen namespaces when the run began, for a progress bar.
@@ -59,6 +62,7 @@ impl DaemonSource {
             cursor: None,
             pattern,
             batch: batch.max(1),
+            count: batch.max(1),
             label,
             total,
         })
@@ -109,7 +113,7 @@ impl DaemonSource {
         if let Some(p) = &self.pattern {
             c.arg("MATCH").arg(p);
         }
-        c.arg("COUNT").arg(self.batch);
+        c.arg("COUNT").arg(self.count);
         let (next, flat): (u64, Vec<Value>) = c.query(&mut self.con)?;
         let mut out = Vec::with_capacity(flat.len() / 3);
         let mut it = flat.into_iter();
@@ -128,12 +132,22 @@ impl DaemonSource {
                 expires_at_ms: (at >= 0).then_some(at as u64),
             });
         }
+        if !out.is_empty() {
+            self.count = count_within_bytes(&out, self.batch);
+        }
         Ok((next, out))
     }
 
     fn err(&self, what: &str, e: redis::RedisError) -> String {
         format!("source {}: {what}: {e}", self.label)
     }
+}
+
+/// How many entries the size of `seen`'s fit in [`BATCH_BYTES`]: from 1 to `batch`.
+fn count_within_bytes(seen: &[Entry], batch: usize) -> usize {
+    let bytes: usize = seen.iter().map(|e| e.key.len() + e.value.len()).sum();
+    let per_entry = (bytes / seen.len().max(1)).max(1);
+    (BATCH_BYTES / per_entry).clamp(1, batch)
 }
 
 /// Names and key counts of a NAMESPACES reply (a map; a flat array in RESP2).
@@ -168,7 +182,7 @@ fn names(v: Value) -> Vec<(String, u64)> {
 pub struct FileSource {
     /// The entries still to give, in file order, reversed so that `pop` takes the next.
     entries: Vec<Entry>,
-    /// Entries per batch.
+    /// Most entries per batch (fewer past [`BATCH_BYTES`]).
     batch: usize,
 }
 
@@ -235,9 +249,69 @@ impl FileSource {
         if self.entries.is_empty() {
             return Ok(None);
         }
-        let at = self.entries.len().saturating_sub(self.batch);
-        let mut out = self.entries.split_off(at);
+        // The next `batch` entries, fewer if their bytes would pass BATCH_BYTES (at least one).
+        let mut bytes = 0;
+        let take = self
+            .entries
+            .iter()
+            .rev()
+            .take(self.batch)
+            .take_while(|e| {
+                bytes += e.key.len() + e.value.len();
+                bytes <= BATCH_BYTES
+            })
+            .count()
+            .max(1);
+        let mut out = self.entries.split_off(self.entries.len() - take);
         out.reverse();
         Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, value_len: usize) -> Entry {
+        Entry {
+            ns: DEFAULT_NAMESPACE.into(),
+            key: key.as_bytes().to_vec(),
+            value: vec![b'v'; value_len],
+            expires_at_ms: None,
+        }
+    }
+
+    fn batch_lens(entries: Vec<Entry>, batch: usize) -> Vec<usize> {
+        let mut entries = entries;
+        entries.reverse();
+        let mut src = FileSource { entries, batch };
+        let mut lens = Vec::new();
+        while let Some(b) = src.next_batch().unwrap() {
+            lens.push(b.len());
+        }
+        lens
+    }
+
+    #[test]
+    fn file_batches_stop_at_the_entry_count_or_the_byte_budget() {
+        let small: Vec<Entry> = (0..25).map(|i| entry(&format!("k{i}"), 100)).collect();
+        assert_eq!(batch_lens(small, 10), [10, 10, 5]);
+        // 3 MiB values: two fit in 8 MiB, a third would not.
+        let big: Vec<Entry> = (0..5).map(|i| entry(&format!("k{i}"), 3 << 20)).collect();
+        assert_eq!(batch_lens(big, 10), [2, 2, 1]);
+        // A value over the budget still goes, alone.
+        assert_eq!(
+            batch_lens(vec![entry("huge", 10 << 20), entry("k", 1)], 10),
+            [1, 1]
+        );
+    }
+
+    #[test]
+    fn a_daemon_step_asks_for_as_many_entries_as_fit_the_byte_budget() {
+        let small: Vec<Entry> = (0..10).map(|i| entry(&format!("k{i}"), 100)).collect();
+        assert_eq!(count_within_bytes(&small, 10_000), 10_000);
+        let big: Vec<Entry> = (0..3).map(|i| entry(&format!("k{i}"), 1 << 20)).collect();
+        assert_eq!(count_within_bytes(&big, 10_000), 7);
+        assert_eq!(count_within_bytes(&[entry("huge", 64 << 20)], 10_000), 1);
     }
 }
