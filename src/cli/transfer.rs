@@ -1,6 +1,6 @@
 //! Entries to and from a running daemon over RESP, for `export`, `import`, `backup` and
-//! `restore`: the connection flags they share, a reader (NAMESPACES, then per namespace SCAN
-//! with pipelined GET and PEXPIRETIME for each step's keys) and an all-or-nothing writer.
+//! `restore`: the connection flags they share, a reader (NAMESPACES, then per namespace
+//! SCANENTRIES steps, each key with its value and absolute expiry) and an all-or-nothing writer.
 //!
 //! Invariants: the reader sees what SCAN guarantees (every key present for the whole read, at
 //! least once, with a value it held during the read). The writer changes nothing until every
@@ -158,54 +158,40 @@ pub(crate) fn read_entries(
         select(c, ns)?;
         let mut cursor = b"0".to_vec();
         loop {
-            let mut argv: Vec<&[u8]> = vec![b"SCAN", &cursor];
+            let mut argv: Vec<&[u8]> = vec![b"SCANENTRIES", &cursor];
             if let Some(p) = pattern {
                 argv.extend([&b"MATCH"[..], p.as_bytes()]);
             }
             argv.extend([&b"COUNT"[..], b"1000"]);
-            let (next, keys) = match call(c, &argv)? {
+            let (next, flat) = match call(c, &argv)? {
                 Reply::Array(mut parts) if parts.len() == 2 => {
                     match (parts.remove(0), parts.remove(0)) {
-                        (Reply::Bulk(next), Reply::Array(keys)) => (next, keys),
+                        (Reply::Bulk(next), Reply::Array(flat)) => (next, flat),
                         other => {
                             return Err(Failure::Runtime(format!(
-                                "unexpected SCAN reply {other:?}"
+                                "unexpected SCANENTRIES reply {other:?}"
                             )))
                         }
                     }
                 }
-                other => return Err(Failure::Runtime(format!("unexpected SCAN reply {other:?}"))),
+                other => {
+                    return Err(Failure::Runtime(format!(
+                        "unexpected SCANENTRIES reply {other:?}"
+                    )))
+                }
             };
-            let keys: Vec<Vec<u8>> = keys
-                .into_iter()
-                .filter_map(|k| {
-                    if let Reply::Bulk(k) = k {
-                        Some(k)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            let mut reqs: Vec<Vec<&[u8]>> = Vec::with_capacity(keys.len() * 2);
-            for k in &keys {
-                reqs.push(vec![b"GET", k]);
-                reqs.push(vec![b"PEXPIRETIME", k]);
-            }
-            let replies = c.pipeline(&reqs).map_err(runtime)?;
-            for (k, pair) in keys.iter().zip(replies.chunks(2)) {
-                let (Reply::Bulk(v), Reply::Int(at)) = (&pair[0], &pair[1]) else {
-                    continue; // deleted or expired since SCAN saw it
-                };
-                let expires_at_ms = match *at {
-                    -1 => None,
-                    at if at >= 0 => Some(at as u64),
-                    _ => continue,
+            // Flat key, value, expiry triples; the expiry is absolute ms, -1 for none.
+            for t in flat.chunks(3) {
+                let [Reply::Bulk(k), Reply::Bulk(v), Reply::Int(at)] = t else {
+                    return Err(Failure::Runtime(format!(
+                        "unexpected SCANENTRIES entry {t:?}"
+                    )));
                 };
                 f(Found {
                     ns,
                     key: k,
                     value: v,
-                    expires_at_ms,
+                    expires_at_ms: (*at >= 0).then_some(*at as u64),
                 })?;
                 total += 1;
                 bar.inc(1);
