@@ -5,5 +5,7 @@
  */
 import { createCacheHandler } from './incremental.js'
 
+// `export =` (module.exports), not `export default`: the class itself is what Next's import(),
+// a CommonJS require and an ESM default import all get.
 const TinyKVCacheHandler = createCacheHandler()
-export default TinyKVCacheHandler
+export = TinyKVCacheHandler

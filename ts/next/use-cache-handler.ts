@@ -5,5 +5,7 @@
  */
 import { createUseCacheHandler } from './use-cache.js'
 
+// `export =` (module.exports): the handler itself is what Next's import(), a CommonJS require
+// and an ESM default import all get.
 const tinykvUseCacheHandler = createUseCacheHandler()
-export default tinykvUseCacheHandler
+export = tinykvUseCacheHandler
