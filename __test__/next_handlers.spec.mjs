@@ -15,6 +15,8 @@ import { createCacheHandler, createUseCacheHandler } from 'tinykv/next'
 import DefaultCacheHandler from 'tinykv/next/cache-handler'
 import defaultUseCacheHandler from 'tinykv/next/use-cache-handler'
 import { startDaemon } from './helpers/servers.mjs'
+// Internal: closes the connections the handlers opened, so this process can exit.
+import { closeNextStores } from '../dist/next/store.js'
 
 let daemon, dir
 before(async () => {
@@ -22,6 +24,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tinykv-next-'))
 })
 after(async () => {
+  await closeNextStores()
   await daemon?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -44,7 +47,16 @@ const appPage = (tags) => ({
   segmentData: new Map([['/_tree', Buffer.from('tree')], ['/_index', Buffer.from([9, 8, 7])]]),
 })
 
-const bytesOf = async (stream) => Buffer.concat(await Array.fromAsync(stream))
+const bytesOf = async (stream) => {
+  const chunks = []
+  for await (const chunk of stream) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+/** Resolves once the clock has moved past the current millisecond (a write in the same ms as a revalidation counts as before it). */
+async function nextMillisecond() {
+  const now = Date.now()
+  while (Date.now() === now) await new Promise((r) => setImmediate(r))
+}
 const streamOf = (bytes) => new ReadableStream({ start: (c) => { c.enqueue(new Uint8Array(bytes)); c.close() } })
 
 /** Runs `code` (an ES module body with `url` in scope) in a separate Node process. */
@@ -108,6 +120,7 @@ for (const where of ['in-process', 'daemon']) {
       await h.revalidateTag(['_N_T_/b'])
       assert.equal(await h.get('/b', { kind: 'APP_PAGE', isFallback: false }), null)
       // A page rendered after the revalidation is fresh again.
+      await nextMillisecond()
       await h.set('/a', appPage(['_N_T_/a', 'posts']), cc)
       assert.notEqual(await h.get('/a', { kind: 'APP_PAGE', isFallback: false }), null)
     })

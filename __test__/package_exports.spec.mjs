@@ -1,6 +1,7 @@
 // The package as npm ships it: `npm pack`, then publint and @arethetypeswrong/cli on the
 // tarball, then the tarball installed into a fresh temp app whose CommonJS and ESM code import
-// every public subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`) and use them.
+// every public subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/next` and its
+// two ready-made handlers) and use them.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -36,7 +37,7 @@ test('@arethetypeswrong/cli finds no problem on any entry point, under every res
   const report = JSON.parse(r.stdout)
   assert.deepEqual(report.problems, {}, r.stdout.slice(0, 2000))
   assert.deepEqual(report.analysis.problems, [])
-  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './namespaces', './package.json'])
+  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './namespaces', './next', './next/cache-handler', './next/use-cache-handler', './package.json'])
   assert.equal(r.status, 0)
 })
 
@@ -49,12 +50,14 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
   writeFileSync(
     join(app, 'cjs.cjs'),
     `const main = require('tinykv'); const client = require('tinykv/client'); const ns = require('tinykv/namespaces')
+     const next = require('tinykv/next'); const NextHandler = require('tinykv/next/cache-handler'); const useCache = require('tinykv/next/use-cache-handler')
      const kv = new main.TinyKV(); kv.set('a', '1')
      main.open().then(async (akv) => {
        await akv.set('k', 'v')
        console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
          client: typeof client.TinyKVClient.connect, same: client.TinyKVClient === main.TinyKVClient,
-         errors: client.TinyKVConnectionError === main.TinyKVConnectionError, key: ns.toRedisKey('sessions', 'x') }))
+         errors: client.TinyKVConnectionError === main.TinyKVConnectionError, key: ns.toRedisKey('sessions', 'x'),
+         next: [typeof next.createCacheHandler, typeof next.createUseCacheHandler, typeof new NextHandler({}).revalidateTag, typeof useCache.updateTags] }))
        await akv.close()
      })`,
   )
@@ -63,13 +66,17 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
     `import { TinyKV, open, TinyKVConnectionError } from 'tinykv'
      import { TinyKVClient, TinyKVConnectionError as E2 } from 'tinykv/client'
      import { toRedisKey } from 'tinykv/namespaces'
+     import { createCacheHandler, createUseCacheHandler } from 'tinykv/next'
+     import NextHandler from 'tinykv/next/cache-handler'
+     import useCache from 'tinykv/next/use-cache-handler'
      const kv = new TinyKV(); kv.set('a', '1')
      const akv = await open(); await akv.set('k', 'v')
      console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
-       client: typeof TinyKVClient.connect, same: true, errors: E2 === TinyKVConnectionError, key: toRedisKey('sessions', 'x') }))
+       client: typeof TinyKVClient.connect, same: true, errors: E2 === TinyKVConnectionError, key: toRedisKey('sessions', 'x'),
+       next: [typeof createCacheHandler, typeof createUseCacheHandler, typeof new NextHandler({}).revalidateTag, typeof useCache.updateTags] }))
      await akv.close()`,
   )
-  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x' }
+  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x', next: ['function', 'function', 'function', 'function'] }
   for (const file of ['cjs.cjs', 'esm.mjs']) {
     const r = run(process.execPath, [file], app)
     assert.equal(r.status, 0, r.out)

@@ -40,3 +40,15 @@ async function openStores({ url, namespace, maxMemory }: ResolvedOptions): Promi
   const kv = (await open({ url })).namespace(namespace)
   return { entries: kv, tags: kv }
 }
+
+/** Closes every store opened here (for tests and scripts that must let the process exit; a server never needs it). */
+export async function closeNextStores(): Promise<void> {
+  const all = [...opened.values()]
+  opened.clear()
+  await Promise.all(all.map(async (stores) => {
+    const s = await stores.catch(() => undefined)
+    if (!s) return
+    await s.entries.close()
+    if (s.tags !== s.entries) await s.tags.close()
+  }))
+}

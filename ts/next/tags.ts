@@ -5,7 +5,9 @@
  * read-modify-write the same record. An entry records its tags and when it was made; a read
  * compares the two, so a revalidation costs one write per tag however many entries carry it.
  * The rules are those of Next's own in-memory manifest: a tag expired after an entry was made
- * (and not in the future) expires the entry; a tag marked stale after it makes it stale.
+ * (and not in the future) expires the entry; a tag marked stale after it makes it stale. "After"
+ * includes the same millisecond, as in Next's `'use cache'` check (`timestamp <= expiration`):
+ * an entry that may predate the revalidation is rendered again, never served.
  */
 import type { AsyncTinyKV } from '../types.js'
 
@@ -60,19 +62,19 @@ export async function readTags(store: AsyncTinyKV, tags: readonly string[]): Pro
   return states
 }
 
-/** Whether any of `tags` expired after `timestamp` (and not later than `now`). */
+/** Whether any of `tags` expired at or after `timestamp` (and not later than `now`). */
 export function anyExpired(states: Map<string, TagState>, tags: readonly string[], timestamp: number, now = Date.now()): boolean {
   return tags.some((tag) => {
     const expired = states.get(tag)?.expired
-    return expired !== undefined && expired <= now && expired > timestamp
+    return expired !== undefined && expired <= now && expired >= timestamp
   })
 }
 
-/** Whether any of `tags` was marked stale after `timestamp`. */
+/** Whether any of `tags` was marked stale at or after `timestamp`. */
 export function anyStale(states: Map<string, TagState>, tags: readonly string[], timestamp: number): boolean {
   return tags.some((tag) => {
     const stale = states.get(tag)?.stale
-    return stale !== undefined && stale > timestamp
+    return stale !== undefined && stale >= timestamp
   })
 }
 
