@@ -1,8 +1,9 @@
 // The package as npm ships it: packed as the release publishes it (helpers/release_pack.mjs),
 // then publint and @arethetypeswrong/cli on the tarball, then the tarball and this platform's
 // addon package installed into a fresh temp app whose CommonJS and ESM code import every public
-// subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`, `tinykv/keyv`) and
-// use them; `tinykv/session` first without its optional peer express-session, then with it.
+// subpath (`tinykv`, `tinykv/client`, `tinykv/namespaces`, `tinykv/session`, `tinykv/keyv`,
+// `tinykv/next` and its two ready-made handlers) and use them; `tinykv/session` first without
+// its optional peer express-session, then with it.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -37,7 +38,7 @@ test('@arethetypeswrong/cli finds no problem on any entry point, under every res
   const report = JSON.parse(r.stdout)
   assert.deepEqual(report.problems, {}, r.stdout.slice(0, 2000))
   assert.deepEqual(report.analysis.problems, [])
-  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './keyv', './namespaces', './package.json', './session'])
+  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './client', './keyv', './namespaces', './next', './next/cache-handler', './next/use-cache-handler', './package.json', './session'])
   assert.equal(r.status, 0)
 })
 
@@ -57,6 +58,7 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
     `const main = require('tinykv'); const client = require('tinykv/client'); const ns = require('tinykv/namespaces')
      const { TinyKVStore } = require('tinykv/session')
      const { createKeyv } = require('tinykv/keyv')
+     const next = require('tinykv/next'); const NextHandler = require('tinykv/next/cache-handler'); const useCache = require('tinykv/next/use-cache-handler')
      const kv = new main.TinyKV(); kv.set('a', '1')
      main.open().then(async (akv) => {
        await akv.set('k', 'v')
@@ -65,7 +67,8 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
        console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
          client: typeof client.TinyKVClient.connect, same: client.TinyKVClient === main.TinyKVClient,
          errors: client.TinyKVConnectionError === main.TinyKVConnectionError, key: ns.toRedisKey('sessions', 'x'),
-         session: (await store.get('sid')).user, keyv: await keyv.get('k') }))
+         session: (await store.get('sid')).user, keyv: await keyv.get('k'),
+         next: [typeof next.createCacheHandler, typeof next.createUseCacheHandler, typeof new NextHandler({}).revalidateTag, typeof useCache.updateTags] }))
        await akv.close()
      })`,
   )
@@ -76,16 +79,20 @@ test('installed into a fresh app, every subpath loads from CommonJS and ESM', ()
      import { toRedisKey } from 'tinykv/namespaces'
      import { TinyKVStore } from 'tinykv/session'
      import { createKeyv } from 'tinykv/keyv'
+     import { createCacheHandler, createUseCacheHandler } from 'tinykv/next'
+     import NextHandler from 'tinykv/next/cache-handler'
+     import useCache from 'tinykv/next/use-cache-handler'
      const kv = new TinyKV(); kv.set('a', '1')
      const akv = await open(); await akv.set('k', 'v')
      const store = new TinyKVStore({ client: akv }); await store.set('sid', { cookie: {}, user: 'u' })
      const keyv = createKeyv(akv, { namespace: 'keyv' }); await keyv.set('k', { v: 1 })
      console.log(JSON.stringify({ sync: kv.get('a'), async: await akv.get('k'), backend: akv.backend,
        client: typeof TinyKVClient.connect, same: true, errors: E2 === TinyKVConnectionError, key: toRedisKey('sessions', 'x'),
-       session: (await store.get('sid')).user, keyv: await keyv.get('k') }))
+       session: (await store.get('sid')).user, keyv: await keyv.get('k'),
+       next: [typeof createCacheHandler, typeof createUseCacheHandler, typeof new NextHandler({}).revalidateTag, typeof useCache.updateTags] }))
      await akv.close()`,
   )
-  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x', session: 'u', keyv: { v: 1 } }
+  const expected = { sync: '1', async: 'v', backend: 'in-process', client: 'function', same: true, errors: true, key: 'sessions:x', session: 'u', keyv: { v: 1 }, next: ['function', 'function', 'function', 'function'] }
   for (const file of ['cjs.cjs', 'esm.mjs']) {
     const r = run(process.execPath, [file], app)
     assert.equal(r.status, 0, r.out)
