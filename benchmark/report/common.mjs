@@ -8,8 +8,9 @@
  */
 export const BUSY_SHARE = 0.25
 
-/** Whether the machine was busy with other work when the run started. */
+/** Whether the machine was busy with other work when the run started or while it ran. */
 export function underLoad(run) {
+  if (run.othersBusyDuring != null && run.othersBusyDuring > BUSY_SHARE) return true
   if (run.cpuBusyStart != null) return run.cpuBusyStart > BUSY_SHARE
   return run.loadavgStart[0] > 0.5 * run.machine.cores
 }
@@ -35,10 +36,12 @@ export function subtitle(run, extra) {
   const m = run.machine
   const date = run.date.replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC')
   const busy = run.cpuBusyStart != null ? `, CPUs ${Math.round(run.cpuBusyStart * 100)}% busy` : ''
-  const load = `at start: load average ${run.loadavgStart[0].toFixed(2)}${busy}${underLoad(run) ? ' (UNDER LOAD: other work was running)' : ''}`
+  const during = run.othersBusyDuring != null ? `; during the run other processes used ${Math.round(run.othersBusyDuring * 100)}% of the CPUs` : ''
+  const load = `at start: load average ${run.loadavgStart[0].toFixed(2)}${busy}${during}${underLoad(run) ? ' (UNDER LOAD: other work was running)' : ''}`
   return [
     `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node.replace(/^v/, '')}`,
-    ...wrap(`run ${date}, commit ${short(run.commit)}${run.dirty ? ' (+ uncommitted changes)' : ''}, ${load}`),
+    `run ${date}, commit ${short(run.commit)}${run.dirty ? ' (+ uncommitted changes)' : ''}`,
+    ...wrap(load),
     ...wrap(`$ ${run.command}`),
     ...(extra ? wrap(extra) : []),
   ]
@@ -49,12 +52,13 @@ export function title(text, run, extra) {
   return { text, subtitle: subtitle(run, extra), anchor: 'start', fontSize: 15, subtitleFontSize: 11, subtitleColor: '#555', offset: 12 }
 }
 
-export const TINYKV = '#e8590c'
-/** A colour scale with TinyKV in orange and the alternatives in greys and blues. */
+/** TinyKV's series in oranges (a second one, such as another policy, in amber), the rest in greys and blues. */
 export function colors(domain) {
+  const ours = ['#e8590c', '#f59f00']
   const others = ['#495057', '#74c0fc', '#adb5bd', '#1c7ed6']
   let i = 0
-  return { domain, range: domain.map((d) => (/^tinykv|^TinyKV/.test(d) ? TINYKV : others[i++ % others.length])) }
+  let j = 0
+  return { domain, range: domain.map((d) => (/^tinykv|^TinyKV/.test(d) ? ours[j++ % ours.length] : others[i++ % others.length])) }
 }
 
 /** A bold heading over one panel of a vconcat/hconcat chart. */

@@ -4,14 +4,17 @@
 // The machine is shared: before each harness this waits (at most --max-wait seconds) until the
 // CPUs are less than --busy busy over a few seconds, and goes ahead regardless after that (the
 // chart then says the run was taken under load). Each harness is killed after --timeout seconds.
+// Afterwards it adds to the harness's JSON the share of the CPUs that other processes used while
+// it ran (the machine's busy time less the harness's own, children included), since work that
+// starts after the harness does shows in neither the load at start nor the numbers' labels.
 // The daemon, persistence and migration benches use target/release/tinykv (or $TINYKV_BIN):
 // build it first with `cargo build --release --bin tinykv`.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cpuBusy, loadavg } from './run-info.mjs'
+import { childrenTicks, cpuBusy, cpuTimes, loadavg } from './run-info.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const data = join(root, 'docs/benchmarks/data')
@@ -73,13 +76,29 @@ function run(name, { cmd, env = {} }, timeoutS) {
   })
 }
 
+/** Records in the harness's JSON how much of the CPUs other processes used during its run. */
+function addOthers(file, before) {
+  const cpu = cpuTimes()
+  const own = childrenTicks()
+  if (!cpu || own == null || !before.cpu) return
+  const total = cpu.total - before.cpu.total
+  const others = Math.max(0, cpu.busy - before.cpu.busy - (own - before.own)) / total
+  const doc = JSON.parse(readFileSync(file, 'utf8'))
+  doc.run.othersBusyDuring = Math.round(others * 100) / 100
+  writeFileSync(`${file}.tmp`, JSON.stringify(doc, null, 2) + '\n')
+  renameSync(`${file}.tmp`, file)
+  console.error(`  other processes used ${Math.round(others * 100)}% of the CPUs during the run`)
+}
+
 const failed = []
 for (const name of names) {
   console.error(`== ${name}`)
   await quiet(Number(values.busy), Number(values['max-wait']))
   const t = Date.now()
   try {
-    await run(name, HARNESSES[name], Number(values.timeout))
+    const before = { cpu: cpuTimes(), own: childrenTicks() }
+    const file = await run(name, HARNESSES[name], Number(values.timeout))
+    addOthers(file, before)
     console.error(`== ${name}: ${((Date.now() - t) / 1000).toFixed(0)} s`)
   } catch (e) {
     console.error(e.message)

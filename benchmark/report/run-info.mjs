@@ -27,7 +27,7 @@ function git(...args) {
 export const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100)
 
 /** Busy and total CPU time of the whole machine so far, from /proc/stat (null elsewhere). */
-function cpuTimes() {
+export function cpuTimes() {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
     const idle = f[3] + (f[4] ?? 0) // idle + iowait
@@ -77,11 +77,12 @@ export function artifact(path) {
 }
 
 /**
- * The run record, taken at the start of a run. `dirty` says whether tracked files outside docs/
- * differed from the commit (the numbers then belong to uncommitted code).
+ * The run record, taken at the start of a run. `dirty` says whether tracked files that can change
+ * a measurement differed from the commit (the numbers then belong to uncommitted code).
  */
 export function runInfo(command, artifacts = []) {
-  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs')
+  // The report's own code, its tests and docs do not change what a harness measures.
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs', ':(exclude)__test__', ':(exclude)benchmark/report')
   return {
     date: new Date().toISOString(),
     commit: git('rev-parse', 'HEAD'),
@@ -120,6 +121,20 @@ export function checkReport(doc, where = 'report') {
   if (doc?.results == null) missing.push('results')
   if (missing.length) throw new Error(`${where}: missing ${missing.join(', ')}`)
   return doc
+}
+
+/**
+ * CPU time, in the same clock ticks as /proc/stat, of this process's children that have exited
+ * and been waited for (with theirs in turn): what a harness and everything it started used.
+ */
+export function childrenTicks() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(f[13]) + Number(f[14]) // cutime + cstime
+  } catch {
+    return null
+  }
 }
 
 /** Adds the load at the end, checks the document and writes it whole (temp file, then rename). */
