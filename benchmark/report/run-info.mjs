@@ -123,20 +123,6 @@ export function checkReport(doc, where = 'report') {
   return doc
 }
 
-/**
- * CPU time, in the same clock ticks as /proc/stat, of this process's children that have exited
- * and been waited for (with theirs in turn): what a harness and everything it started used.
- */
-export function childrenTicks() {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(f[13]) + Number(f[14]) // cutime + cstime
-  } catch {
-    return null
-  }
-}
-
 /** Adds the load at the end, checks the document and writes it whole (temp file, then rename). */
 export function writeReport(file, doc) {
   const out = { ...doc, run: { ...doc.run, loadavgEnd: loadavg() } }
