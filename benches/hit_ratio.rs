@@ -13,14 +13,18 @@
 //!
 //! Policies are looked up by name at run time (`"lfu".parse::<EvictionPolicy>()`), so a build
 //! without LFU prints `n/a` in that column instead of failing to compile.
-//! Run: `cargo bench --bench hit_ratio`.
+//! Run: `cargo bench --bench hit_ratio`. `BENCH_JSON=FILE` also writes the table, with the
+//! machine and the run (from `benchmark/report/run-info.mjs`, so it needs node), to FILE for
+//! docs/benchmarks.md's charts.
 
 use lru::LruCache;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use std::fmt::Write;
+use std::io::Write as _;
 use std::num::NonZeroUsize;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 use tinykv::store::{Config, EvictionPolicy, Ns, SetOptions, Store, Value};
 
@@ -165,12 +169,54 @@ fn tinykv(t: &Named, policy: &str) -> Option<Count> {
     Some(count)
 }
 
+/// The repository's run-record script, which every benchmark JSON file shares.
+fn run_info_script() -> String {
+    format!(
+        "{}/benchmark/report/run-info.mjs",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The run record (machine, date, commit, load average), taken before the traces are built.
+fn run_info(seed: u64) -> serde_json::Value {
+    let command = format!("HIT_RATIO_SEED={seed} cargo bench --bench hit_ratio");
+    let out = Command::new("node")
+        .args([run_info_script().as_str(), "start", command.as_str()])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("BENCH_JSON needs node: {e}"));
+    assert!(out.status.success(), "run-info.mjs start failed");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("run-info.mjs start: {e}"))
+}
+
+/// Hands the finished document to run-info.mjs, which adds the closing load average, checks it
+/// and writes `path` whole.
+fn write_json(path: &str, doc: &serde_json::Value) {
+    let mut child = Command::new("node")
+        .args([run_info_script().as_str(), "write", path])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("BENCH_JSON needs node: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(doc.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("run-info.mjs write: {e}"));
+    }
+    let status = child
+        .wait()
+        .unwrap_or_else(|e| panic!("run-info.mjs write: {e}"));
+    assert!(status.success(), "run-info.mjs write failed");
+}
+
 fn main() {
     let started = Instant::now();
     let seed = std::env::var("HIT_RATIO_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(42);
+    let json_out = std::env::var("BENCH_JSON").ok().filter(|p| !p.is_empty());
+    let info = json_out.as_ref().map(|_| run_info(seed));
+    let mut json_rows = Vec::new();
     let traces = [zipf_trace(seed), scan_trace(seed)];
     println!("Hit ratio, cache-aside (get; set on miss), cap {CAP} entries, warm-up excluded");
     println!("(a) zipf s={ZIPF_S} over {KEYS} keys, {REQUESTS} requests, first {WARMUP} warm-up");
@@ -200,6 +246,14 @@ fn main() {
         }
         for (label, ratio) in rows {
             let e = ratio(&exact);
+            json_rows.push(serde_json::json!({
+                "trace": t.name,
+                "row": label,
+                "exactLru": e,
+                "tinykv": POLICIES.iter().zip(&ours)
+                    .map(|(p, c)| (p.to_string(), c.as_ref().map(ratio).into()))
+                    .collect::<serde_json::Map<String, serde_json::Value>>(),
+            }));
             print!("{label:<26} {:>9.2}%", e);
             for c in &ours {
                 let cell = match c {
@@ -212,4 +266,19 @@ fn main() {
         }
     }
     println!("({:.1?})", started.elapsed());
+    if let (Some(path), Some(info)) = (json_out, info) {
+        let doc = serde_json::json!({
+            "harness": "hit_ratio",
+            "run": info,
+            "params": {
+                "seed": seed, "cap": CAP, "keys": KEYS, "zipf": ZIPF_S, "requests": REQUESTS,
+                "warmup": WARMUP, "scanEvery": SCAN_EVERY,
+                "scanLen": [SCAN_LEN.start(), SCAN_LEN.end()],
+                "scanTraceRequests": traces[1].trace.len(),
+            },
+            // Hit % after warm-up: exact LRU, then each TinyKV policy (null: not in this build).
+            "results": { "rows": json_rows },
+        });
+        write_json(&path, &doc);
+    }
 }

@@ -24,13 +24,15 @@
 // the hit rate, the entries kept and usedMemory against the cap).
 //
 // Environment: BENCH_N (entries, default 1e6), BENCH_ROUNDS (default 3), BENCH_CLOCK (cpu|wall),
-// BENCH_MAX_MEMORY (default 64mb). A quick check: BENCH_N=200000 BENCH_ROUNDS=1 BENCH_MAX_MEMORY=8mb.
+// BENCH_MAX_MEMORY (default 64mb), BENCH_JSON (also write the results, with the machine and the
+// run, to this file for docs/benchmarks.md's charts). A quick check: BENCH_N=200000 BENCH_ROUNDS=1 BENCH_MAX_MEMORY=8mb.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { LRUCache } from 'lru-cache'
 import { value, shuffled } from './data.mjs'
+import { runInfo, harnessCommand, installedVersion, writeReport } from './report/run-info.mjs'
 
 const require = createRequire(import.meta.url)
 const N = Number(process.env.BENCH_N ?? 1_000_000)
@@ -215,6 +217,8 @@ if (process.argv[2] === '--load') {
 
 // ---- parent: one child per contender, then the table ---------------------------------------
 const self = fileURLToPath(import.meta.url)
+const JSON_OUT = process.env.BENCH_JSON
+const info = JSON_OUT ? runInfo(harnessCommand('benchmark/bench.mjs'), ['tinykv.linux-x64-gnu.node']) : null
 function run(mode, name) {
   const out = spawnSync(process.execPath, ['--expose-gc', self, mode, name], { encoding: 'utf8', maxBuffer: 1 << 20 })
   if (out.status !== 0) throw new Error(`${mode} ${name} failed: ${out.stderr}`)
@@ -268,3 +272,11 @@ console.log(
     `(evicted ${fmt(cr.evicted, 0)}), usedMemory ${fmt(cr.used, 2)} MiB of ${fmt(cr.cap, 2)} MiB; ` +
     `gets of random loaded keys hit ${(cr.hitRate * 100).toFixed(1)}% (its get rows include those misses)`,
 )
+if (JSON_OUT) {
+  writeReport(JSON_OUT, {
+    harness: 'addon',
+    run: info,
+    params: { n: N, rounds: ROUNDS, inner: INNER, clock: CLOCK, batch: BATCH, maxMemory: MAX_MEMORY, lruCache: installedVersion('lru-cache') },
+    results: { rows: rows.map(([key, label, unit, target]) => ({ key, label, unit, target })), contenders: res },
+  })
+}

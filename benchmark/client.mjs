@@ -15,6 +15,11 @@
 //
 // The in-process part times `await kv.get/set` through open() (no url) against the class's
 // `kv.get/set` on the same key set, in ns per call (best of rounds).
+//
+// Environment: BENCH_SEQ, BENCH_PAR, BENCH_WIN, BENCH_KEYS, BENCH_ROUNDS, BENCH_LOCAL (calls per
+// in-process run), BENCH_PIN, TINYKV_BIN (the daemon binary; built with cargo when unset), and
+// BENCH_JSON (also write both tables, with the machine and the run, to this file for
+// docs/benchmarks.md's charts).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
@@ -23,6 +28,7 @@ import { createInterface } from 'node:readline'
 import Redis from 'ioredis'
 import { createClient } from 'redis'
 import { TinyKV, TinyKVClient, DEFAULT_POOL, open } from 'tinykv'
+import { runInfo, harnessCommand, installedVersion, writeReport } from './report/run-info.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const SEQ = Number(process.env.BENCH_SEQ ?? 20_000)
@@ -115,9 +121,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
 
 async function main() {
+  const jsonOut = process.env.BENCH_JSON
+  const info = jsonOut ? runInfo(harnessCommand('benchmark/client.mjs'), [tinykvBin()]) : null
   if (pin) spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' })
   const dir = mkdtempSync(join(tmpdir(), 'tinykv-bench-client-'))
   const daemon = await startDaemon(dir)
+  const rows = []
   try {
     const transports = [
       { name: 'Unix', url: `unix://${daemon.sock}`, where: { path: daemon.sock } },
@@ -126,7 +135,6 @@ async function main() {
     const loader = await TinyKVClient.connect({ url: transports[0].url })
     await loader.mset(keys.map((k) => [k, value]))
     await loader.close()
-    const rows = []
     for (const t of transports) {
       const conns = []
       for (const c of [...contenders, ...poolContenders]) conns.push({ c, conn: await c.connect(t.url, t.where) })
@@ -151,7 +159,17 @@ async function main() {
     await new Promise((r) => (daemon.proc.exitCode !== null ? r() : daemon.proc.once('exit', r)))
     rmSync(dir, { recursive: true, force: true })
   }
-  await inProcess()
+  const local = await inProcess()
+  if (jsonOut) {
+    writeReport(jsonOut, {
+      harness: 'client',
+      run: info,
+      params: { seq: SEQ, par: PAR, window: WIN, keys: KEYS, rounds: ROUNDS, localCalls: LOCAL_N, pinned: pin, defaultPool: DEFAULT_POOL, ioredis: installedVersion('ioredis'), redis: installedVersion('redis') },
+      // rows: requests/s per transport, op, mode and contender (best and median of the rounds);
+      // inProcess: ns per call, best of the rounds.
+      results: { rows, inProcess: local },
+    })
+  }
 }
 
 function printClientTable(rows) {
@@ -211,6 +229,7 @@ async function inProcess() {
   }
   sync.close()
   await akv.close()
+  return best
 }
 
 await main()

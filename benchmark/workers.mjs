@@ -16,7 +16,8 @@
 //    entry's TTL as well).
 //
 // Environment: BENCH_N (entries for table 2, default 1e6), BENCH_OPS (per worker, default
-// 2e6), BENCH_ROUNDS (default 3). A quick check: BENCH_N=100000 BENCH_OPS=200000 BENCH_ROUNDS=1.
+// 2e6), BENCH_ROUNDS (default 3), BENCH_JSON (also write the three tables, with the machine and
+// the run, to this file for docs/benchmarks.md's charts). A quick check: BENCH_N=100000 BENCH_OPS=200000 BENCH_ROUNDS=1.
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -24,6 +25,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { LRUCache } from 'lru-cache'
 import { value, shuffled } from './data.mjs'
+import { runInfo, harnessCommand, installedVersion, writeReport } from './report/run-info.mjs'
 
 const require = createRequire(import.meta.url)
 const { TinyKV } = require('../index.js')
@@ -222,6 +224,8 @@ async function main() {
   const mode = process.argv[2]
   if (mode === '--memory') return memoryChild(process.argv[3])
 
+  const jsonOut = process.env.BENCH_JSON
+  const info = jsonOut ? runInfo(harnessCommand('benchmark/workers.mjs'), ['tinykv.linux-x64-gnu.node']) : null
   const os = await import('node:os')
   const cores = os.cpus().length
   const load = os.loadavg()[0].toFixed(2)
@@ -249,9 +253,17 @@ async function main() {
     `${((Math.min(t, cores) * single.cpuNs) / x.cpuNs).toFixed(2)}x`,
   ]
   const rows = [row('main thread alone', 1, single)]
-  for (const t of [1, 2, 4]) rows.push(row(`${t} worker${t > 1 ? 's' : ''}, one shared store`, t, await best(() => throughput(t))()))
+  const measured = [{ name: 'main thread alone', threads: 1, shared: true, ...single }]
+  for (const t of [1, 2, 4]) {
+    const name = `${t} worker${t > 1 ? 's' : ''}, one shared store`
+    const x = await best(() => throughput(t))()
+    rows.push(row(name, t, x))
+    measured.push({ name, threads: t, shared: true, ...x })
+  }
   // For comparison, not sharing: what the store's shared counters and locks cost across cores.
-  rows.push(row('2 workers, a private store each', 2, await best(() => throughput(2, true))()))
+  const privateStores = await best(() => throughput(2, true))()
+  rows.push(row('2 workers, a private store each', 2, privateStores))
+  measured.push({ name: '2 workers, a private store each', threads: 2, shared: false, ...privateStores })
   table(
     `Throughput, 9 gets : 1 set on one shared store (load average at start: ${load})`,
     ['threads', 'M ops/s (wall)', 'vs one thread', 'CPU ns/op', 'vs one thread, by CPU time'],
@@ -281,6 +293,22 @@ async function main() {
     ...Object.entries(hits).map(([k, ns]) => [k, ns.toFixed(1), `${(ns / base).toFixed(2)}x`]),
     ...Object.entries(awaited).map(([k, ns]) => [k, ns.toFixed(1), `${(ns / awaitedBase).toFixed(2)}x (vs await get)`]),
   ])
+
+  if (jsonOut) {
+    writeReport(jsonOut, {
+      harness: 'workers',
+      run: info,
+      params: { n: N, opsPerThread: OPS, rounds: ROUNDS, keys: KEYS, lruCache: installedVersion('lru-cache') },
+      results: {
+        // ops: operations per second (wall); cpuNs: CPU time per operation.
+        throughput: measured,
+        // MiB of process RSS growth with 4 workers holding N entries.
+        memoryMiB: { sharedStore: mem.shared, lruCachePerWorker: mem.lru, privateStorePerWorker: mem.private },
+        // ns per call on a hit.
+        hitNs: { ...hits, ...awaited },
+      },
+    })
+  }
 }
 
 if (isMainThread) await main()

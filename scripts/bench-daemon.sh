@@ -22,7 +22,8 @@
 #      SCAN_N (keys for the SCAN walks, default 200000; 0 skips them), SCAN_COUNTS (default
 #      "10 100"), SCAN_ONLY (1 = skip the redis-benchmark table),
 #      TINYKV_BIN (skip the build and use this binary), TINYKV_ARGS (extra `serve` flags),
-#      CARGO_TARGET_DIR.
+#      CARGO_TARGET_DIR, BENCH_JSON (also write both tables, with the machine and the run, to
+#      this file for docs/benchmarks.md's charts; needs node).
 set -euo pipefail
 
 N=${N:-200000}
@@ -52,6 +53,13 @@ done
 if [[ -z "${TINYKV_BIN:-}" ]]; then
   (cd "$root" && cargo build --release --quiet --bin tinykv)
   TINYKV_BIN="${CARGO_TARGET_DIR:-$root/target}/release/tinykv"
+fi
+
+# The run record is taken before anything starts, so its load average is the machine's own.
+json_rows=() json_scan=()
+if [[ -n "${BENCH_JSON:-}" ]]; then
+  run_info=$(node "$root/benchmark/report/run-info.mjs" start \
+    "N=$N PIPE_N=$PIPE_N ROUNDS=$ROUNDS SCAN_N=$SCAN_N${TINYKV_ARGS:+ TINYKV_ARGS='$TINYKV_ARGS'} scripts/bench-daemon.sh" "$TINYKV_BIN")
 fi
 
 work=$(mktemp -d)
@@ -169,6 +177,7 @@ for conn in "${conns[@]}"; do
       tcs=$(awk -v w="$tsw" -v n="$n" -v k="$ROUNDS" "$per_k")
       # shellcheck disable=SC2059
       printf "$fmt" "$test" "$conn" "$pipe" "$r" "$t" "${ratio}x" "$rm_" "$tm" "${mratio}x" "$rus" "$tus" "$rcs" "$tcs"
+      json_rows+=("{\"test\":\"$test\",\"transport\":\"$conn\",\"pipeline\":$pipe,\"requests\":$n,\"redis\":{\"best\":$r,\"median\":$rm_,\"usPerReq\":$rus,\"switchesPer1k\":$rcs},\"tinykv\":{\"best\":$t,\"median\":$tm,\"usPerReq\":$tus,\"switchesPer1k\":$tcs}}")
       if [[ -z "$worst" ]] || awk -v a="$ratio" -v b="$worst" 'BEGIN { exit !(a < b) }'; then worst=$ratio; fi
       if [[ -z "$worst_median" ]] || awk -v a="$mratio" -v b="$worst_median" 'BEGIN { exit !(a < b) }'; then worst_median=$mratio; fi
     done
@@ -243,6 +252,16 @@ if ((SCAN_N > 0)); then
     mratio=$(awk -v t="$tm" -v r="$rm_" 'BEGIN { if (r > 0) printf "%.2f", t / r; else print "n/a" }')
     # shellcheck disable=SC2059
     printf "$sfmt" "$count" "$r" "$t" "${ratio}x" "$rm_" "$tm" "${mratio}x" "$rk" "$tk"
+    json_scan+=("{\"count\":$count,\"redis\":{\"best\":$r,\"median\":$rm_,\"keys\":$rk},\"tinykv\":{\"best\":$t,\"median\":$tm,\"keys\":$tk}}")
   done
   echo "SCAN: full walks of $SCAN_N keys over TCP, one call at a time, $ROUNDS alternating rounds, seconds (lower is better; ratio tinykv/redis), $pinning"
+fi
+
+if [[ -n "${BENCH_JSON:-}" ]]; then
+  # rows: requests/s (best and median of the rounds), server CPU us per request and voluntary
+  # context switches per 1000 requests; scan: seconds per full walk (best and median).
+  join() { local IFS=,; echo "$*"; }
+  printf '{"harness":"daemon","run":%s,"params":{"clients":%s,"rounds":%s,"requests":%s,"pipelinedRequests":%s,"pinning":"%s","redisServer":"%s","tinykvArgs":"%s","scanKeys":%s},"results":{"rows":[%s],"scan":[%s]}}' \
+    "$run_info" "$CLIENTS" "$ROUNDS" "$N" "$PIPE_N" "$pinning" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "${TINYKV_ARGS:-}" "$SCAN_N" \
+    "$(join "${json_rows[@]}")" "$(join "${json_scan[@]}")" | node "$root/benchmark/report/run-info.mjs" write "$BENCH_JSON"
 fi

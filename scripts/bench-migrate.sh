@@ -9,7 +9,9 @@
 # Each cell is the best of ROUNDS runs (default 3), the target emptied before each. Prints keys/s
 # and the ratio tinykv/baseline. Needs redis-server, redis-tools and PostgreSQL (initdb and
 # postgres from /usr/lib/postgresql/*/bin or PATH); as root, PostgreSQL runs as user tinykv-pg
-# (created if missing). Env: N, ROUNDS, TINYKV_BIN (skip the build and use this binary).
+# (created if missing). Env: N, ROUNDS, TINYKV_BIN (skip the build and use this binary),
+# BENCH_JSON (also write the table, with the machine and the run, to this file for
+# docs/benchmarks.md's charts; needs node).
 set -euo pipefail
 N=${N:-200000}
 ROUNDS=${ROUNDS:-3}
@@ -17,6 +19,10 @@ cd "$(dirname "$0")/.."
 if [[ -z "${TINYKV_BIN:-}" ]]; then
   cargo build --release --quiet
   TINYKV_BIN=target/release/tinykv
+fi
+# The run record is taken before anything starts, so its load average is the machine's own.
+if [[ -n "${BENCH_JSON:-}" ]]; then
+  run_info=$(node benchmark/report/run-info.mjs start "N=$N ROUNDS=$ROUNDS scripts/bench-migrate.sh" "$TINYKV_BIN")
 fi
 dir=$(mktemp -d)
 chmod 755 "$dir"
@@ -92,9 +98,18 @@ done
 rate() { printf '%.0f' "$(echo "$N / $1" | bc -l)"; }
 printf '\n%s keys, 100-byte values, best of %s\n\n' "$N" "$ROUNDS"
 printf '| target | baseline | baseline keys/s | tinykv migrate keys/s | ratio |\n|---|---|---|---|---|\n'
+json_rows=()
 for t in redis pg; do
   if [[ $t == redis ]]; then base=redis_pipe name='redis-cli --pipe' label=redis-server; else base=pg_copy name='psql \copy (CSV)' label=PostgreSQL; fi
   b=$(printf '%s' "${secs[$base]}" | best)
   m=$(printf '%s' "${secs[${t}_migrate]}" | best)
   printf '| %s | %s | %s | %s | %.2f |\n' "$label" "$name" "$(rate "$b")" "$(rate "$m")" "$(echo "$b / $m" | bc -l)"
+  json_rows+=("{\"target\":\"$label\",\"baseline\":\"${name//\\/\\\\}\",\"baselineKeysPerS\":$(rate "$b"),\"migrateKeysPerS\":$(rate "$m"),\"baselineS\":$(printf '%.4f' "$b"),\"migrateS\":$(printf '%.4f' "$m")}")
 done
+
+if [[ -n "${BENCH_JSON:-}" ]]; then
+  join() { local IFS=,; echo "$*"; }
+  printf '{"harness":"migrate","run":%s,"params":{"keys":%s,"valueBytes":100,"rounds":%s,"redisServer":"%s","postgres":"%s"},"results":{"rows":[%s]}}' \
+    "$run_info" "$N" "$ROUNDS" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$("$pgbin/postgres" --version | awk '{ print $NF }')" \
+    "$(join "${json_rows[@]}")" | node benchmark/report/run-info.mjs write "$BENCH_JSON"
+fi

@@ -4,7 +4,8 @@
 # Measures SAVE time, load time at startup (Redis's own "DB loaded from disk" line, TinyKV's
 # "snapshot loaded" line), file sizes, GET/SET p99 from redis-benchmark while idle and during
 # back-to-back BGSAVEs, and the `tinykv export | tinykv import` round trip in keys/s. Prints a
-# Markdown table. Usage: scripts/bench-persist.sh [N]   (TINYKV_BIN to use another binary)
+# Markdown table. Usage: scripts/bench-persist.sh [N]   (TINYKV_BIN to use another binary;
+# BENCH_JSON=FILE also writes the table, with the machine and the run, for docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -13,6 +14,12 @@ BIN=${TINYKV_BIN:-target/release/tinykv}
 for tool in redis-server redis-cli redis-benchmark; do
   command -v "$tool" >/dev/null || { echo "bench-persist: $tool is not installed" >&2; exit 1; }
 done
+
+# The run record is taken before anything starts, so its load average is the machine's own.
+if [ -n "${BENCH_JSON:-}" ]; then
+  run_info=$(node benchmark/report/run-info.mjs start \
+    "${BENCH_N:+BENCH_N=$BENCH_N }scripts/bench-persist.sh $N" "$BIN")
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -164,3 +171,17 @@ $N keys, 100-byte values, 10% with TTLs; $(nproc) cores; redis-benchmark -c 50 -
 | SET p99 ms, during BGSAVE | $r_set_bg | $t_set_bg |
 | export \| import round trip | - | $rt_rate keys/s ($rt_keys keys in $rt_secs s) |
 EOF
+
+if [ -n "${BENCH_JSON:-}" ]; then
+  num() { echo "${1:-null}"; } # a measure the logs did not show is null, not a broken file
+  side() { # save load keys bytes get-idle get-bgsave set-idle set-bgsave saves
+    printf '{"saveS":%s,"loadS":%s,"keysLoaded":%s,"fileBytes":%s,"p99ms":{"getIdle":%s,"getDuringBgsave":%s,"setIdle":%s,"setDuringBgsave":%s},"bgsaves":%s}' \
+      "$(num "$1")" "$(num "$2")" "$(num "$3")" "$(num "$4")" "$(num "$5")" "$(num "$6")" "$(num "$7")" "$(num "$8")" "$(num "$9")"
+  }
+  printf '{"harness":"persist","run":%s,"params":{"keys":%s,"valueBytes":100,"ttlShare":0.1,"benchmarkRequests":%s,"clients":50,"redisServer":"%s"},"results":{"redis":%s,"tinykv":%s,"jsonlBytes":%s,"exportImport":{"keys":%s,"seconds":%s,"keysPerS":%s}}}' \
+    "$run_info" "$N" "${BENCH_N:-200000}" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" \
+    "$(side "$r_save" "$r_load" "$r_keys" "$r_size" "$r_get_idle" "$r_get_bg" "$r_set_idle" "$r_set_bg" "$r_saves")" \
+    "$(side "$t_save" "$t_load" "$t_keys" "$t_size" "$t_get_idle" "$t_get_bg" "$t_set_idle" "$t_set_bg" "$t_saves")" \
+    "$(num "$jsonl_size")" "$(num "$rt_keys")" "$(num "$rt_secs")" "$(num "$rt_rate")" |
+    node benchmark/report/run-info.mjs write "$BENCH_JSON"
+fi
