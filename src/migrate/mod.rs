@@ -180,9 +180,11 @@ pub fn run(
     mut progress: impl FnMut(u64),
 ) -> Result<Report, String> {
     let started = Instant::now();
-    let mut report = Report::new(target.describe(), opts.dry_run);
-    let mut sample = Sampler::new(opts.verify);
-    let mut prefixes = Prefixes::default();
+    let mut t = Tally {
+        report: Report::new(target.describe(), opts.dry_run),
+        sample: Sampler::new(opts.verify),
+        prefixes: Prefixes::default(),
+    };
     let mut done = 0u64;
     // The batch the target is working on while the next one is read: its live entries, and
     // how far the source had got when it was read (for progress).
@@ -198,7 +200,7 @@ pub fn run(
             .into_iter()
             .partition(|e| e.expires_at_ms.is_none_or(|at| at > now));
         for e in &expired {
-            report.ns(&e.ns).read_expired(e);
+            t.report.ns(&e.ns).read_expired(e);
         }
         if live.is_empty() {
             if in_flight.is_none() {
@@ -220,29 +222,13 @@ pub fn run(
             target.start(&live, opts.on_conflict)?
         };
         if let Some((prev, s, at)) = in_flight.take() {
-            let outcomes = target.finish(s)?;
-            stopped = record(
-                &mut report,
-                &mut sample,
-                &mut prefixes,
-                opts,
-                prev,
-                outcomes,
-            );
+            stopped = t.settle(target, opts, prev, s)?;
             progress(at);
         }
         if overlap {
             in_flight = Some((live, started, done));
         } else {
-            let outcomes = target.finish(started)?;
-            stopped |= record(
-                &mut report,
-                &mut sample,
-                &mut prefixes,
-                opts,
-                live,
-                outcomes,
-            );
+            stopped |= t.settle(target, opts, live, started)?;
             progress(done);
         }
         if stopped {
@@ -250,17 +236,14 @@ pub fn run(
         }
     }
     if let Some((prev, s, at)) = in_flight.take() {
-        let outcomes = target.finish(s)?;
-        record(
-            &mut report,
-            &mut sample,
-            &mut prefixes,
-            opts,
-            prev,
-            outcomes,
-        );
+        t.settle(target, opts, prev, s)?;
         progress(at);
     }
+    let Tally {
+        mut report,
+        sample,
+        prefixes,
+    } = t;
     report.seconds = started.elapsed().as_secs_f64();
     if let Some(sep) = &opts.prefix_separator {
         report.warnings.extend(prefixes.warnings(&report, sep));
@@ -271,34 +254,46 @@ pub fn run(
     Ok(report)
 }
 
-/// Counts one batch's outcomes into the report (and the verify sample and prefix notes);
-/// true when `--on-conflict fail` must stop the run here.
-fn record(
-    report: &mut Report,
-    sample: &mut Sampler,
-    prefixes: &mut Prefixes,
-    opts: &Options,
-    live: Vec<Entry>,
-    outcomes: Vec<Outcome>,
-) -> bool {
-    let mut conflict = false;
-    if let Some(sep) = &opts.prefix_separator {
-        live.iter().for_each(|e| prefixes.note(e, sep));
-    }
-    for (e, o) in live.into_iter().zip(outcomes) {
-        let ns: &mut NsReport = report.ns(&e.ns);
-        ns.record(&e, &o);
-        conflict |= o == Outcome::Conflict;
-        // Verify compares every live key the target should hold, kept ones included.
-        if matches!(o, Outcome::Written | Outcome::Conflict) {
-            sample.offer(e);
+/// What a run counts as batches finish.
+struct Tally {
+    report: Report,
+    /// Entries kept for `--verify`.
+    sample: Sampler,
+    /// Default-namespace key prefixes, for the collision warning.
+    prefixes: Prefixes,
+}
+
+impl Tally {
+    /// Waits for the outcomes of `live`, a batch `target` started, and counts them into the
+    /// report (and the verify sample and prefix notes); true when `--on-conflict fail` must
+    /// stop the run here.
+    fn settle(
+        &mut self,
+        target: &mut dyn Target,
+        opts: &Options,
+        live: Vec<Entry>,
+        started: Started,
+    ) -> Result<bool, String> {
+        let outcomes = target.finish(started)?;
+        let mut conflict = false;
+        if let Some(sep) = &opts.prefix_separator {
+            live.iter().for_each(|e| self.prefixes.note(e, sep));
         }
+        for (e, o) in live.into_iter().zip(outcomes) {
+            let ns: &mut NsReport = self.report.ns(&e.ns);
+            ns.record(&e, &o);
+            conflict |= o == Outcome::Conflict;
+            // Verify compares every live key the target should hold, kept ones included.
+            if matches!(o, Outcome::Written | Outcome::Conflict) {
+                self.sample.offer(e);
+            }
+        }
+        if conflict && opts.on_conflict == OnConflict::Fail {
+            self.report.stopped = Some("a key already in the target (--on-conflict fail)".into());
+            return Ok(true);
+        }
+        Ok(false)
     }
-    if conflict && opts.on_conflict == OnConflict::Fail {
-        report.stopped = Some("a key already in the target (--on-conflict fail)".into());
-        return true;
-    }
-    false
 }
 
 /// Runs `next_batch` on a thread of its own, up to `ahead` batches ahead of the caller, so the
