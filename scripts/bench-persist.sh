@@ -70,6 +70,8 @@ start_redis() {
   pids+=($!)
   wait_ping "$RP"
 }
+# Starts a daemon and sets TINYKV_PORT to its TCP port. Called directly, not in $(...), so that
+# its PID reaches `pids` and cleanup stops it.
 start_tinykv() { # name extra-args...
   local name=$1; shift
   "$BIN" serve --socket "$work/$name.sock" --port 0 "$@" >"$work/$name.out" 2>>"$work/$name.log" &
@@ -78,7 +80,7 @@ start_tinykv() { # name extra-args...
     grep -q 'listening on tcp:' "$work/$name.out" 2>/dev/null && break
     sleep 0.01
   done
-  sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.out" | head -1
+  TINYKV_PORT=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
 }
 
 # p99 of GET and SET from redis-benchmark on port $1 (CSV: test, rps, avg, min, p50, p95, p99, max).
@@ -130,13 +132,15 @@ wait "${pids[-1]}" 2>/dev/null || true
 
 echo "== tinykv ($BIN)" >&2
 snap="$work/tinykv/dump.snap"
-TP=$(start_tinykv t1 --snapshot "$snap")
+start_tinykv t1 --snapshot "$snap"
+TP=$TINYKV_PORT
 redis-cli -p "$TP" --pipe <"$work/data.resp" >/dev/null
 t0=$(now_ns); redis-cli -p "$TP" SAVE >/dev/null; t1=$(now_ns)
 t_save=$(secs "$t0" "$t1")
 t_size=$(stat -c %s "$snap")
 # The round trip: a second daemon, export piped into import.
-TP2=$(start_tinykv t2)
+start_tinykv t2
+TP2=$TINYKV_PORT
 t0=$(now_ns)
 "$BIN" export -p "$TP" 2>/dev/null | "$BIN" import - -p "$TP2" 2>"$work/import.err"
 t1=$(now_ns)
@@ -147,7 +151,8 @@ jsonl_size=$("$BIN" export -p "$TP" 2>/dev/null | wc -c)
 redis-cli -p "$TP2" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 redis-cli -p "$TP" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 sleep 0.5
-TP=$(start_tinykv t3 --snapshot "$snap")
+start_tinykv t3 --snapshot "$snap"
+TP=$TINYKV_PORT
 wait_ping "$TP"
 t_load=$(sed -n 's/.*snapshot loaded: .* in \([0-9.]*\) s.*/\1/p' "$work/t3.log" | tail -1)
 t_keys=$(redis-cli -p "$TP" DBSIZE)
