@@ -54,6 +54,8 @@ pub struct RedisTarget {
     separator: String,
     /// For messages, without the password.
     label: String,
+    /// The batch being sent to one server, as RESP (reused from batch to batch).
+    out: bytes::BytesMut,
 }
 
 impl RedisTarget {
@@ -75,6 +77,7 @@ impl RedisTarget {
             link: Link::One(con),
             separator: separator.to_string(),
             label,
+            out: bytes::BytesMut::new(),
         };
         t.check_writable()?;
         Ok(t)
@@ -109,6 +112,7 @@ impl RedisTarget {
             link: Link::Cluster(Box::new(con)),
             separator: separator.to_string(),
             label,
+            out: bytes::BytesMut::new(),
         };
         t.check_writable()?;
         Ok(t)
@@ -232,33 +236,52 @@ impl Target for RedisTarget {
         self.finish(started)
     }
 
-    /// One server: the batch's SETs go out as one pipeline and their replies are read in
+    /// One server: the batch's SETs go out in one write and their replies are read in
     /// `finish`, after the next batch is sent. The server queues a batch's small replies
     /// (`+OK`) while it reads the next, so it never waits on this client between batches.
     /// A cluster pipeline is written and read at once.
     fn start(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Started, String> {
-        let mut p = redis::pipe();
+        let nx = policy != OnConflict::Overwrite;
+        if let Link::Cluster(_) = self.link {
+            let mut p = redis::pipe();
+            for e in batch {
+                p.cmd("SET").arg(self.key(e)).arg(&e.value);
+                if let Some(at) = e.expires_at_ms {
+                    p.arg("PXAT").arg(at);
+                }
+                if nx {
+                    p.arg("NX");
+                }
+            }
+            let cmds: Vec<Cmd> = p.cmd_iter().cloned().collect();
+            let replies = self.pipeline(&cmds)?;
+            return Ok(Started::Done(replies.iter().map(outcome).collect()));
+        }
+        // One server: the SETs straight into one RESP buffer (the daemon's own request
+        // encoder), without building a redis::Cmd per key and packing the pipeline again.
+        self.out.clear();
         for e in batch {
-            p.cmd("SET").arg(self.key(e)).arg(&e.value);
-            if let Some(at) = e.expires_at_ms {
-                p.arg("PXAT").arg(at);
+            let key = self.key(e);
+            let at = e.expires_at_ms.map(|at| at.to_string());
+            let mut argv: [&[u8]; 6] = [b"SET", &key, &e.value, b"", b"", b""];
+            let mut n = 3;
+            if let Some(at) = &at {
+                argv[3] = b"PXAT";
+                argv[4] = at.as_bytes();
+                n = 5;
             }
-            if policy != OnConflict::Overwrite {
-                p.arg("NX");
+            if nx {
+                argv[n] = b"NX";
+                n += 1;
             }
+            crate::protocol::encode_command(&argv[..n], &mut self.out);
         }
-        match &mut self.link {
-            Link::One(con) => {
-                con.send_packed_command(&p.get_packed_pipeline())
-                    .map_err(|e| format!("target {}: {e}", self.label))?;
-                Ok(Started::InFlight(batch.len()))
-            }
-            Link::Cluster(_) => {
-                let cmds: Vec<Cmd> = p.cmd_iter().cloned().collect();
-                let replies = self.pipeline(&cmds)?;
-                Ok(Started::Done(replies.iter().map(outcome).collect()))
-            }
-        }
+        let Link::One(con) = &mut self.link else {
+            return Err(format!("target {}: not one server", self.label));
+        };
+        con.send_packed_command(&self.out)
+            .map_err(|e| format!("target {}: {e}", self.label))?;
+        Ok(Started::InFlight(batch.len()))
     }
 
     fn finish(&mut self, started: Started) -> Result<Vec<Outcome>, String> {
