@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use bytes::BytesMut;
 
 use crate::command::Reply;
-use crate::protocol::{encode_command, parse_reply};
+use crate::protocol::{encode_command, parse_reply, ReplyScan};
 
 /// Where a daemon listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,14 +249,21 @@ impl Client {
     }
 
     fn read_reply(&mut self) -> io::Result<Reply> {
+        // Parse once the scan says the reply is all here: parsing after every read would
+        // go over a large reply again and again (quadratic in its size).
+        let mut scan = ReplyScan::default();
         loop {
-            match parse_reply(&self.buf) {
-                Ok(Some((reply, used))) => {
-                    let _ = self.buf.split_to(used);
-                    return Ok(reply);
+            if scan.complete(&self.buf).is_some() {
+                match parse_reply(&self.buf) {
+                    Ok(Some((reply, used))) => {
+                        let _ = self.buf.split_to(used);
+                        return Ok(reply);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+                    }
                 }
-                Ok(None) => {}
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
             }
             let mut chunk = [0u8; 16 * 1024];
             let n = self.stream.read(&mut chunk)?;

@@ -26,7 +26,7 @@ pub use encode::{
     write_int_bulk, write_int_line, write_nil, REPLY_TOO_BIG,
 };
 pub use inline::split_args;
-pub use parse_reply::parse_reply;
+pub use parse_reply::{parse_reply, ReplyScan};
 
 use std::fmt;
 

@@ -19,6 +19,87 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
     }
 }
 
+/// Where the first reply of a growing buffer ends, found by scanning headers only and resuming
+/// where the last call stopped: a client reading a large reply in chunks looks at each header
+/// once, instead of parsing the whole buffer again (allocating every value) after each read.
+/// It decides only when to call [`parse_reply`], which still checks and builds the reply.
+#[derive(Debug, Default)]
+pub struct ReplyScan {
+    /// Where the next element's header starts.
+    pos: usize,
+    /// Elements still to come in each open aggregate, outermost first.
+    open: Vec<u64>,
+}
+
+impl ReplyScan {
+    /// The length of the first reply in `buf` once all of it is there, `None` until then.
+    /// `buf` must only have grown since the last call. A malformed header answers at once (the
+    /// buffer's length), so that `parse_reply` is called and reports it.
+    pub fn complete(&mut self, buf: &[u8]) -> Option<usize> {
+        loop {
+            let rest = &buf[self.pos..];
+            let end = find_crlf(rest)?;
+            if end == 0 {
+                return Some(buf.len());
+            }
+            let n = parse_i64(&rest[1..end]);
+            let header = end + 2;
+            let elements = match (rest[0], n) {
+                (b'$' | b'=' | b'!', Some(len)) if len >= 0 => {
+                    let need = header.checked_add(len as usize)?.checked_add(2)?;
+                    if rest.len() < need {
+                        return None;
+                    }
+                    self.pos += need;
+                    0
+                }
+                (b'*' | b'~' | b'>', Some(k)) => {
+                    self.pos += header;
+                    k.max(0) as u64
+                }
+                // A map's pairs; an attribute's pairs and then the reply it annotates.
+                (b'%', Some(k)) if k >= 0 => {
+                    self.pos += header;
+                    2 * k as u64
+                }
+                (b'|', Some(k)) if k >= 0 => {
+                    self.pos += header;
+                    2 * k as u64 + 1
+                }
+                (b'$' | b'=' | b'!' | b'*' | b'~' | b'>' | b'%' | b'|', _) => {
+                    // Nil (-1), or a bad length for the parser to report.
+                    self.pos += header;
+                    0
+                }
+                _ => {
+                    self.pos += header;
+                    0
+                }
+            };
+            if elements > 0 {
+                if self.open.len() > MAX_DEPTH {
+                    return Some(buf.len());
+                }
+                self.open.push(elements);
+                continue;
+            }
+            // One element is done: close every aggregate it completes.
+            loop {
+                match self.open.last_mut() {
+                    None => return Some(self.pos),
+                    Some(left) => {
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        self.open.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn invalid(what: &str) -> ProtocolError {
     ProtocolError::InvalidReply(what.to_string())
 }
@@ -164,6 +245,77 @@ mod tests {
                     "{r:?} cut at {cut}"
                 );
             }
+        }
+    }
+
+    /// Any reply the encoder can write, nested a few levels.
+    fn reply() -> impl proptest::strategy::Strategy<Value = Reply> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            "[a-zA-Z ]{0,8}".prop_map(Reply::Simple),
+            "ERR [a-z]{0,8}".prop_map(Reply::Error),
+            any::<i64>().prop_map(Reply::Int),
+            // Bytes that look like RESP inside a bulk string must not fool the scan.
+            prop::collection::vec(
+                prop_oneof![
+                    any::<u8>(),
+                    Just(b'\r'),
+                    Just(b'\n'),
+                    Just(b'*'),
+                    Just(b'$')
+                ],
+                0..300
+            )
+            .prop_map(Reply::Bulk),
+            Just(Reply::Nil),
+            (-1e6f64..1e6).prop_map(Reply::Double),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Reply::Array),
+                prop::collection::vec((inner.clone(), inner), 0..4).prop_map(Reply::Map),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The scan (the fast path) against the parser (the plain path): fed any reply a chunk
+        /// at a time, in RESP2 and RESP3, with a second reply behind it, it answers nothing
+        /// until the first reply is whole and then exactly its length, as `parse_reply` does.
+        #[test]
+        fn the_scan_finds_the_end_the_parser_finds(
+            r in reply(),
+            next in reply(),
+            cuts in proptest::collection::vec(1usize..64, 1..200),
+            v3 in proptest::bool::ANY,
+        ) {
+            let proto = if v3 { Resp::V3 } else { Resp::V2 };
+            let mut out = BytesMut::new();
+            encode_reply(&r, proto, &mut out);
+            let first = out.len();
+            encode_reply(&next, proto, &mut out);
+            let mut scan = ReplyScan::default();
+            let (mut at, mut cuts) = (0, cuts.into_iter().cycle());
+            loop {
+                at = (at + cuts.next().unwrap_or(1)).min(out.len());
+                let found = scan.complete(&out[..at]);
+                let parsed = parse_reply(&out[..at]).unwrap().map(|(_, used)| used);
+                proptest::prop_assert_eq!(found, parsed, "at {} of {}", at, out.len());
+                if found.is_some() {
+                    proptest::prop_assert_eq!(found, Some(first));
+                    break;
+                }
+                proptest::prop_assert!(at < first);
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_hands_malformed_headers_to_the_parser() {
+        for bad in [&b"$abc\r\n"[..], b"*x\r\n", b"\r\n", b"%-3\r\n"] {
+            let mut scan = ReplyScan::default();
+            assert_eq!(scan.complete(bad), Some(bad.len()), "{bad:?}");
+            assert!(parse_reply(bad).is_err(), "{bad:?}");
         }
     }
 
