@@ -1,15 +1,17 @@
-//! Reading entries from a running TinyKV daemon over RESP, a namespace at a time: NAMESPACES
-//! lists them, SELECT enters one, and SCANENTRIES walks it, each step one request giving keys
-//! with their values and absolute expiries. The walk is SCAN's: every key present for the whole
+//! Reading entries from a running TinyKV daemon over RESP (the crate's own client), a
+//! namespace at a time: NAMESPACES lists them, SELECT enters one, and SCANENTRIES walks it,
+//! each step one request giving keys with their values and absolute expiries. The walk is SCAN's: every key present for the whole
 //! run is read; a key written during it may or may not be.
 
 use super::{Entry, BATCH_BYTES, DEFAULT_NAMESPACE};
-use redis::{Connection, Value};
+use crate::client::{Client, Target};
+use crate::command::Reply;
 
 /// A daemon being read.
 pub struct DaemonSource {
-    /// The connection (the `redis` crate speaks RESP to the daemon as to Redis).
-    con: Connection,
+    /// The connection: the crate's own RESP client (the CLI's), whose reply parser reads a
+    /// SCANENTRIES step in a fraction of the `redis` crate's parser's instructions.
+    con: Client,
     /// The namespaces still to walk, the current one first.
     namespaces: Vec<String>,
     /// SCAN's cursor in the current namespace; `None` before its first step.
@@ -39,15 +41,18 @@ impl DaemonSource {
         batch: usize,
     ) -> Result<DaemonSource, String> {
         let label = super::redis_target::without_password(url);
-        let info = super::redis_target::connection_info(url, password)
-            .map_err(|e| format!("source {label}: {e}"))?;
-        let client = redis::Client::open(info).map_err(|e| format!("source {label}: {e}"))?;
-        let mut con = client
-            .get_connection()
-            .map_err(|e| format!("source {label}: cannot connect: {e}"))?;
-        let listed: Value = redis::cmd("NAMESPACES").query(&mut con).map_err(|e| {
-            format!("source {label}: NAMESPACES failed (is it a TinyKV daemon?): {e}")
-        })?;
+        let mut target = Target::parse_url(url).map_err(|e| format!("source {label}: {e}"))?;
+        if let Some(p) = password {
+            target.password = Some(p.to_string());
+        }
+        let mut con =
+            Client::connect(&target).map_err(|e| format!("source {label}: cannot connect: {e}"))?;
+        let listed = match con.request(&["NAMESPACES"]) {
+            Ok(Reply::Error(e)) => Err(e),
+            Ok(r) => Ok(r),
+            Err(e) => Err(e.to_string()),
+        }
+        .map_err(|e| format!("source {label}: NAMESPACES failed (is it a TinyKV daemon?): {e}"))?;
         let mut counted = names(listed);
         if !only.is_empty() {
             counted.retain(|(n, _)| only.contains(n));
@@ -88,9 +93,7 @@ impl DaemonSource {
                 Some(c) => c,
                 None => {
                     let db = if ns == DEFAULT_NAMESPACE { "0" } else { &ns };
-                    redis::cmd("SELECT")
-                        .arg(db)
-                        .query::<()>(&mut self.con)
+                    self.call(&[b"SELECT", db.as_bytes()])
                         .map_err(|e| self.err(&format!("SELECT {ns}"), e))?;
                     0
                 }
@@ -107,23 +110,31 @@ impl DaemonSource {
     }
 
     /// One SCANENTRIES step of namespace `ns` from `cursor`: the next cursor and the entries.
-    fn step_entries(&mut self, ns: &str, cursor: u64) -> redis::RedisResult<(u64, Vec<Entry>)> {
-        let mut c = redis::cmd("SCANENTRIES");
-        c.arg(cursor);
-        if let Some(p) = &self.pattern {
-            c.arg("MATCH").arg(p);
+    fn step_entries(&mut self, ns: &str, cursor: u64) -> Result<(u64, Vec<Entry>), String> {
+        let cursor = cursor.to_string();
+        let count = self.count.to_string();
+        let pattern = self.pattern.clone();
+        let mut argv: Vec<&[u8]> = vec![b"SCANENTRIES", cursor.as_bytes()];
+        if let Some(p) = &pattern {
+            argv.extend([b"MATCH".as_slice(), p.as_bytes()]);
         }
-        c.arg("COUNT").arg(self.count);
-        let (next, flat): (u64, Vec<Value>) = c.query(&mut self.con)?;
+        argv.extend([b"COUNT".as_slice(), count.as_bytes()]);
+        let bad = |what: &str| format!("SCANENTRIES gave {what}");
+        let Reply::Array(parts) = self.call(&argv)? else {
+            return Err(bad("a reply that is not an array"));
+        };
+        let Ok([Reply::Bulk(next), Reply::Array(flat)]) = <[Reply; 2]>::try_from(parts) else {
+            return Err(bad("an array that is not [cursor, entries]"));
+        };
+        let next: u64 = std::str::from_utf8(&next)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad("a cursor that is not a number"))?;
         let mut out = Vec::with_capacity(flat.len() / 3);
         let mut it = flat.into_iter();
         while let (Some(k), Some(v), Some(at)) = (it.next(), it.next(), it.next()) {
-            let (Value::BulkString(key), Value::BulkString(value), Value::Int(at)) = (k, v, at)
-            else {
-                return Err(redis::RedisError::from((
-                    redis::ErrorKind::Parse,
-                    "SCANENTRIES gave an entry that is not key, value, expiry",
-                )));
+            let (Reply::Bulk(key), Reply::Bulk(value), Reply::Int(at)) = (k, v, at) else {
+                return Err(bad("an entry that is not key, value, expiry"));
             };
             out.push(Entry {
                 ns: ns.to_string(),
@@ -138,7 +149,16 @@ impl DaemonSource {
         Ok((next, out))
     }
 
-    fn err(&self, what: &str, e: redis::RedisError) -> String {
+    /// Sends `argv`; an error reply is an `Err` with the server's message.
+    fn call(&mut self, argv: &[&[u8]]) -> Result<Reply, String> {
+        match self.con.request(argv) {
+            Ok(Reply::Error(e)) => Err(e),
+            Ok(r) => Ok(r),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn err(&self, what: &str, e: String) -> String {
         format!("source {}: {what}: {e}", self.label)
     }
 }
@@ -150,20 +170,20 @@ fn count_within_bytes(seen: &[Entry], batch: usize) -> usize {
     (BATCH_BYTES / per_entry).clamp(1, batch)
 }
 
-/// Names and key counts of a NAMESPACES reply (a map; a flat array in RESP2).
-fn names(v: Value) -> Vec<(String, u64)> {
-    let text = |v: &Value| match v {
-        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Value::SimpleString(s) => Some(s.clone()),
+/// Names and key counts of a NAMESPACES reply (a map in RESP3; a flat array in RESP2).
+fn names(v: Reply) -> Vec<(String, u64)> {
+    let text = |v: &Reply| match v {
+        Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Reply::Simple(s) => Some(s.clone()),
         _ => None,
     };
-    let count = |v: &Value| match v {
-        Value::Int(n) => *n as u64,
+    let count = |v: &Reply| match v {
+        Reply::Int(n) => *n as u64,
         _ => 0,
     };
-    let pairs: Vec<(Value, Value)> = match v {
-        Value::Map(pairs) => pairs,
-        Value::Array(items) => items
+    let pairs: Vec<(Reply, Reply)> = match v {
+        Reply::Map(pairs) => pairs,
+        Reply::Array(items) => items
             .chunks(2)
             .filter(|c| c.len() == 2)
             .map(|c| (c[0].clone(), c[1].clone()))
