@@ -199,11 +199,14 @@ pub(crate) fn read_password_file(path: &std::path::Path) -> Result<String, Strin
 pub const CLIENT_PASSWORD_ENV: [&str; 2] = ["TINYKV_PASSWORD", "REDISCLI_AUTH"];
 
 /// The password from -a or --pass-file (clap refuses both at once).
-fn flag_password(cli: &Cli) -> Result<Option<String>, Failure> {
-    if let Some(p) = &cli.pass {
+fn flag_password(
+    pass: &Option<String>,
+    pass_file: &Option<std::path::PathBuf>,
+) -> Result<Option<String>, Failure> {
+    if let Some(p) = pass {
         return Ok(Some(p.clone()));
     }
-    let Some(f) = &cli.pass_file else {
+    let Some(f) = pass_file else {
         return Ok(None);
     };
     let p = read_password_file(f).map_err(Failure::Usage)?;
@@ -214,6 +217,45 @@ fn flag_password(cli: &Cli) -> Result<Option<String>, Failure> {
         )));
     }
     Ok(Some(p))
+}
+
+/// The daemon -s, -p/-h or -u name (at most one of them), `None` when none does.
+fn named_target(
+    socket: &Option<std::path::PathBuf>,
+    port: Option<u16>,
+    host: &Option<String>,
+    url: &Option<String>,
+) -> Result<Option<Target>, Failure> {
+    let tcp = port.is_some() || host.is_some();
+    if [socket.is_some(), tcp, url.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count()
+        > 1
+    {
+        return Err(Failure::Usage("use only one of -s, -p/-h and -u".into()));
+    }
+    Ok(if let Some(url) = url {
+        Some(Target::parse_url(url).map_err(Failure::Usage)?)
+    } else if let Some(path) = socket {
+        Some(Target::new(Address::Unix(path.clone())))
+    } else if tcp {
+        let host = host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        Some(Target::new(Address::Tcp(host, port.unwrap_or(6379))))
+    } else {
+        None
+    })
+}
+
+/// Sets `target`'s password: `flag`'s (-a or --pass-file), else the URL's, else the
+/// environment's ([`CLIENT_PASSWORD_ENV`]).
+fn with_password(mut target: Target, flag: Option<String>) -> Target {
+    if flag.is_some() {
+        target.password = flag;
+    } else if target.password.is_none() {
+        target.password = env_password();
+    }
+    target
 }
 
 /// The first non-empty variable of [`CLIENT_PASSWORD_ENV`].
@@ -228,33 +270,13 @@ fn env_password() -> Option<String> {
 /// -a or --pass-file, else the URL, else the environment ([`CLIENT_PASSWORD_ENV`]); the
 /// environment alone never turns the in-process REPL into a client.
 fn daemon_target(cli: &Cli) -> Result<Option<Target>, Failure> {
-    let pass = flag_password(cli)?;
-    let tcp = cli.port.is_some() || cli.host.is_some();
-    let one_only = || Failure::Usage("use only one of -s, -p/-h and -u".into());
-    let mut target = if let Some(url) = &cli.url {
-        if cli.socket.is_some() || tcp {
-            return Err(one_only());
-        }
-        Target::parse_url(url).map_err(Failure::Usage)?
-    } else if let Some(path) = &cli.socket {
-        if tcp {
-            return Err(one_only());
-        }
-        Target::new(Address::Unix(path.clone()))
-    } else if tcp {
-        let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".into());
-        Target::new(Address::Tcp(host, cli.port.unwrap_or(6379)))
-    } else if pass.is_some() {
-        Target::new(Address::Unix(crate::server::default_socket_path()))
-    } else {
-        return Ok(None);
+    let pass = flag_password(&cli.pass, &cli.pass_file)?;
+    let target = match named_target(&cli.socket, cli.port, &cli.host, &cli.url)? {
+        Some(t) => t,
+        None if pass.is_some() => Target::new(Address::Unix(crate::server::default_socket_path())),
+        None => return Ok(None),
     };
-    if pass.is_some() {
-        target.password = pass;
-    } else if target.password.is_none() {
-        target.password = env_password();
-    }
-    Ok(Some(target))
+    Ok(Some(with_password(target, pass)))
 }
 
 /// `tinykv help [TOPIC]`: the CLI's help, `serve`'s, or one command's usage.

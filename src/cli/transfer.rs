@@ -45,30 +45,12 @@ pub(crate) struct Conn {
 impl Conn {
     /// Connects to the daemon these flags name (the default socket when none does).
     pub(crate) fn connect(&self) -> Result<Client, Failure> {
-        let tcp = self.port.is_some() || self.host.is_some();
-        let many = [self.socket.is_some(), tcp, self.url.is_some()];
-        if many.iter().filter(|b| **b).count() > 1 {
-            return Err(Failure::Usage("use only one of -s, -p/-h and -u".into()));
-        }
-        let mut target = if let Some(url) = &self.url {
-            Target::parse_url(url).map_err(Failure::Usage)?
-        } else if let Some(path) = &self.socket {
-            Target::new(Address::Unix(path.clone()))
-        } else if tcp {
-            let host = self.host.clone().unwrap_or_else(|| "127.0.0.1".into());
-            Target::new(Address::Tcp(host, self.port.unwrap_or(6379)))
-        } else {
-            Target::new(Address::Unix(crate::server::default_socket_path()))
-        };
+        let pass = super::flag_password(&self.pass, &self.pass_file)?;
+        let mut target = super::named_target(&self.socket, self.port, &self.host, &self.url)?
+            .unwrap_or_else(|| Target::new(Address::Unix(crate::server::default_socket_path())));
         // A URL's database is not a filter here: every command names its namespaces.
         target.db = None;
-        if let Some(p) = &self.pass {
-            target.password = Some(p.clone());
-        } else if let Some(f) = &self.pass_file {
-            target.password = Some(super::read_password_file(f).map_err(Failure::Usage)?);
-        } else if target.password.is_none() {
-            target.password = super::env_password();
-        }
+        let target = super::with_password(target, pass);
         super::connect(&target)
     }
 }
