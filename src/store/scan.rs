@@ -5,6 +5,7 @@
 //! once, whatever resizes happen between steps (a grown table repeats nothing, a shrunk one
 //! may repeat keys). A SCAN step visits at most `10 * count` buckets.
 
+use super::entry::Entry;
 use super::glob;
 use super::key::{key_name, key_ns, Ns};
 use super::shared::Shared;
@@ -88,26 +89,40 @@ impl Shared {
 
     /// [`Shared::scan`] before the pattern filter, with the number of buckets it visited.
     pub(crate) fn scan_step(&self, ns: Ns, cursor: u64, count: usize) -> ScanStep {
-        let count = count.max(1);
-        let budget = count.saturating_mul(VISITS_PER_KEY);
-        let now = self.now();
         let mut keys = Vec::new();
-        let found = std::cell::Cell::new(0);
-        let (next, visited) = self.table.walk_step(
-            cursor,
-            |visited| found.get() >= count || visited >= budget,
-            |e| {
-                if key_ns(e.key()) == ns && !e.is_expired(now) {
-                    keys.push(key_name(e.key()).to_owned());
-                    found.set(found.get() + 1);
-                }
-            },
-        );
+        let (next, visited) = self.scan_live(ns, cursor, count, |e| {
+            keys.push(key_name(e.key()).to_owned())
+        });
         ScanStep {
             next,
             keys,
             visited,
         }
+    }
+
+    /// One SCAN step's walk: calls `f` on each live entry of `ns` it finds, until about
+    /// `count` of them or `10 * count` buckets; the next cursor and the buckets visited.
+    fn scan_live(
+        &self,
+        ns: Ns,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&Entry),
+    ) -> (u64, usize) {
+        let count = count.max(1);
+        let budget = count.saturating_mul(VISITS_PER_KEY);
+        let now = self.now();
+        let found = std::cell::Cell::new(0);
+        self.table.walk_step(
+            cursor,
+            |visited| found.get() >= count || visited >= budget,
+            |e| {
+                if key_ns(e.key()) == ns && !e.is_expired(now) {
+                    found.set(found.get() + 1);
+                    f(e);
+                }
+            },
+        )
     }
 
     /// One SCANENTRIES step: as [`Shared::scan`], with each key's value and absolute expiry
@@ -119,30 +134,19 @@ impl Shared {
         pattern: Option<&[u8]>,
         count: usize,
     ) -> (u64, Vec<ScannedEntry>) {
-        let count = count.max(1);
-        let budget = count.saturating_mul(VISITS_PER_KEY);
-        let now = self.now();
         let mut out = Vec::new();
-        let found = std::cell::Cell::new(0);
-        let (next, _) = self.table.walk_step(
-            cursor,
-            |visited| found.get() >= count || visited >= budget,
-            |e| {
-                if key_ns(e.key()) == ns && !e.is_expired(now) {
-                    // Counted before the pattern, as SCAN's COUNT counts keys visited.
-                    found.set(found.get() + 1);
-                    let key = key_name(e.key());
-                    if pattern.is_none_or(|p| glob::matches(p, key)) {
-                        let at = e.expires_at();
-                        out.push(ScannedEntry {
-                            key: key.to_owned(),
-                            value: e.value().to_owned(),
-                            expires_at_ms: (at != 0).then_some(at),
-                        });
-                    }
-                }
-            },
-        );
+        // Counted before the pattern, as SCAN's COUNT counts keys visited.
+        let (next, _) = self.scan_live(ns, cursor, count, |e| {
+            let key = key_name(e.key());
+            if pattern.is_none_or(|p| glob::matches(p, key)) {
+                let at = e.expires_at();
+                out.push(ScannedEntry {
+                    key: key.to_owned(),
+                    value: e.value().to_owned(),
+                    expires_at_ms: (at != 0).then_some(at),
+                });
+            }
+        });
         (next, out)
     }
 
