@@ -29,6 +29,9 @@ const GROUP_WIDTH: usize = if cfg!(all(
 };
 /// A control byte marking an empty bucket.
 const EMPTY: u8 = 0xFF;
+/// Home buckets a walk step looks ahead to prefetch their entries: enough misses in flight
+/// to cover memory latency, few enough that a short step wastes little.
+const PREFETCH_AHEAD: usize = 24;
 
 impl Table {
     /// One step of the cursor walk: from `cursor`, calls `f` on every entry of each home
@@ -49,8 +52,22 @@ impl Table {
                 let table = shards[shard].read();
                 if !table.is_empty() {
                     let mask = table.buckets() - 1;
+                    // The entries of the home bucket PREFETCH_AHEAD visits on are fetched
+                    // from memory while this one is visited: entries are scattered over the
+                    // heap, and a walk is otherwise one cache miss after another.
+                    let mut ahead = Some(v);
+                    for _ in 0..PREFETCH_AHEAD {
+                        ahead = ahead.and_then(|a| {
+                            self.prefetch_home(&table, a as usize & mask);
+                            next_bucket_cursor(a, mask as u64)
+                        });
+                    }
                     loop {
                         visited += 1;
+                        if let Some(a) = ahead {
+                            self.prefetch_home(&table, a as usize & mask);
+                            ahead = next_bucket_cursor(a, mask as u64);
+                        }
                         self.visit_home(&table, v as usize & mask, &mut f);
                         match next_bucket_cursor(v, mask as u64) {
                             Some(next) => v = next,
@@ -79,37 +96,25 @@ impl Table {
     /// anywhere in it). Entries of other home buckets met on the way are skipped.
     fn visit_home(&self, table: &RawTable<Slot>, home: usize, mut f: impl FnMut(&Entry)) {
         let mask = table.buckets() - 1;
-        let ctrl = table.data_end().as_ptr().cast::<u8>().cast_const();
-        let mut check = |i: usize| {
-            // SAFETY: `i <= mask`, and the caller holds the shard's read lock.
-            unsafe {
-                if table.is_bucket_full(i) {
-                    let e = &table.bucket(i).as_ref().0;
-                    if self.home_of(e, mask) == home {
-                        f(e);
-                    }
-                }
+        probe_home(table, home, |e| {
+            if self.home_of(e, mask) == home {
+                f(e);
             }
-        };
-        if mask < GROUP_WIDTH {
-            (0..=mask).for_each(&mut check);
+        });
+    }
+
+    /// Starts fetching into the cache the entries [`Table::visit_home`] would visit for
+    /// `home`, where the pointer's tag tells their home without reading them (else none).
+    fn prefetch_home(&self, table: &RawTable<Slot>, home: usize) {
+        let mask = table.buckets() - 1;
+        if mask >= 1 << TAG_HASH_BITS {
             return;
         }
-        let (mut pos, mut stride) = (home, 0);
-        loop {
-            let mut has_empty = false;
-            for j in 0..GROUP_WIDTH {
-                let i = (pos + j) & mask;
-                // SAFETY: `i <= mask`: a control byte of the table, under its read lock.
-                has_empty |= unsafe { *ctrl.add(i) } == EMPTY;
-                check(i);
+        probe_home(table, home, |e| {
+            if e.hash_tag().is_some_and(|low| low as usize & mask == home) {
+                e.prefetch();
             }
-            stride += GROUP_WIDTH;
-            if has_empty || stride > mask {
-                return;
-            }
-            pos = (pos + stride) & mask;
-        }
+        });
     }
 
     /// The home bucket of `e` in a table of `mask + 1` buckets: its hash's low bits, from the
@@ -179,6 +184,41 @@ impl Table {
                 }
             }
         }
+    }
+}
+
+/// Calls `f` on the entry of every full bucket in the probe sequence of home bucket `home` of
+/// `table` (read-locked, allocated): from `home` up to the first control group holding an
+/// empty byte, or the whole table when it is no bigger than a group.
+fn probe_home(table: &RawTable<Slot>, home: usize, mut f: impl FnMut(&Entry)) {
+    let mask = table.buckets() - 1;
+    let ctrl = table.data_end().as_ptr().cast::<u8>().cast_const();
+    let mut check = |i: usize| {
+        // SAFETY: `i <= mask`, and the caller holds the shard's read lock.
+        unsafe {
+            if table.is_bucket_full(i) {
+                f(&table.bucket(i).as_ref().0);
+            }
+        }
+    };
+    if mask < GROUP_WIDTH {
+        (0..=mask).for_each(&mut check);
+        return;
+    }
+    let (mut pos, mut stride) = (home, 0);
+    loop {
+        let mut has_empty = false;
+        for j in 0..GROUP_WIDTH {
+            let i = (pos + j) & mask;
+            // SAFETY: `i <= mask`: a control byte of the table, under its read lock.
+            has_empty |= unsafe { *ctrl.add(i) } == EMPTY;
+            check(i);
+        }
+        stride += GROUP_WIDTH;
+        if has_empty || stride > mask {
+            return;
+        }
+        pos = (pos + stride) & mask;
     }
 }
 
