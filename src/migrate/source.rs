@@ -21,8 +21,12 @@ pub struct DaemonSource {
     /// Most entries per step (`--batch-size`).
     batch: usize,
     /// SCANENTRIES COUNT of the next step: `batch`, or fewer when the last step's entries
-    /// were so large that `batch` of them would pass [`BATCH_BYTES`].
+    /// were so large that `batch` of them would pass [`BATCH_BYTES`], or while ramping up.
     count: usize,
+    /// The ramp: the most the next step may ask for. It starts at [`FIRST_STEP`] and grows
+    /// fourfold a step, so the target has its first batch after a short read rather than a
+    /// full one, and is kept busy from then on.
+    ramp: usize,
     /// Where the daemon is, for messages.
     label: String,
     /// Keys in the chosen namespaces when the run began, for a progress bar.
@@ -67,7 +71,8 @@ impl DaemonSource {
             cursor: None,
             pattern,
             batch: batch.max(1),
-            count: batch.max(1),
+            count: batch.clamp(1, FIRST_STEP),
+            ramp: FIRST_STEP,
             label,
             total,
         })
@@ -144,7 +149,8 @@ impl DaemonSource {
             });
         }
         if !out.is_empty() {
-            self.count = count_within_bytes(&out, self.batch);
+            self.ramp = self.ramp.saturating_mul(4);
+            self.count = count_within_bytes(&out, self.batch).min(self.ramp);
         }
         Ok((next, out))
     }
@@ -162,6 +168,9 @@ impl DaemonSource {
         format!("source {}: {what}: {e}", self.label)
     }
 }
+
+/// SCANENTRIES COUNT of a walk's first step (at most `--batch-size`).
+const FIRST_STEP: usize = 1000;
 
 /// How many entries the size of `seen`'s fit in [`BATCH_BYTES`]: from 1 to `batch`.
 fn count_within_bytes(seen: &[Entry], batch: usize) -> usize {
