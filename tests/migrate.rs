@@ -495,27 +495,50 @@ fn a_key_the_target_refuses_is_reported_and_the_rest_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let rep = dir.path().join("r.json");
     let url = format!("redis://mig:pw@127.0.0.1:{}", redis.port);
-    let out = migrate(&src, &["--to", &url, "--report", rep.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let allowed = want
         .keys()
         .filter(|(ns, k)| redis_key(ns, k).starts_with(b"k"))
         .count();
-    let r = report(&rep);
-    assert_eq!(r["total"]["written"], allowed);
-    assert_eq!(r["total"]["failed"], want.len() - allowed);
-    assert!(
-        r["namespaces"]["sessions"]["errors"][0]
-            .as_str()
+    // One batch, then batches of 7: a refused MSET is sent again as SETs while the next
+    // batch is in flight, and the rest of the run goes as SETs.
+    for batch in ["10000", "7"] {
+        redis.cli(&["FLUSHALL"]);
+        let rep_path = rep.to_str().unwrap();
+        let out = migrate(
+            &src,
+            &["--to", &url, "--report", rep_path, "--batch-size", batch],
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let r = report(&rep);
+        assert_eq!(r["total"]["written"], allowed, "batch {batch}");
+        assert_eq!(r["total"]["failed"], want.len() - allowed, "batch {batch}");
+        assert!(
+            r["namespaces"]["sessions"]["errors"][0]
+                .as_str()
+                .unwrap()
+                .contains("NOPERM"),
+            "{r}"
+        );
+        assert!(!r["target"].as_str().unwrap().contains("pw@"));
+        assert_eq!(
+            redis.cli(&["DBSIZE"]).stdout,
+            format!("{allowed}\n").into_bytes()
+        );
+        // What it wrote is the source's, TTLs included.
+        let mut con = redis::Client::open(redis.url())
             .unwrap()
-            .contains("NOPERM"),
-        "{r}"
-    );
-    assert!(!r["target"].as_str().unwrap().contains("pw@"));
-    assert_eq!(
-        redis.cli(&["DBSIZE"]).stdout,
-        format!("{allowed}\n").into_bytes()
-    );
+            .get_connection()
+            .unwrap();
+        for ((ns, key), (value, at)) in &want {
+            let k = redis_key(ns, key);
+            if k.starts_with(b"k") {
+                let got: Option<Vec<u8>> = con.get(&k).unwrap();
+                assert_eq!(got.as_ref(), Some(value), "{ns}/{key:?}");
+                let got_at: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(&mut con).unwrap();
+                assert_eq!(got_at, at.map_or(-1, |a| a as i64), "{ns}/{key:?}");
+            }
+        }
+    }
 }
 
 #[test]

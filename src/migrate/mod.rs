@@ -89,8 +89,9 @@ pub trait Target {
     fn start(&mut self, batch: &[Entry], policy: OnConflict) -> Result<Started, String> {
         self.write(batch, policy).map(Started::Done)
     }
-    /// The outcomes of a batch [`Target::start`] began (the only one in flight).
-    fn finish(&mut self, started: Started) -> Result<Vec<Outcome>, String> {
+    /// The outcomes of `batch`, which [`Target::start`] began: the oldest batch in flight
+    /// (at most two are).
+    fn finish(&mut self, _batch: &[Entry], started: Started) -> Result<Vec<Outcome>, String> {
         match started {
             Started::Done(outcomes) => Ok(outcomes),
             Started::InFlight(_) => Err(format!("{}: no batch in flight", self.describe())),
@@ -274,7 +275,7 @@ impl Tally {
         live: Vec<Entry>,
         started: Started,
     ) -> Result<bool, String> {
-        let outcomes = target.finish(started)?;
+        let outcomes = target.finish(&live, started)?;
         let mut conflict = false;
         if let Some(sep) = &opts.prefix_separator {
             live.iter().for_each(|e| self.prefixes.note(e, sep));
