@@ -3,7 +3,9 @@
 # N keys (default 200000) with 100-byte values, loaded into a `tinykv serve` this script starts,
 # then moved
 #   - into a redis-server: by `tinykv migrate`, and by `redis-cli --pipe` (Redis's mass-insertion
-#     path) fed the same keys and values as a RESP file;
+#     path) fed the same keys and values as a RESP file of SETs; once with no TTLs (migrate
+#     sends those as MSETs) and once with every key expiring in an hour (both send
+#     `SET key value PXAT at`, from a second source daemon holding the same keys with TTLs);
 #   - into PostgreSQL: by `tinykv migrate`, and by `psql \copy` of the same rows from CSV into
 #     the same table.
 # Each cell is the best of ROUNDS runs (default 3), the target emptied before each. Prints keys/s
@@ -39,13 +41,17 @@ now() { date +%s.%N; }
 
 # The data, as RESP for --pipe and as CSV for \copy.
 python3 - "$N" "$dir" <<'EOF'
-import sys
+import sys, time
 n, d = int(sys.argv[1]), sys.argv[2]
-with open(f"{d}/data.resp", "wb") as resp, open(f"{d}/data.csv", "w") as csv:
+at = str(int(time.time() * 1000) + 3_600_000).encode()
+with open(f"{d}/data.resp", "wb") as resp, open(f"{d}/data.csv", "w") as csv, \
+        open(f"{d}/ttl.resp", "wb") as ttl:
     for i in range(n):
         k = f"key:{i}".encode()
         v = f"{i:0>100}".encode()
         resp.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+        ttl.write(b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$4\r\nPXAT\r\n$%d\r\n%s\r\n"
+                  % (len(k), k, len(v), v, len(at), at))
         csv.write(f"default,\\x{k.hex()},\\x{v.hex()},\n")
 EOF
 
@@ -54,6 +60,11 @@ EOF
 pids+=($!)
 wait_until redis-cli -s "$dir/t.sock" PING
 redis-cli -s "$dir/t.sock" --pipe <"$dir/data.resp" >/dev/null
+# The second source: the same keys, each with a TTL.
+"$TINYKV_BIN" serve --socket "$dir/ttl.sock" --log-level warn &
+pids+=($!)
+wait_until redis-cli -s "$dir/ttl.sock" PING
+redis-cli -s "$dir/ttl.sock" --pipe <"$dir/ttl.resp" >/dev/null
 
 # Redis.
 rport=$(free_port)
@@ -88,6 +99,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
   redis-cli -p "$rport" FLUSHALL >/dev/null
   secs[redis_migrate]+="$(time_it "$TINYKV_BIN" migrate -s "$dir/t.sock" --to "redis://127.0.0.1:$rport")"$'\n'
   [[ $(redis-cli -p "$rport" DBSIZE) == "$N" ]] || { echo "redis holds the wrong count" >&2; exit 1; }
+  redis-cli -p "$rport" FLUSHALL >/dev/null
+  secs[ttl_pipe]+="$(time_it sh -c "redis-cli -p $rport --pipe <$dir/ttl.resp")"$'\n'
+  redis-cli -p "$rport" FLUSHALL >/dev/null
+  secs[ttl_migrate]+="$(time_it "$TINYKV_BIN" migrate -s "$dir/ttl.sock" --to "redis://127.0.0.1:$rport")"$'\n'
+  [[ $(redis-cli -p "$rport" DBSIZE) == "$N" && $(redis-cli -p "$rport" PTTL key:7) -gt 0 ]] ||
+    { echo "redis holds the wrong count, or no TTLs" >&2; exit 1; }
   psql_ -c 'TRUNCATE tinykv_entries'
   secs[pg_copy]+="$(time_it psql_ -c "\\copy tinykv_entries FROM '$dir/data.csv' CSV")"$'\n'
   psql_ -c 'TRUNCATE tinykv_entries'
@@ -99,8 +116,12 @@ rate() { printf '%.0f' "$(echo "$N / $1" | bc -l)"; }
 printf '\n%s keys, 100-byte values, best of %s\n\n' "$N" "$ROUNDS"
 printf '| target | baseline | baseline keys/s | tinykv migrate keys/s | ratio |\n|---|---|---|---|---|\n'
 json_rows=()
-for t in redis pg; do
-  if [[ $t == redis ]]; then base=redis_pipe name='redis-cli --pipe' label=redis-server; else base=pg_copy name='psql \copy (CSV)' label=PostgreSQL; fi
+for t in redis ttl pg; do
+  case $t in
+    redis) base=redis_pipe name='redis-cli --pipe' label=redis-server ;;
+    ttl) base=ttl_pipe name='redis-cli --pipe' label='redis-server, keys with TTLs' ;;
+    pg) base=pg_copy name='psql \copy (CSV)' label=PostgreSQL ;;
+  esac
   b=$(printf '%s' "${secs[$base]}" | best)
   m=$(printf '%s' "${secs[${t}_migrate]}" | best)
   printf '| %s | %s | %s | %s | %.2f |\n' "$label" "$name" "$(rate "$b")" "$(rate "$m")" "$(echo "$b / $m" | bc -l)"
