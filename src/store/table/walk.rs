@@ -58,14 +58,14 @@ impl Table {
                     let mut ahead = Some(v);
                     for _ in 0..PREFETCH_AHEAD {
                         ahead = ahead.and_then(|a| {
-                            self.prefetch_home(&table, a as usize & mask);
+                            self.prefetch_home_entries(&table, a as usize & mask);
                             next_bucket_cursor(a, mask as u64)
                         });
                     }
                     loop {
                         visited += 1;
                         if let Some(a) = ahead {
-                            self.prefetch_home(&table, a as usize & mask);
+                            self.prefetch_home_entries(&table, a as usize & mask);
                             ahead = next_bucket_cursor(a, mask as u64);
                         }
                         self.visit_home(&table, v as usize & mask, &mut f);
@@ -105,7 +105,7 @@ impl Table {
 
     /// Starts fetching into the cache the entries [`Table::visit_home`] would visit for
     /// `home`, where the pointer's tag tells their home without reading them (else none).
-    fn prefetch_home(&self, table: &RawTable<Slot>, home: usize) {
+    fn prefetch_home_entries(&self, table: &RawTable<Slot>, home: usize) {
         let mask = table.buckets() - 1;
         if mask >= 1 << TAG_HASH_BITS {
             return;
