@@ -2,13 +2,16 @@
 // machine's platform package (@tinykv/binding-<platform>) the way the release publishes them,
 // and both install into a fresh app on a PATH with no Rust toolchain and from no source but the
 // registry (for ioredis). The addon loads from the platform package, a cache round trip and
-// `npx tinykv` work, and without the platform package the loader's error names it.
+// `npx tinykv` work, and without the platform package the loader's error names it. Every napi
+// target has its platform package in npm/, and the build workflow builds each one.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
+import { parseTriple } from '@napi-rs/cli'
+import { load as loadYaml } from 'js-yaml'
 import { addon, bindingName, packRelease, pkg } from './helpers/release_pack.mjs'
 
 const root = resolve(import.meta.dirname, '..')
@@ -107,4 +110,31 @@ test('`npm publish` from the checkout is refused: the main package needs its pla
   const r = run('npm', ['publish', '--dry-run'], { cwd: root })
   assert.notEqual(r.status, 0)
   assert.match(r.out, /publish with scripts\/release-npm\.sh/)
+})
+
+test('every napi target has its platform package in npm/, and every package a target', () => {
+  const targets = pkg.napi.targets.map(parseTriple)
+  assert.deepEqual(targets.map((t) => t.platformArchABI).sort(), readdirSync(join(root, 'npm')).sort())
+  const libc = { gnu: ['glibc'], musl: ['musl'] }
+  for (const t of targets) {
+    const dir = join(root, 'npm', t.platformArchABI)
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+    const file = `${pkg.napi.binaryName}.${t.platformArchABI}.node`
+    assert.equal(manifest.name, `${pkg.napi.packageName}-${t.platformArchABI}`, t.triple)
+    assert.equal(manifest.version, pkg.version, t.triple)
+    assert.equal(manifest.type, 'commonjs', t.triple)
+    assert.equal(manifest.main, file, t.triple)
+    assert.deepEqual(manifest.files, [file], t.triple)
+    assert.deepEqual(manifest.os, [t.platform], t.triple)
+    assert.deepEqual(manifest.cpu, [t.arch], t.triple)
+    assert.deepEqual(manifest.libc, t.platform === 'linux' ? libc[t.abi] : undefined, t.triple)
+    assert.ok(readFileSync(join(dir, 'README.md'), 'utf8').includes(`**${t.triple}**`), t.triple)
+  }
+})
+
+test('the build workflow makes the addon for every napi target and the daemon for each of them', () => {
+  const build = loadYaml(readFileSync(join(root, '.github/workflows/build.yml'), 'utf8'))
+  const built = (job) => build.jobs[job].strategy.matrix.include.map((row) => row.target).sort()
+  assert.deepEqual(built('addon'), [...pkg.napi.targets].sort())
+  assert.deepEqual(built('daemon'), [...pkg.napi.targets].sort())
 })

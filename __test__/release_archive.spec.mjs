@@ -1,11 +1,12 @@
 // scripts/release-archive.sh, as the release workflow runs it per target: the archive holds the
 // `tinykv` binary (which runs and says its version), LICENSE and README.md, and SHA256SUMS
-// names it with its real hash, one line per archive however often the script runs.
+// names it with its real hash, one line per archive however often the script runs. A Windows
+// target's archive is a .zip with `tinykv.exe`.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { tinykvBin } from './helpers/servers.mjs'
@@ -42,6 +43,30 @@ test('the archive holds the binary, LICENSE and README.md, and SHA256SUMS its ha
   assert.equal(archive('--sums-only', '--out', out)[0], sums)
   assert.equal(readFileSync(sums, 'utf8'), `${hash}  ${name}.tar.gz\n`)
   assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.tmp')), [], 'nothing half-written left')
+})
+
+test('a Windows target gets a .zip with tinykv.exe, LICENSE and README.md, and its SHA256SUMS line', () => {
+  // The script archives what it is given; a stand-in named as the Windows build names it.
+  const zipOut = mkdtempSync(join(tmpdir(), 'tinykv-archive-zip-'))
+  after(() => rmSync(zipOut, { recursive: true, force: true }))
+  const exe = join(zipOut, 'tinykv.exe')
+  copyFileSync(tinykvBin(), exe)
+  const target = 'x86_64-pc-windows-msvc'
+  const name = `tinykv-v${version}-${target}`
+  const [zip, sums] = archive('--target', target, '--binary', exe, '--out', zipOut)
+  assert.equal(zip, join(zipOut, `${name}.zip`))
+  const listed = spawnSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).stdout.trim().split('\n').sort()
+  assert.deepEqual(listed, [`${name}/`, `${name}/LICENSE`, `${name}/README.md`, `${name}/tinykv.exe`])
+  const packed = spawnSync('unzip', ['-p', zip, `${name}/tinykv.exe`], { encoding: 'buffer', maxBuffer: 1 << 30 }).stdout
+  assert.ok(packed.equals(readFileSync(exe)), 'tinykv.exe is the binary given')
+
+  const hash = createHash('sha256').update(readFileSync(zip)).digest('hex')
+  assert.equal(readFileSync(sums, 'utf8'), `${hash}  ${name}.zip\n`)
+  // Again: the same bytes (the files are stamped with the commit's time), still one line.
+  archive('--target', target, '--binary', exe, '--out', zipOut)
+  assert.equal(createHash('sha256').update(readFileSync(zip)).digest('hex'), hash, 'reproducible')
+  assert.equal(readFileSync(sums, 'utf8'), `${hash}  ${name}.zip\n`)
+  assert.deepEqual(readdirSync(zipOut).filter((f) => f.endsWith('.tmp')), [], 'nothing half-written left')
 })
 
 test('the crate and the npm package carry one version', () => {

@@ -5,7 +5,7 @@
 // `serve` runs through runCliAsync instead: the daemon runs on a worker thread with no signal
 // handlers of its own, and this thread owns SIGINT and SIGTERM, forwarding each to it with
 // requestShutdown() (the first stops it gracefully, exit 0; a second, 250 ms or more later,
-// exits at once, 130).
+// exits at once, 130). On Windows, Ctrl-Break arrives as SIGBREAK and is forwarded too.
 // Inside Node a daemon that handled signals itself would loop forever between tokio's handler
 // and Node's, which re-raise each other.
 'use strict'
@@ -26,6 +26,7 @@ if (args[0] === 'serve') {
   }
   process.on('SIGINT', forward)
   process.on('SIGTERM', forward)
+  if (process.platform === 'win32') process.on('SIGBREAK', forward)
   runCliAsync(args).then(
     (code) => {
       process.exitCode = code
@@ -37,6 +38,7 @@ if (args[0] === 'serve') {
   ).finally(() => {
     process.off('SIGINT', forward)
     process.off('SIGTERM', forward)
+    process.off('SIGBREAK', forward)
   })
 } else {
   process.exitCode = runCli(args)

@@ -38,5 +38,5 @@ echo "-- hadolint Dockerfile"
 "$hadolint" Dockerfile
 echo "-- ruby -c Formula/tinykv.rb"
 ruby -c Formula/tinykv.rb
-echo "-- shellcheck scripts/release-*.sh scripts/version.sh"
-shellcheck scripts/release-*.sh scripts/version.sh
+echo "-- shellcheck scripts/release-*.sh scripts/version.sh scripts/check-windows.sh"
+shellcheck scripts/release-*.sh scripts/version.sh scripts/check-windows.sh

@@ -6,10 +6,14 @@
 //! error names the address it was trying, so "connection refused" is never anonymous.
 //!
 //! It knows nothing of the REPL: `cli::remote` makes a [`Client`] one of the REPL's backends.
+//!
+//! On Windows there are no Unix sockets: a `unix://` URL is refused when parsed and an
+//! [`Address::Unix`] when connecting, both with [`NO_UNIX_SOCKETS`]'s reason.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -17,6 +21,10 @@ use bytes::BytesMut;
 
 use crate::command::Reply;
 use crate::protocol::{encode_command, parse_reply, ReplyScan};
+
+/// Why a Unix socket cannot be used on this platform.
+#[cfg(not(unix))]
+pub const NO_UNIX_SOCKETS: &str = "Unix sockets are not supported on Windows";
 
 /// Where a daemon listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +116,9 @@ impl Target {
                     db,
                 })
             }
+            "unix" if cfg!(not(unix)) => Err(bad(
+                "Unix sockets are not supported on Windows; use redis://HOST:PORT",
+            )),
             "unix" => {
                 let (path, query) = match rest.split_once('?') {
                     Some((p, q)) => (p, Some(q)),
@@ -145,6 +156,7 @@ fn url_db(db: &str) -> Option<String> {
 /// A byte stream to the daemon.
 #[derive(Debug)]
 enum Stream {
+    #[cfg(unix)]
     Unix(UnixStream),
     Tcp(TcpStream),
 }
@@ -152,6 +164,7 @@ enum Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
             Stream::Tcp(s) => s.read(buf),
         }
@@ -161,6 +174,7 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
             Stream::Tcp(s) => s.write(buf),
         }
@@ -186,7 +200,10 @@ impl Client {
     pub fn connect(target: &Target) -> Result<Client, String> {
         let address = target.address.clone();
         let stream = match &address {
+            #[cfg(unix)]
             Address::Unix(p) => UnixStream::connect(p).map(Stream::Unix),
+            #[cfg(not(unix))]
+            Address::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, NO_UNIX_SOCKETS)),
             Address::Tcp(h, port) => TcpStream::connect((h.as_str(), *port)).map(|s| {
                 let _ = s.set_nodelay(true);
                 Stream::Tcp(s)
@@ -303,18 +320,21 @@ mod tests {
             (t.address, t.user),
             (tcp("::1", 6380), Some("default".into()))
         );
-        let t = Target::parse_url("unix:///run/t.sock?db=cache").unwrap();
-        assert_eq!(
-            (t.address, t.db),
-            (Address::Unix("/run/t.sock".into()), Some("cache".into()))
-        );
+        #[cfg(unix)]
+        {
+            let t = Target::parse_url("unix:///run/t.sock?db=cache").unwrap();
+            assert_eq!(
+                (t.address, t.db),
+                (Address::Unix("/run/t.sock".into()), Some("cache".into()))
+            );
+            assert_eq!(Target::parse_url("unix:///t.sock?db=0").unwrap().db, None);
+        }
         // Database 0 is the default namespace: no SELECT, as ioredis does with the same URL.
         for url in [
             "redis://h:1/0",
             "redis://h:1/00",
             "redis://h:1/",
             "redis://h:1",
-            "unix:///t.sock?db=0",
         ] {
             assert_eq!(Target::parse_url(url).unwrap().db, None, "{url}");
         }
@@ -323,5 +343,17 @@ mod tests {
         for bad in ["localhost:6379", "http://x", "redis://h:port", "unix://"] {
             assert!(Target::parse_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[cfg(not(unix))]
+    #[test]
+    fn unix_urls_and_addresses_are_refused_on_windows() {
+        let e = Target::parse_url("unix:///run/t.sock").unwrap_err();
+        assert!(
+            e.contains("Unix sockets are not supported on Windows"),
+            "{e}"
+        );
+        let e = Client::connect(&Target::new(Address::Unix("t.sock".into()))).unwrap_err();
+        assert!(e.contains(NO_UNIX_SOCKETS), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! commands reach the daemon, replies print like redis-cli's (raw into pipes, `--no-raw`),
 //! usage errors exit 2 and runtime errors 1 with one `tinykv: ERR` style, `help` works, the
 //! REPL says where its data lives, and database 0 in a URL is the default namespace.
+#![cfg(unix)] // Unix only: the default socket and redis-cli -s.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

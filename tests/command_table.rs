@@ -3,6 +3,7 @@
 //! "unknown command"), `COMMAND COUNT`/`LIST` show exactly the rows the daemon answers, their
 //! latencies get their own series, `HELP` lists the table, and the README's command table
 //! lists what `HELP` lists.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

@@ -1,5 +1,6 @@
 //! Every command the daemon serves, with its error cases, through a real socket; data-driven:
 //! each case is a command line and the exact RESP bytes expected back.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

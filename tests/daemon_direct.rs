@@ -5,6 +5,7 @@
 //! RESP2 and RESP3), the bytes the daemon sends are exactly `encode_reply(execute(...))`; and
 //! under a small `--max-output-buffer`, a reply is that or, exactly when it is larger than the
 //! cap, the too-large error.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 mod daemon_support;
 
 use std::io::Read;

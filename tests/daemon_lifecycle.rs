@@ -1,4 +1,5 @@
 //! Shutdown, output-buffer and idle limits, against an in-process server.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

@@ -1,6 +1,7 @@
 //! The real `tinykv serve` with `--log-format json`: every stderr line is one JSON object, and
 //! the startup, connection, protocol-error and shutdown events carry their fields. Also the
 //! issue-5 flags (`--max-memory 64mb`, `--eviction-policy`) as the daemon reports them.
+#![cfg(unix)] // Unix only: Unix sockets and SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

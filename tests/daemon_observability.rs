@@ -1,6 +1,7 @@
 //! The daemon's observability: `/metrics` values after real commands, `promtool check metrics`
 //! on the daemon's own output, `/healthz`, `/readyz` (200 while serving, 503 during shutdown),
 //! INFO's Redis field names and `latencystats`, STATS latencies, CONFIG GET of the caps.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod common;
 mod daemon_support;

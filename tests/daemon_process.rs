@@ -1,5 +1,6 @@
 //! The real `tinykv` binary: `serve` startup, socket file mode, stale and live sockets, signals,
 //! exit codes, and the one-shot client.
+#![cfg(unix)] // Unix only: Unix sockets, their modes and Unix signals.
 
 mod common;
 

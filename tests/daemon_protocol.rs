@@ -1,5 +1,6 @@
 //! Raw-byte protocol checks against an in-process server: framing, inline commands, pipelining,
 //! protocol errors, limits and robustness against random frames.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

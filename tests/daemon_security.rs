@@ -3,6 +3,7 @@
 //! large request's buffers do not outlive it on an idle connection; and one reply cannot take a
 //! connection past `--max-output-buffer`. Memory is the RSS of a real `tinykv serve` process,
 //! with generous bounds; data sizes stay modest so the suite stays fast.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

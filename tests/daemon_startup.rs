@@ -2,6 +2,7 @@
 //! file, environment; empty ones refused), `--max-clients` bounds, the open-file limit, a socket
 //! directory someone else has locked, and SIGINT/SIGTERM (graceful, and a forced second signal
 //! that leaves a newer daemon's socket alone).
+#![cfg(unix)] // Unix only: Unix sockets, flock, signals and RLIMIT_NOFILE.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;

@@ -1,5 +1,6 @@
 //! Real Redis tools against the daemon: redis-cli over the socket and TCP, redis-benchmark with
 //! zero errors. Needs Debian's `redis-tools` (CI installs it); fails loudly without it.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

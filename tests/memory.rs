@@ -2,6 +2,7 @@
 //! never passes `max_memory`, `alloc_size` matches the entry allocator and, past 1 KiB, glibc's `malloc_usable_size`, and loading
 //! 1M entries under a 64 MiB cap grows RSS by an amount within 25% of the store's own count.
 //! One test per concern; RSS is read from /proc, so this binary runs its tests one at a time.
+#![cfg(unix)] // Unix only: glibc's malloc_usable_size, the Unix slab and /proc.
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! redis-server, a 3-master Redis Cluster, PostgreSQL and SQLite, each started here on loopback;
 //! every value kind, TTL and namespace compared key by key afterwards, plus the dry run,
 //! conflicts, bad targets, per-key failures and kill-and-rerun.
+#![cfg(unix)] // Unix only: daemons on Unix sockets, and PostgreSQL run as another user.
 
 mod daemon_support;
 mod migrate_support;

@@ -5,6 +5,7 @@
 //! Each iteration starts a daemon on the last snapshot (so the load at start is exercised 100
 //! times too), bumps a generation key, asks for a save and kills the process after a random
 //! delay drawn from the measured save time (seeded, so a run is reproducible up to timing).
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

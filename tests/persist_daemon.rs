@@ -2,6 +2,7 @@
 //! and an export/import round trip (key by key, expiries within 1 s); redis-cli drives SAVE,
 //! BGSAVE, LASTSAVE and INFO persistence; a save holds every write acknowledged before it began;
 //! backup and restore; a snapshot of a newer format version stops the daemon from starting.
+#![cfg(unix)] // Unix only: daemons on Unix sockets and SIGTERM.
 
 mod daemon_support;
 mod persist_support;

@@ -3,6 +3,7 @@
 //! error names the line and the fault; loads under caps evict by the policy, and `noeviction`
 //! refuses with nothing half-loaded (existing keys it replaced get their old values back);
 //! `kv.load`'s conflict rules; the binary snapshot's round trip in-process on a manual clock.
+#![cfg(unix)] // Unix only: a daemon on a Unix socket (tests/daemon_support).
 
 mod daemon_support;
 

@@ -3,6 +3,7 @@
 //! compares its shape: the same fields, the same format. Most tests are data-driven
 //! ([`side_by_side`]): command sequences run on a flushed keyspace of both servers, each reply
 //! compared byte for byte, or within a tolerance for TTLs read on two clocks.
+#![cfg(unix)] // Unix only: TinyKV and redis-server side by side on Unix sockets.
 mod daemon_support;
 mod redis_support;
 

@@ -2,6 +2,7 @@
 //! no reaper, and with nothing allocating the entry allocator never runs its decay check, so
 //! its janitor thread must unmap the chunks once they have been idle past the decay. One test,
 //! alone in its binary, so nothing else allocates or purges meanwhile; RSS is read from /proc.
+#![cfg(unix)] // Unix only: the slab's chunks (mmap) and RSS from /proc.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The reaper thread stops and is joined when its store is dropped. Alone in its own test
 //! binary so no other test's stores start or stop reaper threads meanwhile.
+#![cfg(unix)] // Unix only: counts the reaper threads in /proc.
 
 use std::time::{Duration, Instant};
 use tinykv::store::{Config, Store};

@@ -134,17 +134,26 @@ fn source(args: &Args) -> Result<From, Failure> {
         return Ok(From::Daemon(from));
     }
     let path = std::path::Path::new(&from);
-    use std::os::unix::fs::FileTypeExt;
     match std::fs::metadata(path) {
-        Ok(m) if m.file_type().is_socket() => {
-            Ok(From::Daemon(format!("unix://{}", path.display())))
-        }
+        Ok(m) if is_socket(&m) => Ok(From::Daemon(format!("unix://{}", path.display()))),
         Ok(m) if m.is_file() => Ok(From::File(path.to_path_buf())),
         Ok(_) => Err(Failure::Usage(format!(
             "--from {from}: neither a socket nor a file"
         ))),
         Err(e) => Err(Failure::Usage(format!("--from {from}: {e}"))),
     }
+}
+
+/// True when `m` is a Unix socket's (never on Windows, which has none).
+fn is_socket(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    let socket = std::os::unix::fs::FileTypeExt::is_socket(&m.file_type());
+    #[cfg(not(unix))]
+    let socket = {
+        let _ = m;
+        false
+    };
+    socket
 }
 
 /// Connects to the target named by `args.to`; every check of it happens here.

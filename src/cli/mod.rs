@@ -8,6 +8,9 @@
 //! `tinykv: ERR <message>` (`tinykv serve: ERR ...` for the daemon's), and the exit code says
 //! its kind: 2 for a usage error (unknown flag, bad or conflicting values, unreadable password
 //! file), 1 for a runtime error (no daemon, a failed connection or AUTH, an error reply).
+//!
+//! Windows has no Unix sockets: there the default daemon is TCP on 127.0.0.1 at
+//! [`crate::server::DEFAULT_TCP_PORT`], and `-s PATH` or a `unix://` URL is a usage error.
 
 mod backup;
 mod export;
@@ -31,17 +34,30 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+/// Where a command goes when no flag names a daemon, for `tinykv --help`.
+#[cfg(unix)]
+macro_rules! default_daemon {
+    () => {
+        "the default socket ($XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock)"
+    };
+}
+#[cfg(not(unix))]
+macro_rules! default_daemon {
+    () => {
+        "127.0.0.1:6379 (Windows has no Unix sockets)"
+    };
+}
+
 /// TinyKV: fast local application memory.
 #[derive(Debug, Parser)]
 #[command(name = "tinykv", version, about, disable_help_flag = true)]
 #[command(
-    after_help = "With no COMMAND, opens a REPL on an in-process store (its data is gone when it \
-exits), or on the daemon -s/-p/-u name. A COMMAND goes to the daemon at the default socket \
-($XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock) unless -s/-p/-u say \
+    after_help = concat!("With no COMMAND, opens a REPL on an in-process store (its data is gone when it \
+exits), or on the daemon -s/-p/-u name. A COMMAND goes to the daemon at ", default_daemon!(), " unless -s/-p/-u say \
 otherwise.\n\n`tinykv help COMMAND` shows a command's usage (HELP in the REPL lists them); \
 `tinykv serve --help` the daemon's flags.\n\nData in and out of a daemon: `tinykv export`, `import`, \
 `backup` and `restore` (each with --help; the JSONL format is docs/jsonl.md).\n\nExit codes: 0 ok, 1 runtime error (no daemon, \
-an error reply), 2 usage error."
+an error reply), 2 usage error.")
 )]
 struct Cli {
     /// Print help (`tinykv help` does too; -h is the host, as in redis-cli).
@@ -238,6 +254,13 @@ fn named_target(
     Ok(if let Some(url) = url {
         Some(Target::parse_url(url).map_err(Failure::Usage)?)
     } else if let Some(path) = socket {
+        if cfg!(not(unix)) {
+            return Err(Failure::Usage(format!(
+                "-s {}: Unix sockets are not supported on Windows; use -p PORT or -u \
+                 redis://HOST:PORT",
+                path.display()
+            )));
+        }
         Some(Target::new(Address::Unix(path.clone())))
     } else if tcp {
         let host = host.clone().unwrap_or_else(|| "127.0.0.1".into());
@@ -245,6 +268,16 @@ fn named_target(
     } else {
         None
     })
+}
+
+/// The daemon a command goes to when no flag names one: the default socket, or on Windows
+/// (no Unix sockets) TCP on 127.0.0.1 at [`crate::server::DEFAULT_TCP_PORT`].
+pub(crate) fn default_address() -> Address {
+    #[cfg(unix)]
+    let address = Address::Unix(crate::server::default_socket_path());
+    #[cfg(not(unix))]
+    let address = Address::Tcp("127.0.0.1".into(), crate::server::DEFAULT_TCP_PORT);
+    address
 }
 
 /// Sets `target`'s password: `flag`'s (-a or --pass-file), else the URL's, else the
@@ -273,7 +306,7 @@ fn daemon_target(cli: &Cli) -> Result<Option<Target>, Failure> {
     let pass = flag_password(&cli.pass, &cli.pass_file)?;
     let target = match named_target(&cli.socket, cli.port, &cli.host, &cli.url)? {
         Some(t) => t,
-        None if pass.is_some() => Target::new(Address::Unix(crate::server::default_socket_path())),
+        None if pass.is_some() => Target::new(default_address()),
         None => return Ok(None),
     };
     Ok(Some(with_password(target, pass)))
@@ -321,7 +354,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         // A one-shot command goes to a daemon, the default one unless the flags name another:
         // an in-process store would lose the write the moment the command returned.
         let target = target.unwrap_or_else(|| {
-            let mut t = Target::new(Address::Unix(crate::server::default_socket_path()));
+            let mut t = Target::new(default_address());
             t.password = env_password();
             t
         });
@@ -355,6 +388,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 /// Connects to `target`; when it is the default socket and nothing listens there, says so and
 /// how to start a daemon or name another.
+#[cfg(unix)]
 fn connect(target: &Target) -> Result<Client, Failure> {
     Client::connect(target).map_err(|e| {
         let at_default = match &target.address {
@@ -380,10 +414,34 @@ fn connect(target: &Target) -> Result<Client, Failure> {
     })
 }
 
+/// Connects to `target`; when it is the default address and nothing listens there, says so and
+/// how to start a daemon or name another (Windows: the default is TCP, not a socket).
+#[cfg(not(unix))]
+fn connect(target: &Target) -> Result<Client, Failure> {
+    Client::connect(target).map_err(|e| {
+        if target.address != default_address() || !e.starts_with("could not connect") {
+            return Failure::Runtime(e);
+        }
+        Failure::Runtime(format!(
+            "no TinyKV daemon at the default address {} ({}); start one with `tinykv serve`, or \
+             name another with -p PORT or -u URL (`tinykv` with no command opens a REPL on an \
+             in-process store)",
+            target.address,
+            e.rsplit(": ")
+                .next()
+                .map(|why| why.split(" (os error").next().unwrap_or(why))
+                .unwrap_or_default()
+        ))
+    })
+}
+
 /// Runs one command and prints its reply in `style`; an error reply exits 1.
 fn one_shot(mut client: Client, command: &[OsString], style: Style) -> Result<ExitCode, Failure> {
-    use std::os::unix::ffi::OsStrExt;
-    let argv = command.iter().map(|a| a.as_bytes().to_vec()).collect();
+    // The bytes as given on Unix; on Windows, UTF-8 for any argument that is valid Unicode.
+    let argv = command
+        .iter()
+        .map(|a| a.as_encoded_bytes().to_vec())
+        .collect();
     let reply = repl::Backend::call(&mut client, argv);
     let mut out = std::io::stdout().lock();
     // A closed stdout (`tinykv GET k | head -0`) is not an error of the command.

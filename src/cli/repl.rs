@@ -302,12 +302,15 @@ pub fn carries_secret(line: &str) -> bool {
     }
 }
 
-/// `$TINYKV_HISTORY`, else `~/.tinykv_history`.
+/// `$TINYKV_HISTORY`, else `~/.tinykv_history` (on Windows `%USERPROFILE%` when `HOME` is unset).
 fn history_path() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("TINYKV_HISTORY") {
         return Some(p.into());
     }
-    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".tinykv_history"))
+    let home = std::env::var_os("HOME");
+    #[cfg(windows)]
+    let home = home.or_else(|| std::env::var_os("USERPROFILE"));
+    home.map(|h| std::path::Path::new(&h).join(".tinykv_history"))
 }
 
 #[cfg(test)]

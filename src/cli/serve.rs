@@ -13,18 +13,28 @@ use crate::protocol::Limits;
 use crate::server::{serve, LogFormat, PersistOptions, ServeOptions, ServerConfig, Signals};
 use crate::store::{parse_memory_size, Config, EvictionPolicy};
 
-/// Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
-/// TCP when --port is given.
+#[cfg_attr(
+    unix,
+    doc = "Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on a Unix socket, and on
+TCP when --port is given."
+)]
+#[cfg_attr(
+    not(unix),
+    doc = "Run the TinyKV daemon: Redis protocol (RESP2, RESP3 via HELLO 3) on TCP (Windows has no
+Unix sockets)."
+)]
 #[derive(Debug, Parser)]
 #[command(name = "tinykv serve", bin_name = "tinykv serve", version)]
 struct ServeArgs {
     /// Unix socket path [default: $XDG_RUNTIME_DIR/tinykv.sock, else /tmp/tinykv-$UID/tinykv.sock].
+    #[cfg_attr(not(unix), doc = "Not on Windows, which has no Unix sockets.")]
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Permission bits of the socket file, in octal.
     #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_octal)]
     socket_perm: u32,
     /// Also listen on this TCP port (0 picks a free port).
+    #[cfg_attr(not(unix), doc = "On Windows the only listener, on 6379 by default.")]
     #[arg(long, value_name = "N")]
     port: Option<u16>,
     /// TCP address [default: 127.0.0.1]; a non-loopback address requires a password

@@ -8,7 +8,7 @@
 //! a write midway (OOM under noeviction, ...) it undoes every write it made (DEL of the keys it
 //! created, the old value and expiry of the keys it replaced) before it reports the error.
 
-use crate::client::{Address, Client, Target};
+use crate::client::{Client, Target};
 use crate::command::Reply;
 use crate::persist::Input;
 use crate::store::{LoadReport, LoadValue, OnConflict};
@@ -47,7 +47,7 @@ impl Conn {
     pub(crate) fn connect(&self) -> Result<Client, Failure> {
         let pass = super::flag_password(&self.pass, &self.pass_file)?;
         let mut target = super::named_target(&self.socket, self.port, &self.host, &self.url)?
-            .unwrap_or_else(|| Target::new(Address::Unix(crate::server::default_socket_path())));
+            .unwrap_or_else(|| Target::new(super::default_address()));
         // A URL's database is not a filter here: every command names its namespaces.
         target.db = None;
         let target = super::with_password(target, pass);

@@ -2,12 +2,17 @@
 //! directory, fsyncs it, renames it over the target and fsyncs the directory, so after a crash
 //! at any moment the target is either the old file or the new one, whole.
 //!
+//! On Windows the file has no mode bits to set (it inherits its directory's ACL), and the
+//! directory is not fsynced: Windows cannot open a directory as a file to flush it, and NTFS
+//! journals the rename itself.
+//!
 //! Invariant: the temporary file's name is unique per process and call (`.NAME.tmp-PID-N`), so
 //! two saves in flight never write the same temporary file; a crash leaves at most such a
 //! temporary file behind, which [`remove_stale_temps`] clears at the next start.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,17 +50,16 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts replacing `path` (mode 0600: a cache's contents are its users' data).
+    /// Starts replacing `path` (mode 0600 on Unix: a cache's contents are its users' data).
     pub fn create(path: &Path) -> io::Result<AtomicFile> {
         let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}{}-{n}", temp_prefix(path), std::process::id());
         let tmp = parent(path).join(name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| named(e, path))?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let file = options.open(&tmp).map_err(|e| named(e, path))?;
         Ok(AtomicFile {
             file: Some(BufWriter::with_capacity(1 << 20, file)),
             tmp,
@@ -73,7 +77,7 @@ impl AtomicFile {
             f.sync_all()?;
             drop(f);
             fs::rename(&self.tmp, &self.path)?;
-            File::open(parent(&self.path))?.sync_all()
+            sync_dir(&parent(&self.path))
         })();
         result.map_err(|e| named(e, &self.path))
     }
@@ -107,6 +111,18 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Flushes `dir`'s entries (the rename) to disk.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Nothing to do on Windows (see the module docs).
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// `e` with the file it concerns named.

@@ -25,7 +25,9 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout_at, Instant};
 
@@ -69,6 +71,7 @@ pub(crate) enum Accepted {
     /// TCP: stream, peer address, local address.
     Tcp(TcpStream, String, String),
     /// Unix socket: stream, `path:0`.
+    #[cfg(unix)]
     Unix(UnixStream, String),
 }
 
@@ -77,6 +80,7 @@ pub(crate) async fn reject(conn: Accepted, msg: &'static str) {
     let line = format!("-{msg}\r\n");
     let _ = match conn {
         Accepted::Tcp(mut s, ..) => s.write_all(line.as_bytes()).await,
+        #[cfg(unix)]
         Accepted::Unix(mut s, _) => s.write_all(line.as_bytes()).await,
     };
 }
@@ -89,6 +93,7 @@ pub(crate) async fn serve(conn: Accepted, ctx: Ctx) {
             let (r, w) = s.split();
             run(r, w, peer, local, ctx).await
         }
+        #[cfg(unix)]
         Accepted::Unix(mut s, path) => {
             let (r, w) = s.split();
             run(r, w, path.clone(), path, ctx).await

@@ -123,10 +123,7 @@ fn section_text(st: &ConnState<'_>, section: &str, out: &mut String) {
         }
         "cpu" => {
             out.push_str("# CPU\r\n");
-            let (own, children) = (
-                cpu_times(libc::RUSAGE_SELF),
-                cpu_times(libc::RUSAGE_CHILDREN),
-            );
+            let (own, children) = process_cpu_times();
             kv(out, "used_cpu_sys", format_args!("{:.6}", own.sys));
             kv(out, "used_cpu_user", format_args!("{:.6}", own.user));
             kv(
@@ -167,8 +164,55 @@ struct CpuTimes {
     user: f64,
 }
 
+/// The CPU times of the daemon (every thread) and of its waited-for children.
+#[cfg(unix)]
+fn process_cpu_times() -> (CpuTimes, CpuTimes) {
+    (
+        cpu_times(libc::RUSAGE_SELF),
+        cpu_times(libc::RUSAGE_CHILDREN),
+    )
+}
+
+/// The CPU times of the daemon (every thread, from `GetProcessTimes`; zeros if the call fails)
+/// and zeros for its children: Windows keeps no totals of waited-for children, and the daemon
+/// starts none.
+#[cfg(windows)]
+fn process_cpu_times() -> (CpuTimes, CpuTimes) {
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes};
+    let zero = || FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut created, mut exited, mut kernel, mut user) = (zero(), zero(), zero(), zero());
+    // SAFETY: the pseudo-handle of our own process is always valid, and the call writes only
+    // the four FILETIMEs it is given.
+    let ok = unsafe {
+        GetProcessTimes(
+            GetCurrentProcess(),
+            &mut created,
+            &mut exited,
+            &mut kernel,
+            &mut user,
+        )
+    };
+    if ok == 0 {
+        return (CpuTimes::default(), CpuTimes::default());
+    }
+    // FILETIME counts 100 ns ticks.
+    let secs = |t: FILETIME| {
+        ((u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime)) as f64 / 1e7
+    };
+    let own = CpuTimes {
+        sys: secs(kernel),
+        user: secs(user),
+    };
+    (own, CpuTimes::default())
+}
+
 /// `getrusage(who)`'s CPU times (`RUSAGE_SELF`: every thread of the daemon; `RUSAGE_CHILDREN`:
 /// its waited-for children), or zeros if the call fails.
+#[cfg(unix)]
 fn cpu_times(who: libc::c_int) -> CpuTimes {
     // SAFETY: `getrusage` writes only the `rusage` it is given, which is plain data.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };

@@ -14,6 +14,10 @@
 //! `{"message":"tinykv listening","listener":"unix:..."}` lines (`launch/logging.rs`).
 //! `--log-level` takes tracing's level names and Redis's (`warning`, `notice`, `verbose`) and
 //! refuses anything else, which tracing would read as a target and so log nothing.
+//!
+//! Windows: no Unix socket (`socket` set is a usage error, exit 2), TCP on
+//! [`DEFAULT_TCP_PORT`](super::DEFAULT_TCP_PORT) unless `port` says otherwise, Ctrl-C or
+//! Ctrl-Break for SIGINT/SIGTERM, and no open-file limit to fit (sockets are handles there).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -26,7 +30,11 @@ use tokio::sync::oneshot;
 
 mod logging;
 
-use super::listen::{bind_tcp, bind_unix, default_socket_path, ensure_private_dir, remove_socket};
+use super::listen::bind_tcp;
+#[cfg(not(unix))]
+use super::listen::DEFAULT_TCP_PORT;
+#[cfg(unix)]
+use super::listen::{bind_unix, default_socket_path, ensure_private_dir, remove_socket};
 use super::signals::{host_stops, stop_requests, Signals};
 use super::{run, Listener, ServerConfig};
 use crate::store::{Config, Store};
@@ -34,11 +42,13 @@ use crate::store::{Config, Store};
 /// Everything `tinykv serve` can be told; the CLI fills it from flags.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Unix socket path; `None` = [`default_socket_path`].
+    /// Unix socket path; `None` = the default socket (`default_socket_path`). Windows has no
+    /// Unix sockets: there `None` is the only value [`serve`] accepts.
     pub socket: Option<PathBuf>,
-    /// Permission bits of the socket file.
+    /// Permission bits of the socket file (Unix only).
     pub socket_perm: u32,
-    /// TCP port; TCP is off when `None`.
+    /// TCP port; TCP is off when `None` (on Windows, where TCP is the only listener,
+    /// `None` is [`DEFAULT_TCP_PORT`](super::DEFAULT_TCP_PORT)).
     pub port: Option<u16>,
     /// TCP address; loopback when `None`. A non-loopback address requires `requirepass`.
     pub bind: Option<IpAddr>,
@@ -107,6 +117,18 @@ impl Default for ServeOptions {
 
 /// Runs the daemon until it is shut down; see the module docs for exit codes.
 pub fn serve(opts: ServeOptions) -> ExitCode {
+    #[cfg(not(unix))]
+    if let Some(path) = &opts.socket {
+        say(
+            &mut std::io::stderr(),
+            format_args!(
+                "tinykv serve: ERR --socket {}: Unix sockets are not supported on Windows; the \
+                 daemon listens on TCP (--port N, {DEFAULT_TCP_PORT} by default)",
+                path.display()
+            ),
+        );
+        return ExitCode::from(2);
+    }
     let json = opts.log_format == LogFormat::Json;
     if let Err(msg) = logging::init(opts.log_format, opts.log_level.as_deref()) {
         say(
@@ -165,6 +187,7 @@ fn default_threads() -> usize {
 
 /// Descriptors kept for everything but clients (listeners, the runtime, stdio, rejections in
 /// flight), as Redis's `CONFIG_MIN_RESERVED_FDS`.
+#[cfg(unix)]
 const RESERVED_FDS: u64 = 32;
 
 /// Makes room for `max_clients` under RLIMIT_NOFILE, as Redis does: raises the soft limit toward
@@ -172,6 +195,7 @@ const RESERVED_FDS: u64 = 32;
 /// number of clients that fit (the limit minus the reserve, at least 1) and logs a warning.
 /// Otherwise clients past the limit would hang unanswered while accept failed with EMFILE; with
 /// the lower cap they get `-ERR max number of clients reached`.
+#[cfg(unix)]
 fn fit_fd_limit(max_clients: usize) -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -208,7 +232,18 @@ fn fit_fd_limit(max_clients: usize) -> usize {
     fits
 }
 
+/// Windows has no open-file limit on sockets (they are handles): every client fits.
+#[cfg(not(unix))]
+fn fit_fd_limit(max_clients: usize) -> usize {
+    max_clients
+}
+
 fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
+    // TCP is a Windows daemon's only listener, so it is always on.
+    #[cfg(not(unix))]
+    {
+        opts.port = Some(opts.port.unwrap_or(DEFAULT_TCP_PORT));
+    }
     let json = opts.log_format == LogFormat::Json;
     let bind_ip = opts.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if opts.bind.is_some() && opts.port.is_none() {
@@ -251,9 +286,11 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     let store = Arc::new(Store::new(opts.store.clone()).map_err(|e| e.to_string())?);
+    #[cfg(unix)]
     let socket_path = opts.socket.clone().unwrap_or_else(default_socket_path);
     let opts_signals = opts.signals;
     let result = rt.block_on(async move {
+        #[cfg(unix)]
         if opts.socket.is_none() {
             if let Some(dir) = socket_path.parent() {
                 ensure_private_dir(dir).map_err(|e| e.to_string())?;
@@ -263,11 +300,15 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
         // daemon, a signal must mean "shut down gracefully", never the default "die".
         let mut stops = stop_requests(opts.signals)?;
         let mut listeners = Vec::new();
-        let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
-        let ident = unix.ident();
-        let unix_name = format!("unix:{}", socket_path.display());
-        announce(json, "tinykv listening", "listener", &unix_name);
-        listeners.push(Listener::Unix(unix));
+        #[cfg(unix)]
+        let ident = {
+            let unix = bind_unix(&socket_path, opts.socket_perm).map_err(|e| e.to_string())?;
+            let ident = unix.ident();
+            let unix_name = format!("unix:{}", socket_path.display());
+            announce(json, "tinykv listening", "listener", &unix_name);
+            listeners.push(Listener::Unix(unix));
+            ident
+        };
         if let Some(port) = opts.port {
             let tcp = bind_tcp(SocketAddr::new(bind_ip, port)).map_err(|e| e.to_string())?;
             let local = tcp.local_addr().map_err(|e| e.to_string())?;
@@ -323,6 +364,7 @@ fn serve_inner(mut opts: ServeOptions) -> Result<ExitCode, String> {
                 );
             }
             // Our listener may already be closed and a newer daemon bound on the same path.
+            #[cfg(unix)]
             remove_socket(&socket_path, ident);
         }
         Ok::<_, String>(forced)

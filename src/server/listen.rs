@@ -13,23 +13,40 @@
 //! `/tmp` another user can hold an `flock` on it, and startup must then fail with a message
 //! naming the directory, not hang. The temporary directory's name is random, so nobody can
 //! pre-create it to make the bind fail.
+//!
+//! Windows has no Unix sockets (neither std nor tokio offer them there): everything but
+//! [`bind_tcp`] and [`DEFAULT_TCP_PORT`] is Unix-only, and a Windows daemon listens on TCP.
 
+#[cfg(unix)]
 use std::fs;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+#[cfg(unix)]
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
+
+/// The TCP port a daemon on Windows listens on without `--port`, and the one clients there try
+/// when no flag names a daemon (Redis's port): Windows has no Unix socket to default to.
+pub const DEFAULT_TCP_PORT: u16 = 6379;
 
 /// Longest path a Unix socket address holds (`sun_path` is 108 bytes with the NUL).
+#[cfg(unix)]
 const MAX_SOCKET_PATH: usize = 107;
 
 /// How long [`bind_unix`] retries the lock on the socket's directory before giving up.
+#[cfg(unix)]
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A listening Unix socket; dropping it removes its file (if the file is still this socket).
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct UnixSocket {
     /// The tokio listener.
@@ -40,6 +57,7 @@ pub struct UnixSocket {
     ident: (u64, u64),
 }
 
+#[cfg(unix)]
 impl UnixSocket {
     /// The socket file's path.
     pub fn path(&self) -> &Path {
@@ -56,6 +74,7 @@ impl UnixSocket {
     }
 }
 
+#[cfg(unix)]
 impl Drop for UnixSocket {
     fn drop(&mut self) {
         remove_socket(&self.path, self.ident);
@@ -65,6 +84,7 @@ impl Drop for UnixSocket {
 /// Removes the socket file at `path` if it is still the one with device and inode `ident`, so a
 /// daemon never removes the socket of a successor that bound the same path after it closed its
 /// listener.
+#[cfg(unix)]
 pub fn remove_socket(path: &Path, ident: (u64, u64)) {
     if let Ok(m) = fs::symlink_metadata(path) {
         if (m.dev(), m.ino()) == ident {
@@ -74,6 +94,7 @@ pub fn remove_socket(path: &Path, ident: (u64, u64)) {
 }
 
 /// The default socket path: `$XDG_RUNTIME_DIR/tinykv.sock`, else `/tmp/tinykv-$UID/tinykv.sock`.
+#[cfg(unix)]
 pub fn default_socket_path() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if !dir.is_empty() => Path::new(&dir).join("tinykv.sock"),
@@ -86,6 +107,7 @@ pub fn default_socket_path() -> PathBuf {
 
 /// Makes sure `dir` exists as a private (0700) directory owned by us; creates it if missing.
 /// Refuses a directory someone else owns or others can write, where they could swap our socket.
+#[cfg(unix)]
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => return Ok(()),
@@ -114,6 +136,7 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Binds a Unix socket at `path` with permission bits `mode` (0600 by default in `serve`).
 /// Must be called inside a tokio runtime.
+#[cfg(unix)]
 pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
     let too_long = |p: &Path| {
         io::Error::new(
@@ -177,6 +200,7 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixSocket> {
 
 /// Takes an exclusive `flock` on `dir` (the directory `name`), retrying without blocking for
 /// [`LOCK_TIMEOUT`]; the lock is released when `dir` closes.
+#[cfg(unix)]
 fn lock_dir(dir: &fs::File, name: &Path) -> io::Result<()> {
     let deadline = Instant::now() + LOCK_TIMEOUT;
     loop {
@@ -214,6 +238,7 @@ fn lock_dir(dir: &fs::File, name: &Path) -> io::Result<()> {
 
 /// Fails if `path` holds a live server's socket or a non-socket file; a stale socket is fine
 /// (the rename replaces it).
+#[cfg(unix)]
 fn probe_existing(path: &Path) -> io::Result<()> {
     let m = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -253,7 +278,8 @@ pub fn bind_tcp(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
     TcpListener::from_std(l)
 }
 
-#[cfg(test)]
+// Every test here binds Unix sockets.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

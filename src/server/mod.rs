@@ -16,6 +16,9 @@
 //!   `output_stall_timeout` is disconnected).
 //! - On shutdown every connection finishes the requests it has read, flushes their replies within
 //!   `shutdown_grace`, and closes; `run` returns after the listeners (and the socket file) are gone.
+//!
+//! Platforms: on Unix the daemon always has its socket and TCP on request; Windows has no Unix
+//! sockets, so there it listens on TCP only, and Ctrl-C or Ctrl-Break stands for SIGINT/SIGTERM.
 
 mod admin;
 mod busy_poll;
@@ -33,7 +36,9 @@ mod state;
 mod watch_stats;
 
 pub use launch::{serve, LogFormat, ServeOptions};
-pub use listen::{bind_tcp, bind_unix, default_socket_path, remove_socket, UnixSocket};
+pub use listen::{bind_tcp, DEFAULT_TCP_PORT};
+#[cfg(unix)]
+pub use listen::{bind_unix, default_socket_path, remove_socket, UnixSocket};
 pub use persist::PersistOptions;
 pub use signals::{request_shutdown, Signals};
 
@@ -106,6 +111,7 @@ pub enum Listener {
     /// A TCP listener (loopback unless the operator chose otherwise).
     Tcp(TcpListener),
     /// A Unix socket; its file is removed when this is dropped.
+    #[cfg(unix)]
     Unix(UnixSocket),
     /// The HTTP endpoint (`/metrics`, `/healthz`, `/readyz`); it speaks HTTP, not RESP.
     Http(TcpListener),
@@ -131,6 +137,7 @@ pub async fn run(
                 endpoints.port = addr.port();
                 names.push(format!("tcp:{addr}"));
             }
+            #[cfg(unix)]
             Listener::Unix(u) => {
                 endpoints.unixsocket = u.path().display().to_string();
                 names.push(format!("unix:{}", u.path().display()));
@@ -334,6 +341,7 @@ async fn accept(listener: &Listener) -> io::Result<connection::Accepted> {
             let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
             Ok(connection::Accepted::Tcp(s, peer.to_string(), local))
         }
+        #[cfg(unix)]
         Listener::Unix(u) => {
             let (s, _) = u.listener().accept().await?;
             let path = format!("{}:0", u.path().display());

@@ -183,6 +183,7 @@ fn start_bgsave(p: &Arc<Persistence>, store: &Arc<Store>) -> Result<(), &'static
 /// Gives the calling thread a lower CPU priority (nice 10), so on a busy machine the serving
 /// thread wins the core over a background save (Redis's BGSAVE child competes the same way;
 /// the scheduler favours the server here). Linux applies `setpriority` per thread.
+#[cfg(unix)]
 fn lower_priority() {
     // SAFETY: gettid takes no arguments; setpriority on our own thread id only changes its nice
     // value, and a failure (no permission) leaves it as it was.
@@ -190,6 +191,17 @@ fn lower_priority() {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
+}
+
+/// Gives the calling thread a lower CPU priority (below normal), as the Unix version's nice 10.
+#[cfg(windows)]
+fn lower_priority() {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
+    };
+    // SAFETY: the pseudo-handle of the calling thread is always valid; a failure leaves its
+    // priority as it was.
+    unsafe { SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL) };
 }
 
 /// LASTSAVE: Unix time of the last successful save.

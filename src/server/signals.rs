@@ -8,8 +8,10 @@
 //!
 //! Invariant: each signal or request is one message on the stream; `serve` reads the first as
 //! "shut down gracefully" and the second as "exit now".
+//!
+//! Windows has no SIGINT/SIGTERM to install handlers for: there the daemon's own handlers take
+//! the console's Ctrl-C and Ctrl-Break events instead, one message each.
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 /// Who turns SIGINT and SIGTERM into a shutdown (see the module docs).
@@ -58,23 +60,7 @@ pub fn request_shutdown() {
 pub(super) fn stop_requests(signals: Signals) -> Result<mpsc::UnboundedReceiver<()>, String> {
     let (tx, rx) = mpsc::unbounded_channel();
     match signals {
-        Signals::Own => {
-            default_if_hosted(libc::SIGINT);
-            default_if_hosted(libc::SIGTERM);
-            let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-            let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = sigint.recv() => {}
-                        _ = sigterm.recv() => {}
-                    }
-                    if tx.send(()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
+        Signals::Own => own_handlers(tx)?,
         Signals::Host => {
             let mut stops = host_stops();
             for _ in 0..std::mem::take(&mut stops.pending) {
@@ -86,9 +72,53 @@ pub(super) fn stop_requests(signals: Signals) -> Result<mpsc::UnboundedReceiver<
     Ok(rx)
 }
 
+/// Installs the daemon's handlers: each SIGINT or SIGTERM sends one message on `tx`.
+#[cfg(unix)]
+fn own_handlers(tx: mpsc::UnboundedSender<()>) -> Result<(), String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    default_if_hosted(libc::SIGINT);
+    default_if_hosted(libc::SIGTERM);
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = sigint.recv() => {}
+                _ = sigterm.recv() => {}
+            }
+            if tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Installs the daemon's handlers on Windows: each Ctrl-C or Ctrl-Break console event (what a
+/// terminal, `GenerateConsoleCtrlEvent` or a process supervisor sends) is one message on `tx`.
+#[cfg(windows)]
+fn own_handlers(tx: mpsc::UnboundedSender<()>) -> Result<(), String> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    let mut ctrl_c = ctrl_c().map_err(|e| e.to_string())?;
+    let mut ctrl_break = ctrl_break().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = ctrl_c.recv() => {}
+                _ = ctrl_break.recv() => {}
+            }
+            if tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Resets `sig` to its default action if a handler function is installed (a host such as Node
 /// runs us in-process), before tokio installs its own: tokio chains to the handler it found, and
 /// Node's re-raises the signal, which would loop forever. `SIG_IGN` is left alone.
+#[cfg(unix)]
 fn default_if_hosted(sig: libc::c_int) {
     // SAFETY: sigaction with a null new action only reads the current one into `old`.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
