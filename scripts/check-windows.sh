@@ -158,11 +158,8 @@ stop
 
 if [ "$unit" = 1 ]; then
   echo "== unit and store tests under Wine"
-  # Windows's SystemTime ends in the year 30828, so migrate::sql's conversion of PostgreSQL's
-  # largest timestamp (year 294276) overflows there: until that conversion is checked, its test
-  # is left out here.
   CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine timeout 1200 \
     cargo test --locked --target "$target" --lib --test architecture --test hit_ratio --test repl \
-    --test 'store_*' -- --skip migrate::sql::tests::expiries_become_system_times_to_the_millisecond
+    --test 'store_*'
 fi
 echo "check-windows: all passed"
