@@ -40,3 +40,6 @@ echo "-- ruby -c Formula/tinykv.rb"
 ruby -c Formula/tinykv.rb
 echo "-- shellcheck scripts/release-*.sh scripts/version.sh scripts/check-windows.sh"
 shellcheck scripts/release-*.sh scripts/version.sh scripts/check-windows.sh
+# The other scripts and CI's own, at warning level (their info notes are deliberate).
+echo "-- shellcheck -S warning .ci/run scripts/*.sh"
+shellcheck -S warning .ci/run scripts/*.sh
