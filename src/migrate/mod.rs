@@ -336,7 +336,9 @@ impl Prefixes {
         }
         let sep = sep.as_bytes();
         let mut at = 0;
-        while let Some(i) = e.key[at..].windows(sep.len()).position(|w| w == sep) {
+        // The first byte compared alone first: a slice compare per position is a memcmp call.
+        let is_sep = |w: &[u8]| w[0] == sep[0] && w == sep;
+        while let Some(i) = e.key[at..].windows(sep.len()).position(is_sep) {
             let end = at + i;
             let prefix = &e.key[..end];
             let full = self.seen.len() >= Self::MAX;
@@ -562,6 +564,33 @@ mod tests {
         );
         assert!(w[1].starts_with("2 key(s) of the default namespace start with 'sessions:'"));
         assert!(w[1].contains("e.g. 'sessions:1'"));
+
+        // A two-byte separator, met where its first byte also stands alone.
+        let mut p = Prefixes::default();
+        for k in ["a:b::1", "a:b::2", "a::b", ":a:b:", "x:::y"] {
+            p.note(&e("default", k), "::");
+        }
+        let mut report = Report::new("t".into(), false);
+        for ns in ["a:b", "a", "x", "x:", "b"] {
+            report.ns(ns);
+        }
+        let w = p.warnings(&report, "::");
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("2 key(s) of the default namespace start with 'a:b::'")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("1 key(s) of the default namespace start with 'a::'")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("1 key(s) of the default namespace start with 'x::'")),
+            "{w:?}"
+        );
     }
 
     #[test]
