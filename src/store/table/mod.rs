@@ -150,7 +150,12 @@ impl Table {
     /// the lookup's first cache miss with it.
     #[inline]
     pub(crate) fn prefetch_key(&self, key: &[u8]) {
-        let hash = self.hash(key);
+        self.prefetch_hash(self.hash(key));
+    }
+
+    /// [`Table::prefetch_key`] of a key's hash.
+    #[inline(always)]
+    fn prefetch_hash(&self, hash: u64) {
         let g = &self.geometry[self.shard_index(hash)];
         let ctrl = g.ctrl.load(Relaxed);
         if ctrl != 0 {
@@ -164,6 +169,10 @@ impl Table {
     #[inline]
     pub(crate) fn with_ref<R>(&self, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
         let hash = self.hash(key);
+        // The home group's lines start loading before the lock is taken: when threads share
+        // the store, the lock word is often on the other core, and its transfer then overlaps
+        // the group's misses instead of coming first.
+        self.prefetch_hash(hash);
         let table = self.shard_of(hash).read();
         prefetch_home(&table, hash);
         let bucket = table.find(hash, |slot| {
