@@ -195,6 +195,17 @@ pub struct Client {
     buf: BytesMut,
 }
 
+/// One entry of a [`Client::scan_entries`] step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedEntry {
+    /// Its key.
+    pub key: Vec<u8>,
+    /// Its value as the daemon returns it (an integer as decimal text).
+    pub value: Vec<u8>,
+    /// Absolute expiry, epoch ms; `None` for no TTL.
+    pub expires_at_ms: Option<u64>,
+}
+
 impl Client {
     /// Connects, then AUTHs and SELECTs as `target` asks. Errors name the address.
     pub fn connect(target: &Target) -> Result<Client, String> {
@@ -233,11 +244,84 @@ impl Client {
     }
 
     fn expect_ok(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
-        match self.request(&argv) {
+        self.call(&argv).map(|_| ())
+    }
+
+    /// [`Client::request`], with an error reply as an `Err` naming the address.
+    pub fn call<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Result<Reply, String> {
+        match self.request(argv) {
             Ok(Reply::Error(e)) => Err(format!("{}: {e}", self.address)),
-            Ok(_) => Ok(()),
+            Ok(r) => Ok(r),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// A TinyKV daemon's namespaces holding keys, with their key counts (NAMESPACES: a map in
+    /// RESP3, a flat array in RESP2).
+    pub fn namespaces(&mut self) -> Result<Vec<(String, u64)>, String> {
+        let pairs = match self.call(&["NAMESPACES"])? {
+            Reply::Map(pairs) => pairs,
+            Reply::Array(flat) => {
+                let mut it = flat.into_iter();
+                std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect()
+            }
+            other => return Err(format!("unexpected NAMESPACES reply {other:?}")),
+        };
+        let text = |r: Reply| match r {
+            Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            Reply::Simple(s) => s,
+            other => format!("{other:?}"),
+        };
+        let count = |r: Reply| match r {
+            Reply::Int(n) => n.max(0) as u64,
+            _ => 0,
+        };
+        Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (text(k), count(v)))
+            .collect())
+    }
+
+    /// One SCANENTRIES step of a TinyKV daemon's selected namespace from `cursor`: the next
+    /// cursor (0 when the walk is complete) and each key found with its value and absolute
+    /// expiry (epoch ms; `None` for no TTL).
+    pub fn scan_entries(
+        &mut self,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+    ) -> Result<(u64, Vec<ScannedEntry>), String> {
+        let (cursor, count) = (cursor.to_string(), count.to_string());
+        let mut argv: Vec<&[u8]> = vec![b"SCANENTRIES", cursor.as_bytes()];
+        if let Some(p) = pattern {
+            argv.extend([b"MATCH".as_slice(), p]);
+        }
+        argv.extend([b"COUNT".as_slice(), count.as_bytes()]);
+        let bad = |what: String| format!("unexpected SCANENTRIES {what}");
+        let Reply::Array(parts) = self.call(&argv)? else {
+            return Err(bad("reply: not an array".into()));
+        };
+        let Ok([Reply::Bulk(next), Reply::Array(flat)]) = <[Reply; 2]>::try_from(parts) else {
+            return Err(bad("reply: not [cursor, entries]".into()));
+        };
+        let next: u64 = std::str::from_utf8(&next)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad(format!("cursor {next:?}")))?;
+        let mut out = Vec::with_capacity(flat.len() / 3);
+        let mut it = flat.into_iter();
+        // Flat key, value, expiry triples; the expiry is absolute ms, -1 for none.
+        while let (Some(k), Some(v), Some(at)) = (it.next(), it.next(), it.next()) {
+            let (Reply::Bulk(key), Reply::Bulk(value), Reply::Int(at)) = (k, v, at) else {
+                return Err(bad("entry: not key, value, expiry".into()));
+            };
+            out.push(ScannedEntry {
+                key,
+                value,
+                expires_at_ms: (at >= 0).then_some(at as u64),
+            });
+        }
+        Ok((next, out))
     }
 
     /// Where this client is connected.

@@ -62,50 +62,13 @@ fn runtime(e: impl std::fmt::Display) -> Failure {
 
 /// One request's reply, or the error reply as a failure.
 fn call(c: &mut Client, argv: &[&[u8]]) -> Result<Reply, Failure> {
-    match c.request(argv).map_err(runtime)? {
-        Reply::Error(e) => Err(Failure::Runtime(format!("{}: {e}", c.address()))),
-        r => Ok(r),
-    }
+    c.call(argv).map_err(Failure::Runtime)
 }
 
 /// SELECTs namespace `ns` ("default" is database 0).
 fn select(c: &mut Client, ns: &str) -> Result<(), Failure> {
     let name = if ns == "default" { "0" } else { ns };
     call(c, &[b"SELECT", name.as_bytes()]).map(|_| ())
-}
-
-/// The daemon's namespaces holding keys, with their key counts (NAMESPACES).
-pub(crate) fn namespaces(c: &mut Client) -> Result<Vec<(String, u64)>, Failure> {
-    let pairs = match call(c, &[b"NAMESPACES"])? {
-        Reply::Map(pairs) => pairs,
-        Reply::Array(flat) => {
-            let mut it = flat.into_iter();
-            std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect()
-        }
-        other => {
-            return Err(Failure::Runtime(format!(
-                "unexpected NAMESPACES reply {other:?}"
-            )))
-        }
-    };
-    let text = |r: Reply| match r {
-        Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-        Reply::Simple(s) => s,
-        other => format!("{other:?}"),
-    };
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                text(k),
-                if let Reply::Int(n) = v {
-                    n.max(0) as u64
-                } else {
-                    0
-                },
-            )
-        })
-        .collect())
 }
 
 /// One entry read from a daemon.
@@ -130,7 +93,9 @@ pub(crate) fn read_entries(
     mut f: impl FnMut(Found<'_>) -> Result<(), Failure>,
 ) -> Result<u64, Failure> {
     let only = only.map(|n| if n == "0" { "default" } else { n });
-    let list: Vec<(String, u64)> = namespaces(c)?
+    let list: Vec<(String, u64)> = c
+        .namespaces()
+        .map_err(Failure::Runtime)?
         .into_iter()
         .filter(|(n, _)| only.is_none_or(|o| o == n))
         .collect();
@@ -138,47 +103,22 @@ pub(crate) fn read_entries(
     let mut total = 0;
     for (ns, _) in &list {
         select(c, ns)?;
-        let mut cursor = b"0".to_vec();
+        let mut cursor = 0;
         loop {
-            let mut argv: Vec<&[u8]> = vec![b"SCANENTRIES", &cursor];
-            if let Some(p) = pattern {
-                argv.extend([&b"MATCH"[..], p.as_bytes()]);
-            }
-            argv.extend([&b"COUNT"[..], b"1000"]);
-            let (next, flat) = match call(c, &argv)? {
-                Reply::Array(mut parts) if parts.len() == 2 => {
-                    match (parts.remove(0), parts.remove(0)) {
-                        (Reply::Bulk(next), Reply::Array(flat)) => (next, flat),
-                        other => {
-                            return Err(Failure::Runtime(format!(
-                                "unexpected SCANENTRIES reply {other:?}"
-                            )))
-                        }
-                    }
-                }
-                other => {
-                    return Err(Failure::Runtime(format!(
-                        "unexpected SCANENTRIES reply {other:?}"
-                    )))
-                }
-            };
-            // Flat key, value, expiry triples; the expiry is absolute ms, -1 for none.
-            for t in flat.chunks(3) {
-                let [Reply::Bulk(k), Reply::Bulk(v), Reply::Int(at)] = t else {
-                    return Err(Failure::Runtime(format!(
-                        "unexpected SCANENTRIES entry {t:?}"
-                    )));
-                };
+            let (next, entries) = c
+                .scan_entries(cursor, pattern.map(str::as_bytes), 1000)
+                .map_err(Failure::Runtime)?;
+            for e in &entries {
                 f(Found {
                     ns,
-                    key: k,
-                    value: v,
-                    expires_at_ms: (*at >= 0).then_some(*at as u64),
+                    key: &e.key,
+                    value: &e.value,
+                    expires_at_ms: e.expires_at_ms,
                 })?;
                 total += 1;
                 bar.inc(1);
             }
-            if next == b"0" {
+            if next == 0 {
                 break;
             }
             cursor = next;

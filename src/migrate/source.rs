@@ -1,11 +1,11 @@
 //! Reading entries from a running TinyKV daemon over RESP (the crate's own client), a
 //! namespace at a time: NAMESPACES lists them, SELECT enters one, and SCANENTRIES walks it,
-//! each step one request giving keys with their values and absolute expiries. The walk is SCAN's: every key present for the whole
-//! run is read; a key written during it may or may not be.
+//! each step one request giving keys with their values and absolute expiries. The walk is
+//! SCAN's: every key present for the whole run is read; a key written during it may or may
+//! not be.
 
 use super::{Entry, BATCH_BYTES, DEFAULT_NAMESPACE};
 use crate::client::{Client, Target};
-use crate::command::Reply;
 
 /// A daemon being read.
 pub struct DaemonSource {
@@ -51,13 +51,9 @@ impl DaemonSource {
         }
         let mut con =
             Client::connect(&target).map_err(|e| format!("source {label}: cannot connect: {e}"))?;
-        let listed = match con.request(&["NAMESPACES"]) {
-            Ok(Reply::Error(e)) => Err(e),
-            Ok(r) => Ok(r),
-            Err(e) => Err(e.to_string()),
-        }
-        .map_err(|e| format!("source {label}: NAMESPACES failed (is it a TinyKV daemon?): {e}"))?;
-        let mut counted = names(listed);
+        let mut counted = con.namespaces().map_err(|e| {
+            format!("source {label}: NAMESPACES failed (is it a TinyKV daemon?): {e}")
+        })?;
         if !only.is_empty() {
             counted.retain(|(n, _)| only.contains(n));
         }
@@ -98,7 +94,8 @@ impl DaemonSource {
                 Some(c) => c,
                 None => {
                     let db = if ns == DEFAULT_NAMESPACE { "0" } else { &ns };
-                    self.call(&[b"SELECT", db.as_bytes()])
+                    self.con
+                        .call(&[b"SELECT", db.as_bytes()])
                         .map_err(|e| self.err(&format!("SELECT {ns}"), e))?;
                     0
                 }
@@ -116,52 +113,22 @@ impl DaemonSource {
 
     /// One SCANENTRIES step of namespace `ns` from `cursor`: the next cursor and the entries.
     fn step_entries(&mut self, ns: &str, cursor: u64) -> Result<(u64, Vec<Entry>), String> {
-        let cursor = cursor.to_string();
-        let count = self.count.to_string();
-        let pattern = self.pattern.clone();
-        let mut argv: Vec<&[u8]> = vec![b"SCANENTRIES", cursor.as_bytes()];
-        if let Some(p) = &pattern {
-            argv.extend([b"MATCH".as_slice(), p.as_bytes()]);
-        }
-        argv.extend([b"COUNT".as_slice(), count.as_bytes()]);
-        let bad = |what: &str| format!("SCANENTRIES gave {what}");
-        let Reply::Array(parts) = self.call(&argv)? else {
-            return Err(bad("a reply that is not an array"));
-        };
-        let Ok([Reply::Bulk(next), Reply::Array(flat)]) = <[Reply; 2]>::try_from(parts) else {
-            return Err(bad("an array that is not [cursor, entries]"));
-        };
-        let next: u64 = std::str::from_utf8(&next)
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| bad("a cursor that is not a number"))?;
-        let mut out = Vec::with_capacity(flat.len() / 3);
-        let mut it = flat.into_iter();
-        while let (Some(k), Some(v), Some(at)) = (it.next(), it.next(), it.next()) {
-            let (Reply::Bulk(key), Reply::Bulk(value), Reply::Int(at)) = (k, v, at) else {
-                return Err(bad("an entry that is not key, value, expiry"));
-            };
-            out.push(Entry {
+        let pattern = self.pattern.as_deref().map(str::as_bytes);
+        let (next, found) = self.con.scan_entries(cursor, pattern, self.count)?;
+        let out: Vec<Entry> = found
+            .into_iter()
+            .map(|e| Entry {
                 ns: ns.to_string(),
-                key,
-                value,
-                expires_at_ms: (at >= 0).then_some(at as u64),
-            });
-        }
+                key: e.key,
+                value: e.value,
+                expires_at_ms: e.expires_at_ms,
+            })
+            .collect();
         if !out.is_empty() {
             self.ramp = self.ramp.saturating_mul(4);
             self.count = count_within_bytes(&out, self.batch).min(self.ramp);
         }
         Ok((next, out))
-    }
-
-    /// Sends `argv`; an error reply is an `Err` with the server's message.
-    fn call(&mut self, argv: &[&[u8]]) -> Result<Reply, String> {
-        match self.con.request(argv) {
-            Ok(Reply::Error(e)) => Err(e),
-            Ok(r) => Ok(r),
-            Err(e) => Err(e.to_string()),
-        }
     }
 
     fn err(&self, what: &str, e: String) -> String {
@@ -177,32 +144,6 @@ fn count_within_bytes(seen: &[Entry], batch: usize) -> usize {
     let bytes: usize = seen.iter().map(|e| e.key.len() + e.value.len()).sum();
     let per_entry = (bytes / seen.len().max(1)).max(1);
     (BATCH_BYTES / per_entry).clamp(1, batch)
-}
-
-/// Names and key counts of a NAMESPACES reply (a map in RESP3; a flat array in RESP2).
-fn names(v: Reply) -> Vec<(String, u64)> {
-    let text = |v: &Reply| match v {
-        Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Reply::Simple(s) => Some(s.clone()),
-        _ => None,
-    };
-    let count = |v: &Reply| match v {
-        Reply::Int(n) => *n as u64,
-        _ => 0,
-    };
-    let pairs: Vec<(Reply, Reply)> = match v {
-        Reply::Map(pairs) => pairs,
-        Reply::Array(items) => items
-            .chunks(2)
-            .filter(|c| c.len() == 2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .collect(),
-        _ => Vec::new(),
-    };
-    pairs
-        .iter()
-        .filter_map(|(k, v)| Some((text(k)?, count(v))))
-        .collect()
 }
 
 /// Entries of a file `tinykv export` (JSONL) or a save (a snapshot) wrote, read whole and
