@@ -264,7 +264,10 @@ fn named_target(
         Some(Target::new(Address::Unix(path.clone())))
     } else if tcp {
         let host = host.clone().unwrap_or_else(|| "127.0.0.1".into());
-        Some(Target::new(Address::Tcp(host, port.unwrap_or(6379))))
+        Some(Target::new(Address::Tcp(
+            host,
+            port.unwrap_or(crate::server::DEFAULT_TCP_PORT),
+        )))
     } else {
         None
     })

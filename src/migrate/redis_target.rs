@@ -396,12 +396,13 @@ impl Target for RedisTarget {
             let at = outcomes.len();
             if len == 1 {
                 outcomes.push(outcome(v));
-            } else if error_of(v).is_some() {
-                refused.extend(at..at + len);
-                outcomes.extend((0..len).map(|_| Outcome::Written));
-            } else {
-                outcomes.extend((0..len).map(|_| Outcome::Written));
+                continue;
             }
+            // A refused MSET's entries get their own outcomes below.
+            if error_of(v).is_some() {
+                refused.extend(at..at + len);
+            }
+            outcomes.extend(std::iter::repeat_n(Outcome::Written, len));
         }
         if !refused.is_empty() {
             // Single SETs for the refused MSETs' entries, each with its own outcome. Batches
