@@ -170,6 +170,11 @@ pub(crate) fn open(env: Env, options: Js, config: Config) -> JsResult<HubHold> {
         }
         return Ok(hub.hold());
     }
+    // A named store is there to be read from many threads.
+    let config = Config {
+        concurrent: true,
+        ..config
+    };
     let hub = Hub::new(Some(name.clone()), make(config)?, None);
     reg.insert(name, hub.clone());
     Ok(hub.hold())
@@ -209,6 +214,7 @@ pub fn test_manual_clock_store(name: String, start_ms: f64) -> Result<()> {
     let clock = Arc::new(ManualClock::new(start_ms as u64));
     let config = Config {
         reaper_interval_ms: 0,
+        concurrent: true,
         ..Config::default()
     };
     let store = Store::with_clock(config, clock.clone() as Arc<dyn Clock>)

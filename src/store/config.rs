@@ -82,7 +82,17 @@ pub struct Config {
     /// Redis's `databases`: SELECT takes a numeric name only below this (the store itself
     /// does not use it; namespaces are by name). Database 0 is the default namespace.
     pub databases: u32,
+    /// Built for reads from many threads at once (a store that worker threads share): a read
+    /// announces itself in a per-thread reader slot instead of taking the shard lock, and an
+    /// entry's access time is rewritten at most once per [`ACCESS_RESOLUTION_MS`] (Redis's LRU
+    /// clock resolution), so reads on different cores write no line they share. Answers are
+    /// the same either way; recency (LRU order) is then exact to that resolution.
+    pub concurrent: bool,
 }
+
+/// How stale an entry's access time may be in a [`Config::concurrent`] store before a read
+/// rewrites it (Redis's LRU clock resolution).
+pub const ACCESS_RESOLUTION_MS: u64 = 1000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -97,6 +107,7 @@ impl Default for Config {
             eviction_policy: EvictionPolicy::Lru,
             eviction_samples: 5,
             databases: 16,
+            concurrent: false,
         }
     }
 }

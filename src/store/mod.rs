@@ -30,7 +30,7 @@ mod value;
 mod write;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
-pub use self::config::{parse_memory_size, Config, EvictionPolicy};
+pub use self::config::{parse_memory_size, Config, EvictionPolicy, ACCESS_RESOLUTION_MS};
 pub use self::entry::{alloc_size, ENTRY_HEADER, EXPIRY_WORD};
 pub use self::key::{Key, Ns, StoredKey};
 pub use self::load::{
