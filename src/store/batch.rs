@@ -44,14 +44,14 @@ impl Store {
             // One logical-time stamp per key, taken at once (misses leave gaps, which keep
             // the order): one atomic add per chunk instead of one per hit.
             let first = s.bump_n(stored.len() as u64);
-            let access_ms = s.access_now();
+            let (access_ms, resolution) = (s.access_now(), s.access_resolution());
             let mut hits = 0;
             probe.probe(&stored, |i, e| {
                 if e.is_expired(now) {
                     expired.push((KeyBuf::copy_of(e.key()), e.expires_at()));
                     return;
                 }
-                e.touch(first + i as u64, access_ms);
+                e.touch(first + i as u64, access_ms, resolution);
                 hits += 1;
                 f(c * CHUNK + i, e.value());
             });

@@ -465,15 +465,21 @@ impl Entry {
     /// Records an access with stamp `stamp` at clock time `now_ms`: the stamp (recency and
     /// access time) and the decayed-then-incremented LFU counter. Racing readers may lose an
     /// increment; the counter is a statistic, as in Redis. (They store the same key length.)
+    /// Writes nothing when the recorded access time is under `resolution_ms` old and the
+    /// counter stays as it is: readers of a store that threads share then do not move the
+    /// entry's line between cores on every read (0 = write on every access).
     #[inline]
-    pub(crate) fn touch(&self, stamp: u64, now_ms: u64) {
+    pub(crate) fn touch(&self, stamp: u64, now_ms: u64, resolution_ms: u64) {
         let h = self.header();
-        // A load and a store, not a swap: a swap is a locked instruction on x86.
+        // Loads and stores, not swaps: a swap is a locked instruction on x86.
         let last_ms = h.access.load(Ordering::Relaxed) >> STAMP_SEQ_BITS;
-        h.access.store(stamp, Ordering::Relaxed);
         let kl = h.key_lfu.load(Ordering::Relaxed);
-        let counter = lfu_decayed((kl >> 24) as u8, last_ms, now_ms);
-        let counter = lfu_incr(counter, draw_from(stamp));
+        let old = (kl >> 24) as u8;
+        let counter = lfu_incr(lfu_decayed(old, last_ms, now_ms), draw_from(stamp));
+        if counter == old && now_ms.saturating_sub(last_ms) < resolution_ms {
+            return;
+        }
+        h.access.store(stamp, Ordering::Relaxed);
         h.key_lfu.store(
             key_lfu((kl & KEY_LEN_MASK) as usize, counter),
             Ordering::Relaxed,
@@ -538,7 +544,7 @@ mod tests {
         assert!(timed(ValueRef::Int(0)) - plain(ValueRef::Int(0)) >= EXPIRY_WORD as u64);
         let at = |ms: u64| ms << STAMP_SEQ_BITS;
         let mut e = Entry::new(&key, ValueRef::Int(-3), 0, at(5));
-        e.touch(at(6) + 1, 6);
+        e.touch(at(6) + 1, 6, 0);
         let (stamp, lfu) = (e.stamp(), e.frequency(6));
         assert_eq!((e.expires_at(), e.size()), (0, plain(ValueRef::Int(0))));
         // Gaining a TTL moves the entry into an allocation with the word in front.
@@ -600,7 +606,7 @@ mod tests {
         let at = |ms: u64| ms << STAMP_SEQ_BITS;
         let e = Entry::new(&key, ValueRef::Int(1), 0, at(1_000));
         assert_eq!((e.last_access_ms(), e.frequency(1_000)), (1_000, LFU_INIT));
-        e.touch(at(2_000) + 5, 2_000);
+        e.touch(at(2_000) + 5, 2_000, 0);
         assert_eq!(e.stamp(), at(2_000) + 5);
         assert_eq!(e.last_access_ms(), 2_000);
         assert_eq!(
@@ -616,6 +622,46 @@ mod tests {
         assert_eq!(e.key(), &key[..], "the counter lives beside the key length");
         assert_eq!(key_ns(e.key()), Ns(65_535));
         assert_eq!(e.value(), ValueRef::Int(1));
+    }
+
+    #[test]
+    fn a_touch_with_a_resolution_skips_only_recent_unchanged_accesses() {
+        let at = |ms: u64| ms << STAMP_SEQ_BITS;
+        let key = make_key(Ns(0), b"k");
+        let e = Entry::new(&key, ValueRef::Int(1), 0, at(1_000));
+        // The first access from the initial counter always grows it, so it is written.
+        e.touch(at(1_010) + 1, 1_010, 1_000);
+        assert_eq!(
+            (e.stamp(), e.frequency(1_010)),
+            (at(1_010) + 1, LFU_INIT + 1)
+        );
+        // Counter 6 grows with probability 1/11: find draws that leave it, then one that grows it.
+        let stays =
+            (2..).find(|&n| lfu_incr(LFU_INIT + 1, draw_from(at(1_500) + n)) == LFU_INIT + 1);
+        let stays = at(1_500) + stays.unwrap();
+        e.touch(stays, 1_500, 1_000);
+        assert_eq!(
+            e.stamp(),
+            at(1_010) + 1,
+            "490 ms old, counter unchanged: not written"
+        );
+        e.touch(stays, 1_500, 0);
+        assert_eq!(e.stamp(), stays, "a resolution of 0 writes every access");
+        let grows =
+            (2..).find(|&n| lfu_incr(LFU_INIT + 1, draw_from(at(1_600) + n)) == LFU_INIT + 2);
+        let grows = at(1_600) + grows.unwrap();
+        e.touch(grows, 1_600, 1_000);
+        assert_eq!(
+            (e.stamp(), e.frequency(1_600)),
+            (grows, LFU_INIT + 2),
+            "a counter that grows is written, stamp with it"
+        );
+        let late =
+            (2..).find(|&n| lfu_incr(LFU_INIT + 2, draw_from(at(2_600) + n)) == LFU_INIT + 2);
+        let late = at(2_600) + late.unwrap();
+        e.touch(late, 2_600, 1_000);
+        assert_eq!(e.stamp(), late, "1000 ms old: written");
+        assert_eq!(e.key(), &key[..]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::caps::Caps;
 use super::clock::Clock;
-use super::config::Config;
+use super::config::{Config, ACCESS_RESOLUTION_MS};
 use super::entry::{Entry, STAMP_SEQ_BITS};
 use super::evict::{EvictionPool, Policy};
 use super::key::{key_ns, Ns};
@@ -87,7 +87,7 @@ impl Shared {
         let start = clock.now_ms() << STAMP_SEQ_BITS;
         let shards = config.shards.max(2).next_power_of_two();
         Self {
-            table: Table::new(shards),
+            table: Table::new(shards, config.concurrent),
             caps: Caps::new(config.max_entries.map(|m| m as u64), config.max_memory),
             config,
             clock,
@@ -196,7 +196,19 @@ impl Shared {
     /// Record an access to `e`.
     #[inline]
     pub(crate) fn touch(&self, e: &Entry) {
-        e.touch(self.bump(), self.access_now());
+        e.touch(self.bump(), self.access_now(), self.access_resolution());
+    }
+
+    /// How old an entry's access time may be before a read rewrites it: 0 (every read) for a
+    /// store one thread uses, [`ACCESS_RESOLUTION_MS`] for one built for many (see
+    /// [`Config::concurrent`]).
+    #[inline]
+    pub(crate) fn access_resolution(&self) -> u64 {
+        if self.config.concurrent {
+            ACCESS_RESOLUTION_MS
+        } else {
+            0
+        }
     }
 
     /// Under one write lock on `key`'s shard: runs `existing` on the entry if the key is

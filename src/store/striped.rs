@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Stripes per counter: enough for the cores a store is shared across.
-const STRIPES: usize = 16;
+pub(crate) const STRIPES: usize = 16;
 
 /// Stamps a thread takes from the shared counter at once.
 pub(crate) const STAMP_BLOCK: u64 = 64;
@@ -35,7 +35,7 @@ impl Striped {
 
 /// This thread's stripe, fixed at its first use (threads take them in turn).
 #[inline]
-fn stripe() -> usize {
+pub(crate) fn stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static STRIPE: usize = NEXT.fetch_add(1, Relaxed) % STRIPES;

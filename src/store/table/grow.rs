@@ -112,8 +112,8 @@ impl Table {
     /// Frees the table of every shard left empty (after a flush), so its bytes go back to the
     /// allocator and the count; the shard gets a new table on its next insert.
     pub(crate) fn free_empty(&self, caps: &Caps) {
-        for shard in self.map.shards() {
-            let mut table = shard.write();
+        for idx in 0..self.shard_count() {
+            let mut table = self.write_shard(idx);
             if table.is_empty() && allocated(&table) {
                 self.free_table(&mut table, caps);
             }
@@ -137,7 +137,7 @@ impl Table {
         if !sparse(&shard.read()) {
             return false;
         }
-        let mut table = shard.write();
+        let mut table = self.write_shard(idx);
         if !sparse(&table) {
             return false;
         }
@@ -149,11 +149,7 @@ impl Table {
         while full_capacity(next) < table.len() * 2 {
             next *= 2;
         }
-        if next >= table.buckets() || !self.rebuild(&mut table, next, caps) {
-            return false;
-        }
-        self.publish_geometry(idx, &table);
-        true
+        next < table.buckets() && self.rebuild(&mut table, next, caps)
     }
 }
 

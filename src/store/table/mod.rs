@@ -6,24 +6,28 @@
 //! control bytes, the slot, then the one entry whose control byte and pointer tag match.
 //! Growth and shrinking (`grow`) reserve a new table's bytes in [`Caps`] before it exists;
 //! `walk` holds the bucket-level walks (SCAN's cursor, the reaper's slices, eviction's sample);
-//! `batch` the overlapped lookups behind MGET. Invariant: hashbrown's layout (group width,
+//! `batch` the overlapped lookups behind MGET; `readers` the per-thread reader counts that let
+//! a one-key read of a concurrent table skip the lock word, and `ShardWrite`, the only way
+//! to write a shard. Invariant: hashbrown's layout (group width,
 //! probe sequence, control bytes, slots below them) is known only in this folder, and the
 //! tests here fail if it ever disagrees with the table's.
 
 mod batch;
 mod grow;
+mod readers;
 mod walk;
 
 pub(crate) use self::batch::{BatchProbe, CHUNK};
 #[cfg(test)]
 pub(crate) use self::walk::SHARD_SHIFT;
 
+use self::readers::Readers;
 use super::caps::Caps;
 use super::entry::{prefetch_read, Entry};
 use crossbeam_utils::CachePadded;
-use dashmap::{DashMap, RwLock, SharedValue};
+use dashmap::{DashMap, SharedValue};
 use hashbrown::raw::RawTable;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A table slot: the entry pointer (dashmap's value is unit).
 type Slot = (Entry, SharedValue<()>);
@@ -37,21 +41,27 @@ pub const ENTRY_OVERHEAD: usize = (std::mem::size_of::<Slot>() + 1) * 8 / 7;
 pub(crate) struct Table {
     /// The shards: each a read-write lock around one hashbrown table.
     map: DashMap<Entry, (), foldhash::fast::RandomState>,
-    /// Where each shard's table was last seen, for [`Table::prefetch_key`].
+    /// Where each shard's table was last seen, for [`Table::prefetch_key`], and its writer
+    /// flag (see `readers`).
     geometry: Box<[CachePadded<Geometry>]>,
+    /// The reader counts of a table built for reads from many threads (see `readers`).
+    readers: Option<Readers>,
     /// Bytes of the tables (slots and control bytes), charged to the byte cap with the entries.
     bytes: AtomicU64,
 }
 
-/// A shard table's control-byte address and bucket mask as of its last insert. Read without
-/// the shard lock, only to aim prefetches: a stale or torn pair aims them at the wrong lines
-/// (a prefetch never faults), never at anything that is read.
+/// A shard table's control-byte address and bucket mask as of its last write, and the writer
+/// flag of a concurrent table. The pair is read without the shard lock, only to aim
+/// prefetches: a stale or torn pair aims them at the wrong lines (a prefetch never faults),
+/// never at anything that is read. A read checks the flag on the line it loads anyway.
 #[derive(Debug, Default)]
 struct Geometry {
-    /// Address of the control bytes (0 before the first insert).
+    /// Address of the control bytes (0 before the first write).
     ctrl: AtomicUsize,
     /// Buckets less one.
     mask: AtomicUsize,
+    /// A writer holds the shard (concurrent tables only; see `readers`).
+    writing: AtomicBool,
 }
 
 /// What [`Table::upsert`] did.
@@ -95,13 +105,15 @@ fn prefetch_home(table: &RawTable<Slot>, hash: u64) {
 }
 
 impl Table {
-    /// An empty table of `shards` shards (a power of two, at least 2).
-    pub(crate) fn new(shards: usize) -> Table {
+    /// An empty table of `shards` shards (a power of two, at least 2); `concurrent` builds it
+    /// for reads from many threads (see `readers`).
+    pub(crate) fn new(shards: usize, concurrent: bool) -> Table {
         let map =
             DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), shards);
         Table {
             map,
             geometry: (0..shards).map(|_| CachePadded::default()).collect(),
+            readers: concurrent.then(|| Readers::new(shards)),
             bytes: AtomicU64::new(0),
         }
     }
@@ -133,12 +145,6 @@ impl Table {
         self.map.determine_shard(hash as usize)
     }
 
-    /// The shard holding keys of hash `hash`.
-    #[inline]
-    fn shard_of(&self, hash: u64) -> &CachePadded<RwLock<RawTable<Slot>>> {
-        &self.map.shards()[self.shard_index(hash)]
-    }
-
     /// A slot's hash, read from its entry's key (a slot stores no hash).
     #[inline]
     fn slot_hash(&self, slot: &Slot) -> u64 {
@@ -163,26 +169,28 @@ impl Table {
         }
     }
 
-    /// Runs `f` on the entry at `key` under its shard's read lock; `None` if absent. The
-    /// lookup overlaps its misses: control bytes with slots (see `prefetch_home`), then all of
-    /// a candidate entry's lines with the key comparison that reads the first.
+    /// Runs `f` on the entry at `key` with its shard held for reading: in a concurrent table
+    /// by this thread's reader count while no writer is in (see `readers`), else (or when one
+    /// is) by the shard's read lock. `None` if absent. `f` must not write to the table.
     #[inline]
     pub(crate) fn with_ref<R>(&self, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
         let hash = self.hash(key);
+        let idx = self.shard_index(hash);
         // The home group's lines start loading before the lock is taken: when threads share
         // the store, the lock word is often on the other core, and its transfer then overlaps
         // the group's misses instead of coming first.
         self.prefetch_hash(hash);
-        let table = self.shard_of(hash).read();
-        prefetch_home(&table, hash);
-        let bucket = table.find(hash, |slot| {
-            slot.0.may_hash_to(hash) && {
-                slot.0.prefetch();
-                slot.0.key_is(key)
+        let shard = &self.map.shards()[idx];
+        if let Some(readers) = &self.readers {
+            if let Some(_slot) = readers.enter(idx, &self.geometry[idx].writing) {
+                // SAFETY: while `_slot` counts this read with the shard's writer flag seen
+                // down, no `ShardWrite` of the shard exists (a writer raises the flag, then
+                // waits for the count to drop), and every change to the table or its entries
+                // goes through one (the `readers` invariant): the table is only shared.
+                return find_ref(unsafe { &*shard.data_ptr() }, hash, key, f);
             }
-        })?;
-        // SAFETY: the bucket was just found and the shard's read lock is held until `f` ends.
-        Some(f(unsafe { &bucket.as_ref().0 }))
+        }
+        find_ref(&shard.read(), hash, key, f)
     }
 
     /// Runs `f` on the entry at `key` under its shard's write lock; `None` if absent. Unlike
@@ -191,7 +199,7 @@ impl Table {
     #[inline]
     pub(crate) fn with_mut<R>(&self, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         let hash = self.hash(key);
-        let table = self.shard_of(hash).write();
+        let table = self.write_shard(self.shard_index(hash));
         prefetch_home(&table, hash);
         let bucket = table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
@@ -202,7 +210,7 @@ impl Table {
     /// Under one write lock on `key`'s shard: runs `existing` on the entry if the key is
     /// present, else inserts `make()` if room for one more entry of `size` bytes (and for the
     /// table's growth) can be had in `caps` without evicting, and calls `inserted` on it
-    /// under the lock. One probe for the common write.
+    /// under the lock. One probe for the common write; an overwrite touches no cap counter.
     #[inline]
     pub(crate) fn upsert<R>(
         &self,
@@ -213,22 +221,18 @@ impl Table {
         make: impl FnOnce() -> Entry,
         inserted: impl FnOnce(&Entry),
     ) -> Upsert<R> {
-        let reserved = caps.try_reserve(1, size);
         let hash = self.hash(key);
-        let mut table = self.shard_of(hash).write();
+        let mut table = self.write_shard(self.shard_index(hash));
         // A new key's insert writes the slot: its line loads alongside the control bytes.
         prefetch_home(&table, hash);
         if let Some(bucket) =
             table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
         {
-            if reserved {
-                caps.release(1, size);
-            }
             // SAFETY: the bucket was just found and the write lock is held until `existing` ends.
             let slot = unsafe { bucket.as_mut() };
             return Upsert::Existing(existing(&mut slot.0));
         }
-        if !reserved {
+        if !caps.try_reserve(1, size) {
             return Upsert::Vacant;
         }
         if !self.grow_for_insert(&mut table, caps) {
@@ -249,7 +253,7 @@ impl Table {
         inserted: impl FnOnce(&Entry),
     ) -> Insert {
         let hash = self.hash(entry.key());
-        let mut table = self.shard_of(hash).write();
+        let mut table = self.write_shard(self.shard_index(hash));
         let key = entry.key();
         if table
             .find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
@@ -281,10 +285,10 @@ impl Table {
         // SAFETY: the bucket was just returned by insert and the write lock is still held.
         let (e, _) = unsafe { bucket.as_ref() };
         inserted(e);
-        self.publish_geometry(self.shard_index(hash), table);
     }
 
-    /// Records where shard `idx`'s table now is, for [`Table::prefetch_key`].
+    /// Records where shard `idx`'s table now is, for [`Table::prefetch_key`] (each
+    /// `ShardWrite`, as it ends).
     #[inline]
     fn publish_geometry(&self, idx: usize, table: &RawTable<Slot>) {
         let g = &self.geometry[idx];
@@ -297,23 +301,67 @@ impl Table {
 
     /// Removes the entry at `key` and hands it over.
     pub(crate) fn remove(&self, key: &[u8]) -> Option<Entry> {
-        self.map.remove(key).map(|(e, ())| e)
+        self.remove_if(key, |_| true)
     }
 
     /// Removes the entry at `key` if `pick` says so, under one write lock.
     pub(crate) fn remove_if(&self, key: &[u8], pick: impl FnOnce(&Entry) -> bool) -> Option<Entry> {
-        self.map.remove_if(key, |e, _| pick(e)).map(|(e, ())| e)
+        let hash = self.hash(key);
+        let mut table = self.write_shard(self.shard_index(hash));
+        let bucket = table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))?;
+        // SAFETY: the bucket was just found and the shard's write lock is held: it is read,
+        // then (if picked) removed from the table, which hands its entry over.
+        unsafe {
+            if !pick(&bucket.as_ref().0) {
+                return None;
+            }
+            Some(table.remove(bucket).0 .0)
+        }
     }
 
     /// Keeps only the entries `keep` says yes to, a shard write lock at a time.
     pub(crate) fn retain(&self, mut keep: impl FnMut(&Entry) -> bool) {
-        self.map.retain(|e, _| keep(e));
+        for idx in 0..self.shard_count() {
+            let mut table = self.write_shard(idx);
+            // SAFETY: the shard's write lock is held; each full bucket is visited once and
+            // erased (dropping its entry) at most once, while the iterator is live, as
+            // hashbrown allows for the bucket just yielded.
+            unsafe {
+                for bucket in table.iter() {
+                    if !keep(&bucket.as_ref().0) {
+                        table.erase(bucket);
+                    }
+                }
+            }
+        }
     }
 
     /// Calls `f` on every entry, a shard read lock at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Entry)) {
         self.map.iter().for_each(|r| f(r.key()));
     }
+}
+
+/// Finds the entry at stored key `key` (of hash `hash`) in `table`, which the caller holds
+/// for reading, and runs `f` on it. The lookup overlaps its misses: control bytes with slots
+/// (see `prefetch_home`), then all of a candidate entry's lines with the key comparison that
+/// reads the first.
+#[inline(always)]
+fn find_ref<R>(
+    table: &RawTable<Slot>,
+    hash: u64,
+    key: &[u8],
+    f: impl FnOnce(&Entry) -> R,
+) -> Option<R> {
+    prefetch_home(table, hash);
+    let bucket = table.find(hash, |slot| {
+        slot.0.may_hash_to(hash) && {
+            slot.0.prefetch();
+            slot.0.key_is(key)
+        }
+    })?;
+    // SAFETY: the bucket was just found and the caller holds the table until `f` ends.
+    Some(f(unsafe { &bucket.as_ref().0 }))
 }
 
 // The map's key traits: an entry is its stored key, so lookups by `&[u8]` find it.
