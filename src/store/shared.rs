@@ -14,6 +14,7 @@ use super::namespaces::Namespaces;
 use super::striped::{self, Striped};
 use super::table::{Insert, Table, Upsert};
 use crate::error::{Error, Result};
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -61,8 +62,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     /// The last access stamp issued (see [`STAMP_SEQ_BITS`]): advanced a block at a time per
     /// thread while the reaper runs (else by every access), and raised to the clock by the
-    /// reaper (or, with no reaper, by every access).
-    pub(crate) tick: AtomicU64,
+    /// reaper (or, with no reaper, by every access). On a line of its own: threads take
+    /// blocks from it while every read checks `coarse_now`.
+    pub(crate) tick: CachePadded<AtomicU64>,
     /// The clock as of the reaper's last wake-up, for access tracking (idle time, LFU decay):
     /// Redis's cached LRU clock. 0 when there is no reaper thread; reads then use the clock.
     pub(crate) coarse_now: AtomicU64,
@@ -91,7 +93,7 @@ impl Shared {
             caps: Caps::new(config.max_entries.map(|m| m as u64), config.max_memory),
             config,
             clock,
-            tick: AtomicU64::new(start),
+            tick: CachePadded::new(AtomicU64::new(start)),
             coarse_now: AtomicU64::new(0),
             keys: AtomicU64::new(0),
             volatile: AtomicU64::new(0),
