@@ -62,8 +62,12 @@ impl Store {
         let new_size = entry_size(k.len(), value, expires_at);
         // The entry is built before the lookup, so that work overlaps the table's cache miss
         // instead of waiting for it. A new key takes it; an overwrite that changes the value's
-        // size moves to it; an overwrite of the same size writes in place and drops it.
-        let prebuilt = Cell::new((!opts.xx).then(|| Entry::new(k, value, expires_at, s.bump())));
+        // size moves to it; an overwrite of the same size writes in place and drops it. Not in
+        // a concurrent store: there a thread mostly overwrites entries other threads built, so
+        // its own heap's span would empty with each dropped entry and go back to the allocator's
+        // shared pool, to be taken again by the next write (a global lock per set).
+        let prebuild = !opts.xx && !s.config.concurrent;
+        let prebuilt = Cell::new(prebuild.then(|| Entry::new(k, value, expires_at, s.bump())));
         let overwrite = |e: &mut Entry| -> Step<SetOutcome> {
             if s.expired(e) {
                 return Step::Expired(e.expires_at());
