@@ -34,15 +34,21 @@ const N = Number(process.env.BENCH_N ?? 1_000_000)
 const OPS = Number(process.env.BENCH_OPS ?? 2_000_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const KEYS = 100_000
+/**
+ * Untimed operations each thread runs first, so every row measures a warm thread: a fresh
+ * worker's isolate otherwise starts with cold code and a small young generation, which the main
+ * thread (timed three times in one isolate) has long left behind.
+ */
+const WARMUP = Math.ceil(OPS / 4)
 
-/** The get/set loop every thread runs: OPS operations, 1 in 10 a set. */
-function mixed(kv, seed) {
+/** The get/set loop every thread runs: `ops` operations, 1 in 10 a set. */
+function mixed(kv, seed, ops = OPS) {
   const keys = new Array(KEYS)
   for (let i = 0; i < KEYS; i++) keys[i] = 'key:' + i
   const v = value(seed)
   let x = seed * 2654435761 + 1
   let found = 0
-  for (let i = 0; i < OPS; i++) {
+  for (let i = 0; i < ops; i++) {
     x = (x * 1103515245 + 12345) >>> 0
     const k = keys[x % KEYS]
     if (i % 10 === 0) kv.set(k, v)
@@ -72,6 +78,7 @@ async function worker() {
   if (job === 'mixed') {
     const kv = own ? new TinyKV() : new TinyKV({ name: 'bench' })
     if (own) fill(kv, KEYS)
+    mixed(kv, id + 1, WARMUP)
     const b = new Int32Array(barrier)
     Atomics.add(b, 0, 1)
     Atomics.notify(b, 0)
@@ -242,6 +249,7 @@ async function main() {
     }
     return b
   }
+  mixed(kv, 1, WARMUP)
   const single = await best(async () => mainThread(kv))()
   const row = (name, t, x) => [
     name,

@@ -1,14 +1,15 @@
 //! What every read of a shared store bumps, spread so that threads on different cores do not
-//! fight over one cache line: `Striped` counters (one line per stripe; a thread keeps its stripe)
+//! fight over one cache line: `Striped` counters (one line per stripe; a thread keeps its stripe,
+//! and live threads hold different stripes while there are enough)
 //! and access stamps handed out a block at a time per thread. Invariant: totals are exact (a read
 //! adds the stripes); stamps stay distinct, and a thread's block is dropped when the reaper's
 //! clock moves, so a stamp's time part is never older than the reaper's last wake-up.
 
 use crossbeam_utils::CachePadded;
-use std::cell::Cell;
-use std::sync::atomic::AtomicU64;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Stripes per counter: enough for the cores a store is shared across.
 pub(crate) const STRIPES: usize = 16;
@@ -33,14 +34,105 @@ impl Striped {
     }
 }
 
-/// This thread's stripe, fixed at its first use (threads take them in turn).
+/// This thread's stripe, fixed at its first use: the lowest one no live thread holds, given
+/// back when the thread exits, so threads that come and go (worker pools) do not end up
+/// sharing lines while stripes sit unused. With every stripe held, threads share them in turn.
 #[inline]
 pub(crate) fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: usize = NEXT.fetch_add(1, Relaxed) % STRIPES;
+    (mine() & !SHARED) as usize
+}
+
+/// This thread's stripe if no other live thread holds it (see [`stripe`]): what a thread may
+/// write with plain stores.
+#[inline]
+pub(crate) fn own_stripe() -> Option<usize> {
+    let m = mine();
+    (m & SHARED == 0).then_some(m as usize)
+}
+
+/// Set in [`MINE`] when the thread shares its stripe.
+const SHARED: u32 = 1 << 31;
+/// [`MINE`] before the thread's first use.
+const UNSET: u32 = u32::MAX;
+
+thread_local! {
+    /// This thread's stripe (with [`SHARED`] if it shares it): a plain cell, the hot path's read.
+    static MINE: Cell<u32> = const { Cell::new(UNSET) };
+    /// The stripe this thread holds alone, given back when the thread exits.
+    static HOLD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+#[inline]
+fn mine() -> u32 {
+    let m = MINE.with(Cell::get);
+    if m != UNSET {
+        return m;
     }
-    STRIPE.with(|s| *s)
+    first_use()
+}
+
+/// Takes this thread's stripe (see [`stripe`]).
+#[cold]
+fn first_use() -> u32 {
+    let held = Held::take();
+    let (stripe, alone) = (held.stripe as u32, held.alone);
+    // A thread being torn down cannot keep a stripe to give back later: it gives it back now
+    // (the drop) and shares.
+    let kept = alone && HOLD.try_with(|h| *h.borrow_mut() = Some(held)).is_ok();
+    let m = if kept { stripe } else { stripe | SHARED };
+    MINE.with(|c| c.set(m));
+    m
+}
+
+/// Stripes held by live threads, a bit each.
+static HELD: AtomicU32 = AtomicU32::new(0);
+
+/// A thread's stripe; given back on drop (thread exit) if the thread holds it alone.
+struct Held {
+    stripe: usize,
+    alone: bool,
+}
+
+impl Held {
+    fn take() -> Held {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        match take_free(&HELD) {
+            Some(stripe) => Held {
+                stripe,
+                alone: true,
+            },
+            None => Held {
+                stripe: NEXT.fetch_add(1, Relaxed) % STRIPES,
+                alone: false,
+            },
+        }
+    }
+}
+
+/// Marks the lowest stripe not in `held` as held and returns it; `None` when all are.
+fn take_free(held: &AtomicU32) -> Option<usize> {
+    let mut now = held.load(Relaxed);
+    loop {
+        let free = !now & ((1u64 << STRIPES) - 1) as u32;
+        if free == 0 {
+            return None;
+        }
+        let stripe = free.trailing_zeros() as usize;
+        match held.compare_exchange_weak(now, now | 1 << stripe, Relaxed, Relaxed) {
+            Ok(_) => return Some(stripe),
+            Err(seen) => now = seen,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.alone {
+            // Whatever this thread still does on its way out, it does as a sharer.
+            let _ = MINE.try_with(|c| c.set(self.stripe as u32 | SHARED));
+            HELD.fetch_and(!(1 << self.stripe), Relaxed);
+        }
+    }
 }
 
 thread_local! {
@@ -83,6 +175,45 @@ mod tests {
         handles.into_iter().for_each(|h| h.join().unwrap());
         c.add(5);
         assert_eq!(c.load(), 80_005);
+    }
+
+    #[test]
+    fn a_thread_takes_the_lowest_stripe_no_live_thread_holds() {
+        let held = AtomicU32::new(0);
+        assert_eq!(take_free(&held), Some(0));
+        assert_eq!(take_free(&held), Some(1));
+        assert_eq!(take_free(&held), Some(2));
+        held.fetch_and(!(1 << 1), Relaxed); // the second thread exits
+        assert_eq!(take_free(&held), Some(1), "its stripe is taken again");
+        let taken: Vec<_> = (0..STRIPES).map_while(|_| take_free(&held)).collect();
+        assert_eq!(taken, (3..STRIPES).collect::<Vec<_>>());
+        assert_eq!(take_free(&held), None, "all held: threads then share");
+    }
+
+    #[test]
+    fn live_threads_hold_different_stripes() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let stop_rx = std::sync::Arc::new(std::sync::Mutex::new(stop_rx));
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let (tx, stop_rx) = (tx.clone(), stop_rx.clone());
+                std::thread::spawn(move || {
+                    tx.send(stripe()).unwrap();
+                    let _ = stop_rx.lock().unwrap().recv();
+                })
+            })
+            .collect();
+        let seen: Vec<usize> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        // While fewer than STRIPES threads are alive no two share (other tests' threads count).
+        if HELD.load(Relaxed) != ((1u64 << STRIPES) - 1) as u32 {
+            assert!(
+                seen[0] != seen[1] && seen[1] != seen[2] && seen[0] != seen[2],
+                "{seen:?}"
+            );
+        }
+        drop(stop_tx);
+        threads.into_iter().for_each(|h| h.join().unwrap());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! `concurrent` config). Beside each shard's lock sit a reader count per thread stripe and a
 //! writer flag, as in Linux's big-reader locks: a read adds one to its stripe's count for the
 //! shard, then checks the flag; a writer, holding the shard's write lock, raises the flag,
-//! then waits until every stripe's count for the shard is zero. Both sides' steps are
+//! then waits until every stripe's count for the shard is zero. Only a thread that holds its
+//! stripe alone counts (it then gives its count back with a plain store); others, past
+//! [`STRIPES`] live threads, take the read lock. Both sides' steps are
 //! sequentially consistent, so either the reader sees the flag (and takes the shard's read
 //! lock instead) or the writer sees the reader (and waits for it). A read then writes only its
 //! own stripe's line, which stays in its core's cache; only writes move lines between cores.
@@ -10,7 +12,7 @@
 //! Invariant: every change to a shard's table or to its entries' non-atomic fields happens
 //! under a [`ShardWrite`], never under the shard's write lock alone.
 
-use super::super::striped::{stripe, STRIPES};
+use super::super::striped::{own_stripe, STRIPES};
 use super::{Slot, Table};
 use crossbeam_utils::CachePadded;
 use dashmap::RwLockWriteGuard;
@@ -45,7 +47,8 @@ pub(super) struct ReadSlot<'a>(&'a AtomicU32);
 impl Drop for ReadSlot<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Release);
+        // Only this thread writes its stripe's counts (see `own_stripe`): a load and a store.
+        self.0.store(self.0.load(Relaxed) - 1, Release);
     }
 }
 
@@ -66,11 +69,11 @@ impl Readers {
         &self.counts[stripe * self.blocks + shard / PER_BLOCK][shard % PER_BLOCK]
     }
 
-    /// Enters shard `shard` as a reader unless its writer flag `writing` is up; `None` then,
-    /// and the caller takes the shard's read lock instead.
+    /// Enters shard `shard` as a reader unless its writer flag `writing` is up or this thread
+    /// shares its stripe; `None` then, and the caller takes the shard's read lock instead.
     #[inline]
     pub(super) fn enter(&self, shard: usize, writing: &AtomicBool) -> Option<ReadSlot<'_>> {
-        let s = stripe();
+        let s = own_stripe()?;
         self.register(s);
         let slot = ReadSlot(self.count(s, shard));
         slot.0.fetch_add(1, SeqCst);
