@@ -8,7 +8,7 @@
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Stripes per counter: enough for the cores a store is shared across.
@@ -118,7 +118,8 @@ fn take_free(held: &AtomicU32) -> Option<usize> {
             return None;
         }
         let stripe = free.trailing_zeros() as usize;
-        match held.compare_exchange_weak(now, now | 1 << stripe, Relaxed, Relaxed) {
+        // Acquire: whatever the stripe's last holder wrote (its reader counts) happened before.
+        match held.compare_exchange_weak(now, now | 1 << stripe, Acquire, Relaxed) {
             Ok(_) => return Some(stripe),
             Err(seen) => now = seen,
         }
@@ -130,7 +131,7 @@ impl Drop for Held {
         if self.alone {
             // Whatever this thread still does on its way out, it does as a sharer.
             let _ = MINE.try_with(|c| c.set(self.stripe as u32 | SHARED));
-            HELD.fetch_and(!(1 << self.stripe), Relaxed);
+            HELD.fetch_and(!(1 << self.stripe), Release);
         }
     }
 }
