@@ -18,7 +18,7 @@ use crossbeam_utils::CachePadded;
 use dashmap::RwLockWriteGuard;
 use hashbrown::raw::RawTable;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 
 /// Reader counts per padded block: one block holds a stripe's counts for this many shards.
 const PER_BLOCK: usize = 32;
@@ -33,11 +33,13 @@ pub(super) struct Readers {
     blocks: usize,
     /// One bit per stripe that has read this table: the stripes a writer waits on.
     active: AtomicU32,
+    /// This table's number, never reused (an address can be, once a store is dropped).
+    id: u64,
 }
 
 thread_local! {
-    /// The [`Readers`] (by address) this thread last registered its stripe in.
-    static REGISTERED: Cell<usize> = const { Cell::new(0) };
+    /// The [`Readers::id`] this thread last registered its stripe in (0 = none).
+    static REGISTERED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A read in progress: its stripe's count for the shard, given back on drop (also when the
@@ -54,8 +56,10 @@ impl Drop for ReadSlot<'_> {
 
 impl Readers {
     pub(super) fn new(shards: usize) -> Readers {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let blocks = shards.div_ceil(PER_BLOCK);
         Readers {
+            id: NEXT_ID.fetch_add(1, Relaxed),
             counts: (0..STRIPES * blocks)
                 .map(|_| CachePadded::default())
                 .collect(),
@@ -88,10 +92,9 @@ impl Readers {
     /// count, so a writer that misses the count cannot miss the mark.
     #[inline]
     fn register(&self, s: usize) {
-        let me = self as *const Readers as usize;
-        if REGISTERED.with(|r| r.get()) != me {
+        if REGISTERED.with(Cell::get) != self.id {
             self.active.fetch_or(1 << s, SeqCst);
-            REGISTERED.with(|r| r.set(me));
+            REGISTERED.with(|r| r.set(self.id));
         }
     }
 
@@ -175,6 +178,7 @@ mod tests {
     use crate::store::caps::Caps;
     use crate::store::entry::Entry;
     use crate::store::key::{make_key, Ns};
+    use crate::store::striped::own_stripe;
     use crate::store::value::ValueRef;
     use std::sync::atomic::Ordering::Relaxed;
     use std::sync::{mpsc, Arc};
@@ -241,6 +245,27 @@ mod tests {
         assert!(written.load(SeqCst));
         assert_eq!(t.with_ref(&key, bytes).unwrap(), b"bbbbbbbb");
         assert!(idle(&t));
+    }
+
+    #[test]
+    fn a_thread_registers_in_new_counts_where_dropped_ones_were() {
+        let Some(me) = own_stripe() else {
+            return; // more than STRIPES live threads in this test run: this one shares
+        };
+        let writing = AtomicBool::new(false);
+        // Two tables' counts, one after the other, at one address: a registration kept by
+        // address would be taken for the second's.
+        let mut at = std::mem::MaybeUninit::<Readers>::uninit();
+        let first = at.write(Readers::new(2));
+        drop(first.enter(0, &writing));
+        assert_ne!(first.active.load(Relaxed) & 1 << me, 0);
+        // SAFETY: written just above and dropped once.
+        unsafe { at.assume_init_drop() };
+        let second = at.write(Readers::new(2));
+        drop(second.enter(0, &writing));
+        assert_ne!(second.active.load(Relaxed) & 1 << me, 0, "not registered");
+        // SAFETY: as above.
+        unsafe { at.assume_init_drop() };
     }
 
     #[test]
