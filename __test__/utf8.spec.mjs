@@ -2,7 +2,8 @@
 // (key, value, namespace name, pattern, mget's joined batch, option words) is written and read
 // back at every length around every buffer size, built from 1-, 2-, 3- and 4-byte characters,
 // and compared with the string that went in. V8 copies whole characters only, so a character
-// that straddles a buffer's end is where a shortcut would cut a string short.
+// that straddles a buffer's end is where a shortcut would cut a string short. Keys and values
+// are checked on a private store and on a named (worker-shared) one, whose reads differ.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -61,28 +62,41 @@ function mixed(next, bytes) {
   return s
 }
 
-test('keys of every length around the key buffer read back exactly and never collide', () => {
-  const kv = new TinyKV()
-  const keys = [...around(KEY_STACK, ':1'), ...around(KEY_STACK, ':2'), ...around(KEY_STACK + 2)]
-  const next = rng(1)
-  for (let i = 0; i < 200; i++) keys.push(mixed(next, KEY_STACK - 8 + (i % 16)))
-  const unique = [...new Set(keys)]
-  unique.forEach((k, i) => assert.equal(kv.set(k, `v${i}`), true))
-  assert.equal(kv.size, unique.length, 'every distinct key is its own entry')
-  unique.forEach((k, i) => {
-    assert.equal(kv.get(k), `v${i}`, `get of a ${utf8(k)}-byte key`)
-    assert.equal(kv.has(k), true)
-    assert.equal(kv.ttl(k), -1)
-    assert.equal(kv.expire(k, 60_000), true)
-    assert.equal(kv.persist(k), true)
-    assert.equal(kv.info(k).size > 0, true)
-    assert.equal(kv.getBuffer(k).toString(), `v${i}`)
+/**
+ * The key and value tests run on a private store and on a named one: a named store is built
+ * for worker threads, and its reads skip the shard lock (a path of their own in the store).
+ */
+let named = 0
+const STORES = [
+  ['a private store', () => new TinyKV()],
+  ['a named store', () => new TinyKV({ name: `utf8-${++named}` })],
+]
+
+for (const [where, open] of STORES) {
+  test(`keys of every length around the key buffer read back exactly and never collide, on ${where}`, () => {
+    const kv = open()
+    const keys = [...around(KEY_STACK, ':1'), ...around(KEY_STACK, ':2'), ...around(KEY_STACK + 2)]
+    const next = rng(1)
+    for (let i = 0; i < 200; i++) keys.push(mixed(next, KEY_STACK - 8 + (i % 16)))
+    const unique = [...new Set(keys)]
+    unique.forEach((k, i) => assert.equal(kv.set(k, `v${i}`), true))
+    assert.equal(kv.size, unique.length, 'every distinct key is its own entry')
+    unique.forEach((k, i) => {
+      assert.equal(kv.get(k), `v${i}`, `get of a ${utf8(k)}-byte key`)
+      assert.equal(kv.has(k), true)
+      assert.equal(kv.ttl(k), -1)
+      assert.equal(kv.expire(k, 60_000), true)
+      assert.equal(kv.persist(k), true)
+      assert.equal(kv.info(k).size > 0, true)
+      assert.equal(kv.getBuffer(k).toString(), `v${i}`)
+    })
+    const listed = new Set(kv.keys())
+    assert.deepEqual([...listed].sort(), [...unique].sort(), 'keys() returns the keys as set')
+    unique.forEach((k) => assert.equal(kv.delete(k), true))
+    assert.equal(kv.size, 0)
+    kv.close()
   })
-  const listed = new Set(kv.keys())
-  assert.deepEqual([...listed].sort(), [...unique].sort(), 'keys() returns the keys as set')
-  unique.forEach((k) => assert.equal(kv.delete(k), true))
-  assert.equal(kv.size, 0)
-})
+}
 
 test('getOrSet reads keys around the key buffer exactly, on a hit and on a miss', async () => {
   const kv = new TinyKV()
@@ -107,24 +121,27 @@ test('counters at keys around the key buffer stay apart', () => {
   keys.forEach((k, i) => assert.equal(kv.decr(k, i + 1), 0))
 })
 
-test('values of every length around the value buffers read back exactly', () => {
-  const kv = new TinyKV()
-  const next = rng(2)
-  const values = [...around(VALUE_STACK), ...around(COPY_OUT), ...around(KEY_STACK)]
-  for (let i = 0; i < 100; i++) values.push(mixed(next, VALUE_STACK - 8 + (i % 16)))
-  values.push('Привет, мир! '.repeat(100))
-  values.forEach((v, i) => {
-    kv.set(`k${i}`, v)
-    assert.equal(kv.get(`k${i}`), v, `get of a ${utf8(v)}-byte value`)
-    assert.equal(kv.getBuffer(`k${i}`).toString('utf8'), v)
-    kv.setJSON(`j${i}`, { v })
-    assert.deepEqual(kv.getJSON(`j${i}`), { v })
-    kv.set(`t${i}`, v, { ttl: 60_000 })
-    assert.equal(kv.get(`t${i}`), v)
+for (const [where, open] of STORES) {
+  test(`values of every length around the value buffers read back exactly, on ${where}`, () => {
+    const kv = open()
+    const next = rng(2)
+    const values = [...around(VALUE_STACK), ...around(COPY_OUT), ...around(KEY_STACK)]
+    for (let i = 0; i < 100; i++) values.push(mixed(next, VALUE_STACK - 8 + (i % 16)))
+    values.push('Привет, мир! '.repeat(100))
+    values.forEach((v, i) => {
+      kv.set(`k${i}`, v)
+      assert.equal(kv.get(`k${i}`), v, `get of a ${utf8(v)}-byte value`)
+      assert.equal(kv.getBuffer(`k${i}`).toString('utf8'), v)
+      kv.setJSON(`j${i}`, { v })
+      assert.deepEqual(kv.getJSON(`j${i}`), { v })
+      kv.set(`t${i}`, v, { ttl: 60_000 })
+      assert.equal(kv.get(`t${i}`), v)
+    })
+    const keys = values.map((_, i) => `k${i}`)
+    assert.deepEqual(kv.mget(keys), values)
+    kv.close()
   })
-  const keys = values.map((_, i) => `k${i}`)
-  assert.deepEqual(kv.mget(keys), values)
-})
+}
 
 test('mset reads keys and values around their buffers exactly, from pairs and objects', () => {
   const kv = new TinyKV()
