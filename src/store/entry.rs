@@ -635,10 +635,14 @@ mod tests {
             (e.stamp(), e.frequency(1_010)),
             (at(1_010) + 1, LFU_INIT + 1)
         );
-        // Counter 6 grows with probability 1/11: find draws that leave it, then one that grows it.
-        let stays =
-            (2..).find(|&n| lfu_incr(LFU_INIT + 1, draw_from(at(1_500) + n)) == LFU_INIT + 1);
-        let stays = at(1_500) + stays.unwrap();
+        // Counter 6 grows with probability 1/11: a stamp at `ms` whose draw takes `counter` to
+        // `to`, for draws that leave it and one that grows it.
+        let stamp = |ms: u64, counter: u8, to: u8| {
+            (at(ms) + 2..)
+                .find(|&st| lfu_incr(counter, draw_from(st)) == to)
+                .unwrap()
+        };
+        let stays = stamp(1_500, LFU_INIT + 1, LFU_INIT + 1);
         e.touch(stays, 1_500, 1_000);
         assert_eq!(
             e.stamp(),
@@ -647,18 +651,14 @@ mod tests {
         );
         e.touch(stays, 1_500, 0);
         assert_eq!(e.stamp(), stays, "a resolution of 0 writes every access");
-        let grows =
-            (2..).find(|&n| lfu_incr(LFU_INIT + 1, draw_from(at(1_600) + n)) == LFU_INIT + 2);
-        let grows = at(1_600) + grows.unwrap();
+        let grows = stamp(1_600, LFU_INIT + 1, LFU_INIT + 2);
         e.touch(grows, 1_600, 1_000);
         assert_eq!(
             (e.stamp(), e.frequency(1_600)),
             (grows, LFU_INIT + 2),
             "a counter that grows is written, stamp with it"
         );
-        let late =
-            (2..).find(|&n| lfu_incr(LFU_INIT + 2, draw_from(at(2_600) + n)) == LFU_INIT + 2);
-        let late = at(2_600) + late.unwrap();
+        let late = stamp(2_600, LFU_INIT + 2, LFU_INIT + 2);
         e.touch(late, 2_600, 1_000);
         assert_eq!(e.stamp(), late, "1000 ms old: written");
         assert_eq!(e.key(), &key[..]);

@@ -26,7 +26,7 @@ use super::caps::Caps;
 use super::entry::{prefetch_read, Entry};
 use crossbeam_utils::CachePadded;
 use dashmap::{DashMap, SharedValue};
-use hashbrown::raw::RawTable;
+use hashbrown::raw::{Bucket, RawTable};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A table slot: the entry pointer (dashmap's value is unit).
@@ -201,7 +201,7 @@ impl Table {
         let hash = self.hash(key);
         let table = self.write_shard(self.shard_index(hash));
         prefetch_home(&table, hash);
-        let bucket = table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))?;
+        let bucket = find_key(&table, hash, key)?;
         // SAFETY: the bucket was just found and the shard's write lock is held until `f` ends.
         let slot = unsafe { bucket.as_mut() };
         Some(f(&mut slot.0))
@@ -225,9 +225,7 @@ impl Table {
         let mut table = self.write_shard(self.shard_index(hash));
         // A new key's insert writes the slot: its line loads alongside the control bytes.
         prefetch_home(&table, hash);
-        if let Some(bucket) =
-            table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
-        {
+        if let Some(bucket) = find_key(&table, hash, key) {
             // SAFETY: the bucket was just found and the write lock is held until `existing` ends.
             let slot = unsafe { bucket.as_mut() };
             return Upsert::Existing(existing(&mut slot.0));
@@ -255,10 +253,7 @@ impl Table {
         let hash = self.hash(entry.key());
         let mut table = self.write_shard(self.shard_index(hash));
         let key = entry.key();
-        if table
-            .find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
-            .is_some()
-        {
+        if find_key(&table, hash, key).is_some() {
             return Insert::Present(entry);
         }
         if !self.grow_for_insert(&mut table, caps) {
@@ -308,7 +303,7 @@ impl Table {
     pub(crate) fn remove_if(&self, key: &[u8], pick: impl FnOnce(&Entry) -> bool) -> Option<Entry> {
         let hash = self.hash(key);
         let mut table = self.write_shard(self.shard_index(hash));
-        let bucket = table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))?;
+        let bucket = find_key(&table, hash, key)?;
         // SAFETY: the bucket was just found and the shard's write lock is held: it is read,
         // then (if picked) removed from the table, which hands its entry over.
         unsafe {
@@ -340,6 +335,13 @@ impl Table {
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Entry)) {
         self.map.iter().for_each(|r| f(r.key()));
     }
+}
+
+/// The bucket of the entry at stored key `key` (of hash `hash`) in `table`, for a caller that
+/// holds it for writing: a slot's tag rules it out before its entry is read.
+#[inline(always)]
+fn find_key(table: &RawTable<Slot>, hash: u64, key: &[u8]) -> Option<Bucket<Slot>> {
+    table.find(hash, |slot| slot.0.may_hash_to(hash) && slot.0.key_is(key))
 }
 
 /// Finds the entry at stored key `key` (of hash `hash`) in `table`, which the caller holds
