@@ -331,17 +331,7 @@ fn namespaces(s: &Store) -> [Ns; 2] {
 /// Every live key of `ns` by a full cursor SCAN (a shrink may repeat keys, so as a set),
 /// checked against KEYS, with its value and TTL.
 fn content(s: &Store, ns: Ns) -> BTreeMap<Vec<u8>, (Option<Value>, Ttl)> {
-    let mut seen = HashSet::new();
-    let mut cursor = 0;
-    for _ in 0..100_000 {
-        let (next, keys) = s.scan_bytes(ns, cursor, None, 16);
-        seen.extend(keys);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
-    assert_eq!(cursor, 0, "the scan finished");
+    let seen = scanned(s, ns, 16);
     let listed: HashSet<Vec<u8>> = s.keys_bytes(ns, b"*").into_iter().collect();
     assert_eq!(seen, listed, "SCAN and KEYS list the same keys");
     seen.into_iter()
@@ -878,12 +868,12 @@ fn maintain(s: &Store, index: &HashMap<Vec<u8>, usize>) {
     panic!("a scan did not finish");
 }
 
-/// Every live key of `ns`, by a full cursor SCAN.
-fn scanned(s: &Store, ns: Ns) -> HashSet<Vec<u8>> {
+/// Every live key of `ns`, by a full cursor SCAN of `count` per step (which must finish).
+fn scanned(s: &Store, ns: Ns, count: usize) -> HashSet<Vec<u8>> {
     let mut seen = HashSet::new();
     let mut cursor = 0;
     for _ in 0..100_000 {
-        let (next, keys) = s.scan_bytes(ns, cursor, None, 64);
+        let (next, keys) = s.scan_bytes(ns, cursor, None, count);
         seen.extend(keys);
         cursor = next;
         if cursor == 0 {
@@ -968,7 +958,7 @@ fn stress(shards: usize) {
     }
     // Expired entries count in total_len until reclaimed: reclaim them, then count.
     s.reap_expired();
-    let found = scanned(&s, D);
+    let found = scanned(&s, D, 64);
     for k in &found {
         let i = index[k];
         s.get_with((D, k.as_slice()), |v| check_value(i, k, v))
@@ -977,7 +967,7 @@ fn stress(shards: usize) {
     }
     let listed: HashSet<Vec<u8>> = s.keys_bytes(D, b"*").into_iter().collect();
     assert_eq!(found, listed, "SCAN and KEYS agree");
-    assert_eq!(scanned(&s, counters_ns).len(), COUNTERS);
+    assert_eq!(scanned(&s, counters_ns, 64).len(), COUNTERS);
     assert_eq!(
         s.total_len(),
         found.len() + COUNTERS,
