@@ -2,9 +2,11 @@
 //
 // 1. Throughput: 1, 2 and 4 worker threads doing gets and sets (9 gets : 1 set, random keys
 //    of a 100,000-key working set, 100-byte values) on one named store, against the same loop on
-//    the main thread alone (and, for comparison, 2 workers with a private store each). Every worker runs OPS operations; all start together (a shared
-//    Int32Array barrier), and throughput is all their operations over the wall time from the
-//    first start to the last end. Best of ROUNDS.
+//    the main thread alone (and, for comparison, 2 workers with a private store each). Every
+//    worker runs OPS operations; all start together (a shared Int32Array barrier), and
+//    throughput is all their operations over the wall time from the first start to the last end.
+//    Best of ROUNDS, the rounds interleaved: each round runs every row once, so a host whose
+//    speed drifts mid-run does not favour one row.
 // 2. Memory: 4 workers holding the same N (default 1,000,000) entries ("key:i" -> 100-byte
 //    value), (a) one named TinyKV store filled once and opened by all 4, (b) each worker with
 //    its own lru-cache of N entries (what users do today: N copies), (c) each worker with its
@@ -238,19 +240,30 @@ async function main() {
   const load = os.loadavg()[0].toFixed(2)
   console.log(`TinyKV workers bench: node ${process.version}, ${cores} cores, ${OPS.toLocaleString()} ops per thread, best of ${ROUNDS}`)
 
-  // 1. throughput
+  // 1. throughput. Rounds are interleaved (each round runs every row once, in order), so a
+  // host whose speed drifts during the run gives every row the same chances; best of ROUNDS.
   const kv = new TinyKV({ name: 'bench' })
   fill(kv, KEYS)
-  const best = (f) => async () => {
-    let b = { ops: 0, cpuNs: Infinity }
-    for (let r = 0; r < ROUNDS; r++) {
-      const x = await f()
-      b = { ops: Math.max(b.ops, x.ops), cpuNs: Math.min(b.cpuNs, x.cpuNs) }
-    }
-    return b
-  }
   mixed(kv, 1, WARMUP)
-  const single = await best(async () => mainThread(kv))()
+  const configs = [
+    { name: 'main thread alone', threads: 1, shared: true, run: async () => mainThread(kv) },
+    ...[1, 2, 4].map((t) => ({
+      name: `${t} worker${t > 1 ? 's' : ''}, one shared store`,
+      threads: t,
+      shared: true,
+      run: () => throughput(t),
+    })),
+    // For comparison, not sharing: what the store's shared counters and locks cost across cores.
+    { name: '2 workers, a private store each', threads: 2, shared: false, run: () => throughput(2, true) },
+  ]
+  const bests = configs.map(() => ({ ops: 0, cpuNs: Infinity }))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, c] of configs.entries()) {
+      const x = await c.run()
+      bests[i] = { ops: Math.max(bests[i].ops, x.ops), cpuNs: Math.min(bests[i].cpuNs, x.cpuNs) }
+    }
+  }
+  const single = bests[0]
   const row = (name, t, x) => [
     name,
     (x.ops / 1e6).toFixed(2),
@@ -260,18 +273,8 @@ async function main() {
     // this run's CPU per op), capped by the cores there are.
     `${((Math.min(t, cores) * single.cpuNs) / x.cpuNs).toFixed(2)}x`,
   ]
-  const rows = [row('main thread alone', 1, single)]
-  const measured = [{ name: 'main thread alone', threads: 1, shared: true, ...single }]
-  for (const t of [1, 2, 4]) {
-    const name = `${t} worker${t > 1 ? 's' : ''}, one shared store`
-    const x = await best(() => throughput(t))()
-    rows.push(row(name, t, x))
-    measured.push({ name, threads: t, shared: true, ...x })
-  }
-  // For comparison, not sharing: what the store's shared counters and locks cost across cores.
-  const privateStores = await best(() => throughput(2, true))()
-  rows.push(row('2 workers, a private store each', 2, privateStores))
-  measured.push({ name: '2 workers, a private store each', threads: 2, shared: false, ...privateStores })
+  const rows = configs.map((c, i) => row(c.name, c.threads, bests[i]))
+  const measured = configs.map((c, i) => ({ name: c.name, threads: c.threads, shared: c.shared, ...bests[i] }))
   table(
     `Throughput, 9 gets : 1 set on one shared store (load average at start: ${load})`,
     ['threads', 'M ops/s (wall)', 'vs one thread', 'CPU ns/op', 'vs one thread, by CPU time'],

@@ -21,7 +21,7 @@ pub(crate) use self::batch::{BatchProbe, CHUNK};
 #[cfg(test)]
 pub(crate) use self::walk::SHARD_SHIFT;
 
-use self::readers::Readers;
+use self::readers::{Header, Readers};
 use super::caps::Caps;
 use super::entry::{prefetch_read, Entry};
 use crossbeam_utils::CachePadded;
@@ -62,6 +62,9 @@ struct Geometry {
     mask: AtomicUsize,
     /// A writer holds the shard (concurrent tables only; see `readers`).
     writing: AtomicBool,
+    /// The shard's table header as of its last write, for readers that skip the lock word
+    /// (concurrent tables only; see `readers`).
+    header: Header,
 }
 
 /// What [`Table::upsert`] did.
@@ -110,12 +113,16 @@ impl Table {
     pub(crate) fn new(shards: usize, concurrent: bool) -> Table {
         let map =
             DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), shards);
-        Table {
+        let table = Table {
             map,
             geometry: (0..shards).map(|_| CachePadded::default()).collect(),
             readers: concurrent.then(|| Readers::new(shards)),
             bytes: AtomicU64::new(0),
+        };
+        if concurrent {
+            table.publish_headers();
         }
+        table
     }
 
     /// Number of shards.
@@ -180,17 +187,10 @@ impl Table {
         // the store, the lock word is often on the other core, and its transfer then overlaps
         // the group's misses instead of coming first.
         self.prefetch_hash(hash);
-        let shard = &self.map.shards()[idx];
-        if let Some(readers) = &self.readers {
-            if let Some(_slot) = readers.enter(idx, &self.geometry[idx].writing) {
-                // SAFETY: while `_slot` counts this read with the shard's writer flag seen
-                // down, no `ShardWrite` of the shard exists (a writer raises the flag, then
-                // waits for the count to drop), and every change to the table or its entries
-                // goes through one (the `readers` invariant): the table is only shared.
-                return find_ref(unsafe { &*shard.data_ptr() }, hash, key, f);
-            }
+        if let Some(table) = self.read_unlocked(idx) {
+            return find_ref(&table, hash, key, f);
         }
-        find_ref(&shard.read(), hash, key, f)
+        find_ref(&self.map.shards()[idx].read(), hash, key, f)
     }
 
     /// Runs `f` on the entry at `key` under its shard's write lock; `None` if absent. Unlike

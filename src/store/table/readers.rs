@@ -8,6 +8,9 @@
 //! sequentially consistent, so either the reader sees the flag (and takes the shard's read
 //! lock instead) or the writer sees the reader (and waits for it). A read then writes only its
 //! own stripe's line, which stays in its core's cache; only writes move lines between cores.
+//! It finds the table through a copy of the shard's table header ([`Header`]) on the flag's
+//! line, not through the header beside the lock word, so a write moves one line a reader
+//! loads, not two.
 //!
 //! Invariant: every change to a shard's table or to its entries' non-atomic fields happens
 //! under a [`ShardWrite`], never under the shard's write lock alone.
@@ -17,7 +20,8 @@ use super::{Slot, Table};
 use crossbeam_utils::CachePadded;
 use dashmap::RwLockWriteGuard;
 use hashbrown::raw::RawTable;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 
 /// Reader counts per padded block: one block holds a stripe's counts for this many shards.
@@ -42,15 +46,71 @@ thread_local! {
     static REGISTERED: Cell<u64> = const { Cell::new(0) };
 }
 
+/// A bitwise copy of a shard's table header (control-byte address, bucket mask, counts) for
+/// readers of a concurrent table, beside the shard's writer flag. Written by a [`ShardWrite`]
+/// as it ends, while the shard's readers are drained and its flag is up; read only by a
+/// [`ReadSlot`]. Never dropped: the table it points at belongs to the shard.
+pub(super) struct Header(UnsafeCell<ManuallyDrop<RawTable<Slot>>>);
+
+// SAFETY: the copy is written only by a `ShardWrite`, with no reader in the shard, and read
+// only by readers that entered while no writer was in (see the module docs).
+unsafe impl Sync for Header {}
+
+impl Default for Header {
+    fn default() -> Header {
+        Header(UnsafeCell::new(ManuallyDrop::new(RawTable::new())))
+    }
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Header")
+    }
+}
+
+impl Header {
+    /// Copies `table`'s header in.
+    ///
+    /// # Safety
+    /// The caller holds the shard for writing (its lock, with the flag up and its readers
+    /// drained, or before the table is shared), and `table` is the shard's.
+    unsafe fn set(&self, table: &RawTable<Slot>) {
+        // SAFETY: no reader is in (the caller's contract); the copy owns nothing (it is never
+        // dropped) and is only ever read through `&`. (`ManuallyDrop` is `repr(transparent)`.)
+        unsafe { std::ptr::copy_nonoverlapping(table, self.0.get().cast::<RawTable<Slot>>(), 1) }
+    }
+}
+
+/// Gives a read's count back: only this thread writes its stripe's counts (see
+/// `own_stripe`), so a load and a store.
+#[inline]
+fn leave(count: &AtomicU32) {
+    count.store(count.load(Relaxed) - 1, Release);
+}
+
 /// A read in progress: its stripe's count for the shard, given back on drop (also when the
-/// read panics).
-pub(super) struct ReadSlot<'a>(&'a AtomicU32);
+/// read panics), and the shard's table, through its [`Header`] copy. The table is a raw
+/// pointer, lent out only by `deref` while the count is held; it also keeps the slot on its
+/// thread, the only one that writes its count.
+pub(super) struct ReadSlot<'a> {
+    count: &'a AtomicU32,
+    table: *const RawTable<Slot>,
+}
 
 impl Drop for ReadSlot<'_> {
     #[inline]
     fn drop(&mut self) {
-        // Only this thread writes its stripe's counts (see `own_stripe`): a load and a store.
-        self.0.store(self.0.load(Relaxed) - 1, Release);
+        leave(self.count);
+    }
+}
+
+impl std::ops::Deref for ReadSlot<'_> {
+    type Target = RawTable<Slot>;
+    #[inline]
+    fn deref(&self) -> &RawTable<Slot> {
+        // SAFETY: while this slot holds its count, no writer is in the shard to change the
+        // header copy or the table (see `Readers::enter`).
+        unsafe { &*self.table }
     }
 }
 
@@ -75,16 +135,29 @@ impl Readers {
 
     /// Enters shard `shard` as a reader unless its writer flag `writing` is up or this thread
     /// shares its stripe; `None` then, and the caller takes the shard's read lock instead.
+    /// `header` is the shard's [`Header`].
     #[inline]
-    pub(super) fn enter(&self, shard: usize, writing: &AtomicBool) -> Option<ReadSlot<'_>> {
+    fn enter<'a>(
+        &'a self,
+        shard: usize,
+        writing: &AtomicBool,
+        header: &'a Header,
+    ) -> Option<ReadSlot<'a>> {
         let s = own_stripe()?;
         self.register(s);
-        let slot = ReadSlot(self.count(s, shard));
-        slot.0.fetch_add(1, SeqCst);
+        let count = self.count(s, shard);
+        count.fetch_add(1, SeqCst);
         if writing.load(SeqCst) {
+            leave(count);
             return None;
         }
-        Some(slot)
+        // The flag was seen down after the count went up, so no `ShardWrite` is in the shard
+        // until the slot drops, and the last one's header copy happened before its flag went
+        // down (its `Release` store, read by this `SeqCst` load).
+        Some(ReadSlot {
+            count,
+            table: header.0.get().cast_const().cast(),
+        })
     }
 
     /// Marks stripe `s` as one that reads, once per thread and table: a writer waits only on
@@ -131,6 +204,23 @@ pub(super) struct ShardWrite<'a> {
 }
 
 impl Table {
+    /// Shard `idx`'s table for one read without its lock, unless a writer is in or this thread
+    /// shares its stripe (see [`Readers::enter`]); `None` in a table that is not concurrent.
+    #[inline]
+    pub(super) fn read_unlocked(&self, idx: usize) -> Option<ReadSlot<'_>> {
+        let g = &self.geometry[idx];
+        self.readers.as_ref()?.enter(idx, &g.writing, &g.header)
+    }
+
+    /// Copies each shard's table header to its [`Header`] (a new concurrent table, before it
+    /// is shared).
+    pub(super) fn publish_headers(&self) {
+        for (shard, g) in self.map.shards().iter().zip(self.geometry.iter()) {
+            // SAFETY: the table is not shared yet, and the read lock keeps it still.
+            unsafe { g.header.set(&shard.read()) }
+        }
+    }
+
     /// Shard `idx`'s table, for writing (see [`ShardWrite`]).
     #[inline]
     pub(super) fn write_shard(&self, idx: usize) -> ShardWrite<'_> {
@@ -152,7 +242,11 @@ impl Drop for ShardWrite<'_> {
     fn drop(&mut self) {
         self.table.publish_geometry(self.idx, &self.guard);
         if self.table.readers.is_some() {
-            self.table.geometry[self.idx].writing.store(false, Release);
+            let g = &self.table.geometry[self.idx];
+            // SAFETY: this is the shard's `ShardWrite`: its lock is held, its flag is up and
+            // its readers were drained.
+            unsafe { g.header.set(&self.guard) };
+            g.writing.store(false, Release);
         }
     }
 }
@@ -252,17 +346,17 @@ mod tests {
         let Some(me) = own_stripe() else {
             return; // more than STRIPES live threads in this test run: this one shares
         };
-        let writing = AtomicBool::new(false);
+        let (writing, header) = (AtomicBool::new(false), Header::default());
         // Two tables' counts, one after the other, at one address: a registration kept by
         // address would be taken for the second's.
         let mut at = std::mem::MaybeUninit::<Readers>::uninit();
         let first = at.write(Readers::new(2));
-        drop(first.enter(0, &writing));
+        drop(first.enter(0, &writing, &header));
         assert_ne!(first.active.load(Relaxed) & 1 << me, 0);
         // SAFETY: written just above and dropped once.
         unsafe { at.assume_init_drop() };
         let second = at.write(Readers::new(2));
-        drop(second.enter(0, &writing));
+        drop(second.enter(0, &writing, &header));
         assert_ne!(second.active.load(Relaxed) & 1 << me, 0, "not registered");
         // SAFETY: as above.
         unsafe { at.assume_init_drop() };
