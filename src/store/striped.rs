@@ -118,7 +118,7 @@ fn take_free(held: &AtomicU32) -> Option<usize> {
             return None;
         }
         let stripe = free.trailing_zeros() as usize;
-        // Acquire: whatever the stripe's last holder wrote (its reader counts) happened before.
+        // Acquire: whatever the stripe's last holder wrote (its reader words) happened before.
         match held.compare_exchange_weak(now, now | 1 << stripe, Acquire, Relaxed) {
             Ok(_) => return Some(stripe),
             Err(seen) => now = seen,

@@ -6,7 +6,7 @@
 //! control bytes, the slot, then the one entry whose control byte and pointer tag match.
 //! Growth and shrinking (`grow`) reserve a new table's bytes in [`Caps`] before it exists;
 //! `walk` holds the bucket-level walks (SCAN's cursor, the reaper's slices, eviction's sample);
-//! `batch` the overlapped lookups behind MGET; `readers` the per-thread reader counts that let
+//! `batch` the overlapped lookups behind MGET; `readers` the per-thread reader words that let
 //! a one-key read of a concurrent table skip the lock word, and `ShardWrite`, the only way
 //! to write a shard. Invariant: hashbrown's layout (group width,
 //! probe sequence, control bytes, slots below them) is known only in this folder, and the
@@ -27,7 +27,7 @@ use super::entry::{prefetch_read, Entry};
 use crossbeam_utils::CachePadded;
 use dashmap::{DashMap, SharedValue};
 use hashbrown::raw::{Bucket, RawTable};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A table slot: the entry pointer (dashmap's value is unit).
 type Slot = (Entry, SharedValue<()>);
@@ -41,27 +41,25 @@ pub const ENTRY_OVERHEAD: usize = (std::mem::size_of::<Slot>() + 1) * 8 / 7;
 pub(crate) struct Table {
     /// The shards: each a read-write lock around one hashbrown table.
     map: DashMap<Entry, (), foldhash::fast::RandomState>,
-    /// Where each shard's table was last seen, for [`Table::prefetch_key`], and its writer
-    /// flag (see `readers`).
+    /// Where each shard's table was last seen, for [`Table::prefetch_key`], and its header
+    /// copy (see `readers`).
     geometry: Box<[CachePadded<Geometry>]>,
-    /// The reader counts of a table built for reads from many threads (see `readers`).
+    /// The reader words of a table built for reads from many threads (see `readers`).
     readers: Option<Readers>,
     /// Bytes of the tables (slots and control bytes), charged to the byte cap with the entries.
     bytes: AtomicU64,
 }
 
-/// A shard table's control-byte address and bucket mask as of its last write, and the writer
-/// flag of a concurrent table. The pair is read without the shard lock, only to aim
+/// A shard table's control-byte address and bucket mask as of its last write, and in a
+/// concurrent table its header copy. The pair is read without the shard lock, only to aim
 /// prefetches: a stale or torn pair aims them at the wrong lines (a prefetch never faults),
-/// never at anything that is read. A read checks the flag on the line it loads anyway.
+/// never at anything that is read. A read finds the header copy on the line it loads anyway.
 #[derive(Debug, Default)]
 struct Geometry {
     /// Address of the control bytes (0 before the first write).
     ctrl: AtomicUsize,
     /// Buckets less one.
     mask: AtomicUsize,
-    /// A writer holds the shard (concurrent tables only; see `readers`).
-    writing: AtomicBool,
     /// The shard's table header as of its last write, for readers that skip the lock word
     /// (concurrent tables only; see `readers`).
     header: Header,
@@ -177,7 +175,7 @@ impl Table {
     }
 
     /// Runs `f` on the entry at `key` with its shard held for reading: in a concurrent table
-    /// by this thread's reader count while no writer is in (see `readers`), else (or when one
+    /// by this thread's reader word while no writer is in (see `readers`), else (or when one
     /// is) by the shard's read lock. `None` if absent. `f` must not write to the table.
     #[inline]
     pub(crate) fn with_ref<R>(&self, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {

@@ -1,16 +1,22 @@
 //! Reads that write no line another core reads, for a store that threads share (the
-//! `concurrent` config). Beside each shard's lock sit a reader count per thread stripe and a
-//! writer flag, as in Linux's big-reader locks: a read adds one to its stripe's count for the
-//! shard, then checks the flag; a writer, holding the shard's write lock, raises the flag,
-//! then waits until every stripe's count for the shard is zero. Only a thread that holds its
-//! stripe alone counts (it then gives its count back with a plain store); others, past
-//! [`STRIPES`] live threads, take the read lock. Both sides' steps are
-//! sequentially consistent, so either the reader sees the flag (and takes the shard's read
-//! lock instead) or the writer sees the reader (and waits for it). A read then writes only its
-//! own stripe's line, which stays in its core's cache; only writes move lines between cores.
-//! It finds the table through a copy of the shard's table header ([`Header`]) on the flag's
-//! line, not through the header beside the lock word, so a write moves one line a reader
-//! loads, not two.
+//! `concurrent` config): a big-reader lock beside each shard's lock, as in Linux's brlocks.
+//! Each thread stripe has a word per shard, in lines only that stripe's thread reads from. A
+//! read takes its stripe's word from free to reading (one compare-and-swap on its own line)
+//! and frees it with a plain store; a writer, holding the shard's write lock, takes the words
+//! of every other stripe that reads the table from free to written, waiting while a reader is
+//! in, and frees them as it ends. A read that finds its word taken takes the shard's read lock
+//! instead, and so does a thread that shares its stripe (past [`STRIPES`] live threads).
+//!
+//! A write then moves one line per other reading thread (its word, taken and given back) and
+//! the lock word's, and a read moves none. The reader finds the table through a copy of the
+//! shard's table header ([`Header`]) beside the prefetch geometry, not through the header next
+//! to the lock word, and a write rewrites the copy only when the header changed (an insert or
+//! a removal, not an overwrite).
+//!
+//! A thread's first unlocked read of a table marks its stripe in `active` (the stripes writers
+//! take), then takes and drops every shard's read lock: a writer that read `active` before the
+//! mark still holds its shard's lock, so it ends before the sweep passes it, and every later
+//! writer's lock acquisition comes after the sweep's, so it sees the mark.
 //!
 //! Invariant: every change to a shard's table or to its entries' non-atomic fields happens
 //! under a [`ShardWrite`], never under the shard's write lock alone.
@@ -20,40 +26,41 @@ use super::{Slot, Table};
 use crossbeam_utils::CachePadded;
 use dashmap::RwLockWriteGuard;
 use hashbrown::raw::RawTable;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicU32, Ordering::*};
 
-/// Reader counts per padded block: one block holds a stripe's counts for this many shards.
+/// Words per padded block: one block holds a stripe's words for this many shards.
 const PER_BLOCK: usize = 32;
 
-/// The reader counts of a concurrent table.
+/// A stripe's word for a shard: no one is in.
+const FREE: u32 = 0;
+/// The stripe's thread is reading the shard.
+const READING: u32 = 1;
+/// A writer holds the shard.
+const WRITTEN: u32 = 2;
+
+/// The reader words of a concurrent table.
 #[derive(Debug)]
 pub(super) struct Readers {
-    /// Stripe `s`'s count for shard `i` is `counts[s * blocks + i / PER_BLOCK][i % PER_BLOCK]`:
-    /// a stripe's counts are blocks of their own, written only by its threads.
-    counts: Box<[CachePadded<[AtomicU32; PER_BLOCK]>]>,
+    /// Stripe `s`'s word for shard `i` is `words[s * blocks + i / PER_BLOCK][i % PER_BLOCK]`:
+    /// a stripe's words are blocks of their own, read only by its thread.
+    words: Box<[CachePadded<[AtomicU32; PER_BLOCK]>]>,
     /// Blocks per stripe.
     blocks: usize,
-    /// One bit per stripe that has read this table: the stripes a writer waits on.
+    /// One bit per stripe that has read this table without the lock: the stripes a writer
+    /// takes. Bits are never cleared (a stripe's next thread inherits the mark).
     active: AtomicU32,
-    /// This table's number, never reused (an address can be, once a store is dropped).
-    id: u64,
-}
-
-thread_local! {
-    /// The [`Readers::id`] this thread last registered its stripe in (0 = none).
-    static REGISTERED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A bitwise copy of a shard's table header (control-byte address, bucket mask, counts) for
-/// readers of a concurrent table, beside the shard's writer flag. Written by a [`ShardWrite`]
-/// as it ends, while the shard's readers are drained and its flag is up; read only by a
-/// [`ReadSlot`]. Never dropped: the table it points at belongs to the shard.
+/// readers of a concurrent table. Written by a [`ShardWrite`] as it ends, while it holds every
+/// reader's word; read only through a [`ReadSlot`]. Never dropped: the table it points at
+/// belongs to the shard.
 pub(super) struct Header(UnsafeCell<ManuallyDrop<RawTable<Slot>>>);
 
 // SAFETY: the copy is written only by a `ShardWrite`, with no reader in the shard, and read
-// only by readers that entered while no writer was in (see the module docs).
+// only by readers that took their word while no writer was in (see the module docs).
 unsafe impl Sync for Header {}
 
 impl Default for Header {
@@ -69,38 +76,44 @@ impl std::fmt::Debug for Header {
 }
 
 impl Header {
-    /// Copies `table`'s header in.
+    /// Copies `table`'s header in, unless the copy already equals it.
     ///
     /// # Safety
-    /// The caller holds the shard for writing (its lock, with the flag up and its readers
-    /// drained, or before the table is shared), and `table` is the shard's.
+    /// The caller holds the shard for writing (its lock and every reader's word, or before the
+    /// table is shared), and `table` is the shard's.
     unsafe fn set(&self, table: &RawTable<Slot>) {
-        // SAFETY: no reader is in (the caller's contract); the copy owns nothing (it is never
-        // dropped) and is only ever read through `&`. (`ManuallyDrop` is `repr(transparent)`.)
-        unsafe { std::ptr::copy_nonoverlapping(table, self.0.get().cast::<RawTable<Slot>>(), 1) }
+        let copy: *mut RawTable<Slot> = self.0.get().cast(); // `ManuallyDrop` is transparent
+                                                             // SAFETY: only writers write the copy, and the caller is the only one.
+        let old = unsafe { &*copy };
+        // The whole header: ctrl = data_end, bucket_mask = buckets - 1, items = len,
+        // growth_left = capacity - len.
+        let same = old.data_end() == table.data_end()
+            && old.buckets() == table.buckets()
+            && old.len() == table.len()
+            && old.capacity() == table.capacity();
+        if !same {
+            // SAFETY: no reader is in (the caller's contract); the copy owns nothing (it is
+            // never dropped) and is only ever read through `&`.
+            unsafe { std::ptr::copy_nonoverlapping(table, copy, 1) }
+        }
     }
 }
 
-/// Gives a read's count back: only this thread writes its stripe's counts (see
-/// `own_stripe`), so a load and a store.
-#[inline]
-fn leave(count: &AtomicU32) {
-    count.store(count.load(Relaxed) - 1, Release);
-}
-
-/// A read in progress: its stripe's count for the shard, given back on drop (also when the
-/// read panics), and the shard's table, through its [`Header`] copy. The table is a raw
-/// pointer, lent out only by `deref` while the count is held; it also keeps the slot on its
-/// thread, the only one that writes its count.
+/// A read in progress: its stripe's word for the shard, freed on drop (also when the read
+/// panics), and the shard's table, through its [`Header`] copy. The table is a raw pointer,
+/// lent out only by `deref` while the word is held; it also keeps the slot on its thread, the
+/// only one that reads through its stripe's words.
 pub(super) struct ReadSlot<'a> {
-    count: &'a AtomicU32,
+    word: &'a AtomicU32,
     table: *const RawTable<Slot>,
 }
 
 impl Drop for ReadSlot<'_> {
     #[inline]
     fn drop(&mut self) {
-        leave(self.count);
+        // A writer changes a word only from FREE, so while this read holds it a plain store
+        // gives it back.
+        self.word.store(FREE, Release);
     }
 }
 
@@ -108,19 +121,17 @@ impl std::ops::Deref for ReadSlot<'_> {
     type Target = RawTable<Slot>;
     #[inline]
     fn deref(&self) -> &RawTable<Slot> {
-        // SAFETY: while this slot holds its count, no writer is in the shard to change the
-        // header copy or the table (see `Readers::enter`).
+        // SAFETY: while this slot holds its word, no writer is in the shard to change the
+        // header copy or the table (see `Table::read_unlocked`).
         unsafe { &*self.table }
     }
 }
 
 impl Readers {
     pub(super) fn new(shards: usize) -> Readers {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let blocks = shards.div_ceil(PER_BLOCK);
         Readers {
-            id: NEXT_ID.fetch_add(1, Relaxed),
-            counts: (0..STRIPES * blocks)
+            words: (0..STRIPES * blocks)
                 .map(|_| CachePadded::default())
                 .collect(),
             blocks,
@@ -129,59 +140,29 @@ impl Readers {
     }
 
     #[inline]
-    fn count(&self, stripe: usize, shard: usize) -> &AtomicU32 {
-        &self.counts[stripe * self.blocks + shard / PER_BLOCK][shard % PER_BLOCK]
+    fn word(&self, stripe: usize, shard: usize) -> &AtomicU32 {
+        &self.words[stripe * self.blocks + shard / PER_BLOCK][shard % PER_BLOCK]
     }
 
-    /// Enters shard `shard` as a reader unless its writer flag `writing` is up or this thread
-    /// shares its stripe; `None` then, and the caller takes the shard's read lock instead.
-    /// `header` is the shard's [`Header`].
-    #[inline]
-    fn enter<'a>(
-        &'a self,
-        shard: usize,
-        writing: &AtomicBool,
-        header: &'a Header,
-    ) -> Option<ReadSlot<'a>> {
-        let s = own_stripe()?;
-        self.register(s);
-        let count = self.count(s, shard);
-        count.fetch_add(1, SeqCst);
-        if writing.load(SeqCst) {
-            leave(count);
-            return None;
-        }
-        // The flag was seen down after the count went up, so no `ShardWrite` is in the shard
-        // until the slot drops, and the last one's header copy happened before its flag went
-        // down (its `Release` store, read by this `SeqCst` load).
-        Some(ReadSlot {
-            count,
-            table: header.0.get().cast_const().cast(),
-        })
-    }
-
-    /// Marks stripe `s` as one that reads, once per thread and table: a writer waits only on
-    /// marked stripes. The mark is made (sequentially consistent) before this thread's first
-    /// count, so a writer that misses the count cannot miss the mark.
-    #[inline]
-    fn register(&self, s: usize) {
-        if REGISTERED.with(Cell::get) != self.id {
-            self.active.fetch_or(1 << s, SeqCst);
-            REGISTERED.with(|r| r.set(self.id));
-        }
-    }
-
-    /// Waits until no reader is in shard `shard`: called with the shard's write lock held and
-    /// its flag raised, so no new reader stays in.
-    fn drain(&self, shard: usize) {
-        let mut stripes = self.active.load(SeqCst);
+    /// Takes the word of shard `shard` in every marked stripe, waiting while a reader is in;
+    /// called with the shard's write lock held. The stripes taken.
+    fn take(&self, shard: usize) -> u32 {
+        // Under the write lock: every stripe whose registration sweep has passed this shard
+        // is seen (see the module docs).
+        // This thread's own word too: a read of the shard from inside this write (which the
+        // table's callers never make) then waits instead of reading a table being changed.
+        let mut stripes = self.active.load(Acquire);
+        let taken = stripes;
         while stripes != 0 {
             let s = stripes.trailing_zeros() as usize;
             stripes &= stripes - 1;
-            let count = self.count(s, shard);
+            let word = self.word(s, shard);
             let mut spins = 0u32;
-            while count.load(Acquire) != 0 {
-                // A reader holds a slot for one lookup; one that was descheduled meanwhile
+            while word
+                .compare_exchange_weak(FREE, WRITTEN, Acquire, Relaxed)
+                .is_err()
+            {
+                // A reader holds its word for one lookup; one that was descheduled meanwhile
                 // needs its core back.
                 spins += 1;
                 if spins < 128 {
@@ -191,25 +172,66 @@ impl Readers {
                 }
             }
         }
+        taken
+    }
+
+    /// Frees the words [`Readers::take`] took.
+    fn give_back(&self, shard: usize, mut stripes: u32) {
+        while stripes != 0 {
+            let s = stripes.trailing_zeros() as usize;
+            stripes &= stripes - 1;
+            self.word(s, shard).store(FREE, Release);
+        }
     }
 }
 
-/// A shard's table held for writing: its write lock, and in a concurrent table its writer
-/// flag raised with its readers drained. Lowers the flag and republishes the table's geometry
-/// on drop.
+/// A shard's table held for writing: its write lock, and in a concurrent table the words of
+/// its readers' stripes. Republishes the table's geometry (and header copy) and frees the
+/// words on drop.
 pub(super) struct ShardWrite<'a> {
     table: &'a Table,
     idx: usize,
     guard: RwLockWriteGuard<'a, RawTable<Slot>>,
+    /// The stripes whose words this write took.
+    taken: u32,
 }
 
 impl Table {
     /// Shard `idx`'s table for one read without its lock, unless a writer is in or this thread
-    /// shares its stripe (see [`Readers::enter`]); `None` in a table that is not concurrent.
+    /// shares its stripe; `None` then, and in a table that is not concurrent.
     #[inline]
     pub(super) fn read_unlocked(&self, idx: usize) -> Option<ReadSlot<'_>> {
-        let g = &self.geometry[idx];
-        self.readers.as_ref()?.enter(idx, &g.writing, &g.header)
+        let r = self.readers.as_ref()?;
+        let s = own_stripe()?;
+        if r.active.load(Relaxed) & 1 << s == 0 {
+            self.register(s);
+        }
+        let word = r.word(s, idx);
+        // `Acquire`: the last writer's changes, header copy included, came before its
+        // `Release` store of FREE.
+        if word
+            .compare_exchange(FREE, READING, Acquire, Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        Some(ReadSlot {
+            word,
+            table: self.geometry[idx].header.0.get().cast_const().cast(),
+        })
+    }
+
+    /// Marks stripe `s` as one that reads this table without the lock, then waits out the
+    /// writers that may have missed the mark (see the module docs). Once per stripe and table:
+    /// a stripe's later threads inherit the mark.
+    #[cold]
+    fn register(&self, s: usize) {
+        if let Some(r) = &self.readers {
+            r.active.fetch_or(1 << s, SeqCst);
+            for shard in self.map.shards() {
+                drop(shard.read());
+            }
+        }
     }
 
     /// Copies each shard's table header to its [`Header`] (a new concurrent table, before it
@@ -225,14 +247,15 @@ impl Table {
     #[inline]
     pub(super) fn write_shard(&self, idx: usize) -> ShardWrite<'_> {
         let guard = self.map.shards()[idx].write();
-        if let Some(r) = &self.readers {
-            self.geometry[idx].writing.swap(true, SeqCst);
-            r.drain(idx);
-        }
+        let taken = match &self.readers {
+            Some(r) => r.take(idx),
+            None => 0,
+        };
         ShardWrite {
             table: self,
             idx,
             guard,
+            taken,
         }
     }
 }
@@ -241,12 +264,11 @@ impl Drop for ShardWrite<'_> {
     #[inline]
     fn drop(&mut self) {
         self.table.publish_geometry(self.idx, &self.guard);
-        if self.table.readers.is_some() {
-            let g = &self.table.geometry[self.idx];
-            // SAFETY: this is the shard's `ShardWrite`: its lock is held, its flag is up and
-            // its readers were drained.
-            unsafe { g.header.set(&self.guard) };
-            g.writing.store(false, Release);
+        if let Some(r) = &self.table.readers {
+            // SAFETY: this is the shard's `ShardWrite`: its lock is held, and so is every
+            // reader's word.
+            unsafe { self.table.geometry[self.idx].header.set(&self.guard) };
+            r.give_back(self.idx, self.taken);
         }
     }
 }
@@ -274,7 +296,7 @@ mod tests {
     use crate::store::key::{make_key, Ns};
     use crate::store::striped::own_stripe;
     use crate::store::value::ValueRef;
-    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::atomic::AtomicBool;
     use std::sync::{mpsc, Arc};
     use std::time::Duration;
 
@@ -291,11 +313,12 @@ mod tests {
         (t, caps)
     }
 
+    /// No reader or writer holds a word.
     fn idle(t: &Table) -> bool {
         let r = t.readers.as_ref().unwrap();
-        r.counts
+        r.words
             .iter()
-            .all(|b| b.iter().all(|c| c.load(Relaxed) == 0))
+            .all(|b| b.iter().all(|c| c.load(Relaxed) == FREE))
     }
 
     fn bytes(e: &Entry) -> Vec<u8> {
@@ -342,36 +365,58 @@ mod tests {
     }
 
     #[test]
-    fn a_thread_registers_in_new_counts_where_dropped_ones_were() {
-        let Some(me) = own_stripe() else {
-            return; // more than STRIPES live threads in this test run: this one shares
+    fn a_first_read_waits_for_a_writer_that_began_before_it_registered() {
+        let key = make_key(Ns(0), b"k").to_vec();
+        let (t, _caps) = table(&[b"k"], b"aaaa");
+        let (in_tx, in_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        // The writer takes the shard before any thread has read the table unlocked: it takes
+        // no reader's word.
+        let writer = {
+            let (t, key) = (t.clone(), key.clone());
+            std::thread::spawn(move || {
+                t.with_mut(&key, |e| {
+                    in_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                    e.set_value(ValueRef::Bytes(b"bbbbbbbb"));
+                })
+            })
         };
-        let (writing, header) = (AtomicBool::new(false), Header::default());
-        // Two tables' counts, one after the other, at one address: a registration kept by
-        // address would be taken for the second's.
-        let mut at = std::mem::MaybeUninit::<Readers>::uninit();
-        let first = at.write(Readers::new(2));
-        drop(first.enter(0, &writing, &header));
-        assert_ne!(first.active.load(Relaxed) & 1 << me, 0);
-        // SAFETY: written just above and dropped once.
-        unsafe { at.assume_init_drop() };
-        let second = at.write(Readers::new(2));
-        drop(second.enter(0, &writing, &header));
-        assert_ne!(second.active.load(Relaxed) & 1 << me, 0, "not registered");
-        // SAFETY: as above.
-        unsafe { at.assume_init_drop() };
+        in_rx.recv().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (t, key, done) = (t.clone(), key.clone(), done.clone());
+            std::thread::spawn(move || {
+                let registered_alone = own_stripe().is_some();
+                let got = t.with_ref(&key, bytes);
+                done.store(true, SeqCst);
+                (registered_alone, got)
+            })
+        };
+        // A window for a reader that does not wait to get through; one that waits cannot.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!done.load(SeqCst), "the read ran while a write was in");
+        go_tx.send(()).unwrap();
+        writer.join().unwrap();
+        let (registered_alone, got) = reader.join().unwrap();
+        assert_eq!(got.unwrap(), b"bbbbbbbb");
+        if registered_alone {
+            let me = t.readers.as_ref().unwrap().active.load(Relaxed);
+            assert_ne!(me, 0, "the reader did not mark its stripe");
+        }
+        assert!(idle(&t));
     }
 
     #[test]
-    fn a_read_that_panics_gives_its_count_back() {
+    fn a_read_that_panics_gives_its_word_back() {
         let key = make_key(Ns(0), b"k");
         let (t, _caps) = table(&[b"k"], b"aaaa");
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             t.with_ref(&key, |_| panic!("boom"))
         }));
         assert!(r.is_err());
-        assert!(idle(&t), "the panicking read left its count");
-        // A hang detector, not a timing assertion: a leaked count would make this spin forever.
+        assert!(idle(&t), "the panicking read kept its word");
+        // A hang detector, not a timing assertion: a kept word would make this spin forever.
         let (tx, rx) = mpsc::channel();
         let t2 = t.clone();
         std::thread::spawn(move || {
