@@ -310,6 +310,68 @@ fn ttls_on_a_manual_clock() {
     assert!(!s.exists((D, "p")));
 }
 
+/// getOrSet's one-lookup hit under a `staleTtl`: `fresh` sees the remaining TTL, and only an
+/// accepted read touches the entry or counts; everything else is left to the slow path.
+#[test]
+fn get_fresh_with_reads_only_what_fresh_accepts() {
+    let (s, clock) = store();
+    let ttl = SetOptions {
+        ttl_ms: Some(1000),
+        ..SetOptions::default()
+    };
+    s.set(D, "t", b("v"), &ttl).unwrap();
+    s.set(D, "p", b("w"), &SetOptions::default()).unwrap();
+    let before = s.stats();
+    let copy = |v: ValueRef<'_>| v.to_owned();
+    let mut seen = Vec::new();
+    let mut over = |limit: u64| {
+        let mut got = None;
+        let r = s.get_fresh_with(
+            (D, "t"),
+            |rem| {
+                got = Some(rem);
+                rem.is_none_or(|r| r > limit)
+            },
+            copy,
+        );
+        seen.push(got);
+        r
+    };
+    assert_eq!(over(999), Some(b("v")));
+    assert_eq!(over(1000), None, "1000 ms left is not more than 1000");
+    clock.advance(400);
+    assert_eq!(over(599), Some(b("v")));
+    assert_eq!(over(600), None);
+    assert_eq!(
+        seen,
+        [
+            Some(Some(1000)),
+            Some(Some(1000)),
+            Some(Some(600)),
+            Some(Some(600))
+        ]
+    );
+    let no_ttl = s.get_fresh_with((D, "p"), |rem| rem.is_none(), copy);
+    assert_eq!(no_ttl, Some(b("w")), "a key with no TTL shows None");
+    let mut called = false;
+    let missing = s.get_fresh_with(
+        (D, "nope"),
+        |_| {
+            called = true;
+            true
+        },
+        copy,
+    );
+    assert_eq!(missing, None);
+    assert!(!called, "a missing key asks nothing");
+    clock.advance(601);
+    let expired = s.get_fresh_with((D, "t"), |_| true, copy);
+    assert_eq!(expired, None, "expired 1 ms past its time");
+    let after = s.stats();
+    assert_eq!(after.hits - before.hits, 3, "only the accepted reads count");
+    assert_eq!(after.misses, before.misses, "the slow path counts the rest");
+}
+
 /// Every path that tests expiry agrees with Redis (`now > at`): at == now the key is alive,
 /// at now = at + 1 it is gone. One key per path, all expiring at the same instant.
 #[test]

@@ -232,6 +232,44 @@ impl Store {
         None
     }
 
+    /// [`Store::get_with`] while the value is fresh, in one lookup: `fresh` is shown the
+    /// remaining TTL (`None` for none), and `f` runs only if it accepts it. `None`, with
+    /// nothing counted and the entry not touched, when the key is missing, expired or not
+    /// fresh (the caller then takes its slow path, which counts): getOrSet's hit under a
+    /// `staleTtl`.
+    #[inline]
+    pub fn get_fresh_with<R>(
+        &self,
+        key: impl Key,
+        fresh: impl FnOnce(Option<u64>) -> bool,
+        f: impl FnOnce(ValueRef<'_>) -> R,
+    ) -> Option<R> {
+        let s = &*self.shared;
+        let found = key.with_layout(|k| {
+            s.table.with_ref(k, |e| {
+                let at = e.expires_at();
+                let remaining = if at == 0 {
+                    None
+                } else {
+                    let now = s.now();
+                    if e.is_expired(now) {
+                        return None;
+                    }
+                    Some(at - now)
+                };
+                if !fresh(remaining) {
+                    return None;
+                }
+                s.touch(e);
+                Some(f(e.value()))
+            })
+        })?;
+        if found.is_some() {
+            s.counters.hits.add(1);
+        }
+        found
+    }
+
     /// A hint that `key` is about to be read or written: starts loading the lines its lookup
     /// reads first, without taking a lock, so a caller can overlap that cache miss with other
     /// work (the addon reads the value of a `set` from JS meanwhile). Changes nothing.

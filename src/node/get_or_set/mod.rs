@@ -74,12 +74,8 @@ pub(crate) fn fresh(env: Env, view: &View, a: &[Js]) -> JsResult {
     let Some(store) = g.as_deref() else {
         return Ok(env.undefined());
     };
-    match store.ttl(key) {
-        Ttl::Missing => return Ok(env.undefined()),
-        Ttl::Remaining(r) if (r as f64) <= stale => return Ok(env.undefined()),
-        _ => {}
-    }
-    match store.get_with(key, |v| match (v, mode) {
+    let fresh = |remaining: Option<u64>| remaining.is_none_or(|r| r as f64 > stale);
+    match store.get_fresh_with(key, fresh, |v| match (v, mode) {
         (ValueRef::Bytes(b), Mode::Buffer) => env.buffer(b),
         (ValueRef::Bytes(b), _) => env.string(b),
         (ValueRef::Int(n), Mode::Buffer) => env.buffer(n.to_string().as_bytes()),
