@@ -3,8 +3,8 @@
 //! Each thread stripe has a word per shard, in lines only that stripe's thread reads from. A
 //! read takes its stripe's word from free to reading (one compare-and-swap on its own line)
 //! and frees it with a plain store; a writer, holding the shard's write lock, takes the words
-//! of every other stripe that reads the table from free to written, waiting while a reader is
-//! in, and frees them as it ends. A read that finds its word taken takes the shard's read lock
+//! of every stripe that reads the table (its own too) from free to written, waiting while a
+//! reader is in, and frees them as it ends. A read that finds its word taken takes the shard's read lock
 //! instead, and so does a thread that shares its stripe (past [`STRIPES`] live threads).
 //!
 //! A write then moves one line per other reading thread (its word, taken and given back) and
