@@ -1,14 +1,34 @@
 //! Batch lookups (MGET) with their cache misses overlapped. A lone lookup is a chain of
 //! dependent misses (control bytes, slot, entry); a batch runs each step for every key before
 //! the next step, with prefetches in between, so the misses of different keys are in flight
-//! together. Invariant: a chunk's shard read locks are taken in ascending shard order, all
+//! together. Invariant: a chunk's shards are held for reading (in a concurrent table by this
+//! thread's reader word when it can, else by the read lock) in ascending shard order, all
 //! before any lookup, and released before the probe returns, so batches cannot deadlock each
-//! other or a writer (which holds one shard lock at a time).
+//! other or a writer (which holds one shard at a time, and waits only for its own shard's
+//! readers).
 
+use super::readers::ReadSlot;
 use super::{prefetch_home, Slot, Table};
 use crate::store::entry::Entry;
 use dashmap::RwLockReadGuard;
 use hashbrown::raw::RawTable;
+
+/// A shard held for reading: by its read lock, or by this thread's reader word.
+enum Held<'t> {
+    Lock(RwLockReadGuard<'t, RawTable<Slot>>),
+    Word(ReadSlot<'t>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = RawTable<Slot>;
+    #[inline]
+    fn deref(&self) -> &RawTable<Slot> {
+        match self {
+            Held::Lock(g) => g,
+            Held::Word(w) => w,
+        }
+    }
+}
 
 /// Keys looked up under one set of shard locks.
 pub(crate) const CHUNK: usize = 64;
@@ -17,9 +37,9 @@ pub(crate) const CHUNK: usize = 64;
 pub(crate) struct BatchProbe<'t> {
     /// The table probed.
     table: &'t Table,
-    /// The read lock of each shard the current chunk needs, by shard index; empty between
+    /// Each shard the current chunk needs, held for reading, by shard index; empty between
     /// chunks.
-    guards: Vec<Option<RwLockReadGuard<'t, RawTable<Slot>>>>,
+    guards: Vec<Option<Held<'t>>>,
     /// Which shards the current chunk needs.
     wanted: Vec<bool>,
 }
@@ -36,8 +56,8 @@ impl<'t> BatchProbe<'t> {
     }
 
     /// Looks up stored keys `keys` (at most [`CHUNK`]) and calls `found(i, entry)` for each
-    /// `keys[i]` present, in order, with the chunk's shard read locks held (so `found` must not
-    /// write to the table); the locks are released before it returns.
+    /// `keys[i]` present, in order, with the chunk's shards held for reading (so `found` must
+    /// not write to the table); they are released before it returns.
     pub(crate) fn probe(&mut self, keys: &[&[u8]], mut found: impl FnMut(usize, &Entry)) {
         let keys = &keys[..keys.len().min(CHUNK)];
         let shards = self.table.map.shards();
@@ -50,7 +70,10 @@ impl<'t> BatchProbe<'t> {
             self.wanted[shard[i]] = true;
         }
         for (idx, _) in self.wanted.iter().enumerate().filter(|(_, w)| **w) {
-            self.guards[idx] = Some(shards[idx].read());
+            self.guards[idx] = Some(match self.table.read_unlocked(idx) {
+                Some(word) => Held::Word(word),
+                None => Held::Lock(shards[idx].read()),
+            });
         }
         let guards = &self.guards;
         // Step 1: start loading each key's home control group and slots.
@@ -63,7 +86,7 @@ impl<'t> BatchProbe<'t> {
         // entry read yet; almost always the key's own slot): start loading its entry.
         for i in 0..keys.len() {
             let Some(t) = &guards[shard[i]] else { continue };
-            // SAFETY: the shard's read lock is held while the iterator and buckets are used.
+            // SAFETY: the shard is held for reading while the iterator and buckets are used.
             let candidate = unsafe { t.iter_hash(hash[i]) }
                 .map(|b| unsafe { &b.as_ref().0 })
                 .find(|e| e.may_hash_to(hash[i]));
@@ -77,7 +100,7 @@ impl<'t> BatchProbe<'t> {
             let bucket = t.find(hash[i], |slot| {
                 slot.0.may_hash_to(hash[i]) && slot.0.key_is(k)
             });
-            // SAFETY: the bucket is full and the shard's read lock is held.
+            // SAFETY: the bucket is full and the shard is held for reading.
             if let Some(e) = bucket.map(|b| unsafe { &b.as_ref().0 }) {
                 found(i, e);
             }

@@ -7,7 +7,7 @@
 //! Growth and shrinking (`grow`) reserve a new table's bytes in [`Caps`] before it exists;
 //! `walk` holds the bucket-level walks (SCAN's cursor, the reaper's slices, eviction's sample);
 //! `batch` the overlapped lookups behind MGET; `readers` the per-thread reader words that let
-//! a one-key read of a concurrent table skip the lock word, and `ShardWrite`, the only way
+//! reads of a concurrent table skip the lock word, and `ShardWrite`, the only way
 //! to write a shard. Invariant: hashbrown's layout (group width,
 //! probe sequence, control bytes, slots below them) is known only in this folder, and the
 //! tests here fail if it ever disagrees with the table's.

@@ -198,7 +198,9 @@ pub(super) struct ShardWrite<'a> {
 
 impl Table {
     /// Shard `idx`'s table for one read without its lock, unless a writer is in or this thread
-    /// shares its stripe; `None` then, and in a table that is not concurrent.
+    /// shares its stripe; `None` then, and in a table that is not concurrent. A thread's first
+    /// call on a table takes and drops every shard's read lock (see the module docs), so it
+    /// must hold no shard then: a batch makes its first call before it holds any.
     #[inline]
     pub(super) fn read_unlocked(&self, idx: usize) -> Option<ReadSlot<'_>> {
         let r = self.readers.as_ref()?;
@@ -295,6 +297,7 @@ mod tests {
     use crate::store::entry::Entry;
     use crate::store::key::{make_key, Ns};
     use crate::store::striped::own_stripe;
+    use crate::store::table::BatchProbe;
     use crate::store::value::ValueRef;
     use std::sync::atomic::AtomicBool;
     use std::sync::{mpsc, Arc};
@@ -447,8 +450,21 @@ mod tests {
                     let mut i = r;
                     while !done.load(Relaxed) || seen == 0 {
                         i = (i + 7) % keys.len();
-                        let got = t.with_ref(&make_key(Ns(0), &keys[i]), bytes);
-                        if let Some(v) = got {
+                        // Reader 0 reads one key at a time; reader 1 reads batches of 8 (as
+                        // MGET does, holding several shards at once).
+                        let got: Vec<Vec<u8>> = if r == 0 {
+                            let key = make_key(Ns(0), &keys[i]);
+                            t.with_ref(&key, bytes).into_iter().collect()
+                        } else {
+                            let batch: Vec<Vec<u8>> = (0..8)
+                                .map(|j| make_key(Ns(0), &keys[(i + j) % keys.len()]).to_vec())
+                                .collect();
+                            let refs: Vec<&[u8]> = batch.iter().map(|k| &k[..]).collect();
+                            let mut out = Vec::new();
+                            BatchProbe::new(&t).probe(&refs, |_, e| out.push(bytes(e)));
+                            out
+                        };
+                        for v in got {
                             let b = v[0];
                             assert!(b.is_ascii_lowercase(), "{b}");
                             assert_eq!(v.len(), len(b), "value of {b}");
