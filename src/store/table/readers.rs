@@ -82,8 +82,9 @@ impl Header {
     /// The caller holds the shard for writing (its lock and every reader's word, or before the
     /// table is shared), and `table` is the shard's.
     unsafe fn set(&self, table: &RawTable<Slot>) {
-        let copy: *mut RawTable<Slot> = self.0.get().cast(); // `ManuallyDrop` is transparent
-                                                             // SAFETY: only writers write the copy, and the caller is the only one.
+        // `ManuallyDrop` is `repr(transparent)`.
+        let copy: *mut RawTable<Slot> = self.0.get().cast();
+        // SAFETY: only writers write the copy, and the caller is the only one.
         let old = unsafe { &*copy };
         // The whole header: ctrl = data_end, bucket_mask = buckets - 1, items = len,
         // growth_left = capacity - len.
