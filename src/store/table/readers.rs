@@ -152,11 +152,8 @@ impl Readers {
         // is seen (see the module docs).
         // This thread's own word too: a read of the shard from inside this write (which the
         // table's callers never make) then waits instead of reading a table being changed.
-        let mut stripes = self.active.load(Acquire);
-        let taken = stripes;
-        while stripes != 0 {
-            let s = stripes.trailing_zeros() as usize;
-            stripes &= stripes - 1;
+        let taken = self.active.load(Acquire);
+        for s in stripes_in(taken) {
             let word = self.word(s, shard);
             let mut spins = 0u32;
             while word
@@ -177,13 +174,22 @@ impl Readers {
     }
 
     /// Frees the words [`Readers::take`] took.
-    fn give_back(&self, shard: usize, mut stripes: u32) {
-        while stripes != 0 {
-            let s = stripes.trailing_zeros() as usize;
-            stripes &= stripes - 1;
+    fn give_back(&self, shard: usize, stripes: u32) {
+        for s in stripes_in(stripes) {
             self.word(s, shard).store(FREE, Release);
         }
     }
+}
+
+/// The stripes whose bits are set in `mask`, lowest first.
+fn stripes_in(mut mask: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let s = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            s
+        })
+    })
 }
 
 /// A shard's table held for writing: its write lock, and in a concurrent table the words of
@@ -207,7 +213,7 @@ impl Table {
         let r = self.readers.as_ref()?;
         let s = own_stripe()?;
         if r.active.load(Relaxed) & 1 << s == 0 {
-            self.register(s);
+            self.register(r, s);
         }
         let word = r.word(s, idx);
         // `Acquire`: the last writer's changes, header copy included, came before its
@@ -228,12 +234,10 @@ impl Table {
     /// writers that may have missed the mark (see the module docs). Once per stripe and table:
     /// a stripe's later threads inherit the mark.
     #[cold]
-    fn register(&self, s: usize) {
-        if let Some(r) = &self.readers {
-            r.active.fetch_or(1 << s, SeqCst);
-            for shard in self.map.shards() {
-                drop(shard.read());
-            }
+    fn register(&self, r: &Readers, s: usize) {
+        r.active.fetch_or(1 << s, SeqCst);
+        for shard in self.map.shards() {
+            drop(shard.read());
         }
     }
 
