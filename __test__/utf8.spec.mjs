@@ -101,9 +101,12 @@ for (const [where, open] of STORES) {
 test('getOrSet reads keys around the key buffer exactly, on a hit and on a miss', async () => {
   const kv = new TinyKV()
   const keys = [...new Set([...around(KEY_STACK, ':1'), ...around(KEY_STACK, ':2'), ...around(KEY_STACK + 2)])]
-  keys.forEach((k, i) => kv.set(k, `v${i}`))
+  keys.forEach((k, i) => kv.set(k, `v${i}`, { ttl: 3_600_000 }))
   for (const [i, k] of keys.entries()) {
     assert.equal(await kv.getOrSet(k, () => 'loaded'), `v${i}`, `hit on a ${utf8(k)}-byte key`)
+    // A staleTtl takes the one-lookup fresh path (the key's TTL and value read together).
+    const fresh = await kv.getOrSet(k, () => 'loaded', { ttl: 3_600_000, staleTtl: 1000 })
+    assert.equal(fresh, `v${i}`, `fresh hit on a ${utf8(k)}-byte key`)
   }
   kv.clear()
   for (const [i, k] of keys.entries()) {
